@@ -1,0 +1,7 @@
+import { Command } from '../command';
+
+/**
+ * Every verb of the `cdk8s-audit` command, in the order `--help` lists them.
+ * Add a verb by writing src/cli/commands/<verb>.ts and listing it here.
+ */
+export const COMMANDS: Command[] = [];
