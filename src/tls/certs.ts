@@ -203,9 +203,14 @@ async function generateKeys(alg: KeyAlgorithm): Promise<CryptoKeyPair> {
   return (await crypto.subtle.generateKey(algorithmParams(alg).generate, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
+/** PEM text always ends with a newline, as files written by openssl do. */
+function eol(pem: string): string {
+  return pem.endsWith('\n') ? pem : pem + '\n';
+}
+
 async function privateKeyPem(key: CryptoKey): Promise<string> {
   const der = await crypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+  return eol(x509.PemConverter.encode(der, 'PRIVATE KEY'));
 }
 
 function checkName(field: string, value: string): void {
@@ -239,7 +244,7 @@ export async function createCertificateAuthority(opts: CertificateAuthorityOptio
     },
     crypto,
   );
-  return { certPem: certificate.toString('pem'), keyPem: await privateKeyPem(keys.privateKey), certificate, signingKey: keys.privateKey };
+  return { certPem: eol(certificate.toString('pem')), keyPem: await privateKeyPem(keys.privateKey), certificate, signingKey: keys.privateKey };
 }
 
 /** Loads an existing CA (certificate PEM + PKCS#8 key PEM) so it can issue more certificates. */
@@ -276,7 +281,7 @@ export async function loadCertificateAuthority(certPem: string, keyPem: string):
   if (!(await crypto.subtle.verify(signParams, pub, sig, probe))) {
     throw new Error('CA key: the private key does not match the CA certificate; pass the key that was generated with it');
   }
-  return { certPem: certificate.toString('pem'), keyPem, certificate, signingKey };
+  return { certPem: eol(certificate.toString('pem')), keyPem, certificate, signingKey };
 }
 
 function curveHash(curve: string): string {
@@ -328,7 +333,7 @@ async function issue(
     },
     crypto,
   );
-  return { certPem: certificate.toString('pem'), keyPem: await privateKeyPem(keys.privateKey), certificate };
+  return { certPem: eol(certificate.toString('pem')), keyPem: await privateKeyPem(keys.privateKey), certificate };
 }
 
 const DNS_NAME = /^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
