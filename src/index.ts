@@ -1,1 +1,1 @@
-export * from './policy/model';
+export * from './policy';

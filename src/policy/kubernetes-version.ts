@@ -1,0 +1,37 @@
+/**
+ * The Kubernetes minors cdk8s-audit validates against. Audit policy loading is identical from
+ * 1.30 to 1.35; 1.36 added `group: "*"` (validation and matching).
+ */
+export const SUPPORTED_KUBERNETES_MINORS = [30, 31, 32, 33, 34, 35, 36, 37] as const;
+
+/** The newest supported minor: the default wherever a version is optional. */
+export const DEFAULT_KUBERNETES_VERSION = `1.${SUPPORTED_KUBERNETES_MINORS[SUPPORTED_KUBERNETES_MINORS.length - 1]}`;
+
+export interface KubernetesVersion {
+  readonly major: 1;
+  readonly minor: number;
+  /** As given, normalised to `1.MINOR` or `1.MINOR.PATCH`. */
+  readonly text: string;
+}
+
+/**
+ * Parses `1.35`, `1.35.4` or `v1.35.4`, and refuses versions cdk8s-audit has no rules for.
+ * @throws Error naming the value and the supported range
+ */
+export function parseKubernetesVersion(version: string = DEFAULT_KUBERNETES_VERSION): KubernetesVersion {
+  const m = /^v?1\.(\d+)(?:\.(\d+))?$/.exec(version.trim());
+  const supported = `1.${SUPPORTED_KUBERNETES_MINORS[0]} to 1.${SUPPORTED_KUBERNETES_MINORS[SUPPORTED_KUBERNETES_MINORS.length - 1]}`;
+  if (!m) {
+    throw new Error(`kubernetesVersion ${JSON.stringify(version)} is not a Kubernetes version; write it as 1.MINOR or 1.MINOR.PATCH (supported: ${supported})`);
+  }
+  const minor = Number(m[1]);
+  if (!(SUPPORTED_KUBERNETES_MINORS as readonly number[]).includes(minor)) {
+    throw new Error(`kubernetesVersion ${JSON.stringify(version)} is not supported: cdk8s-audit knows the audit rules of ${supported}`);
+  }
+  return { major: 1, minor, text: m[2] === undefined ? `1.${minor}` : `1.${minor}.${m[2]}` };
+}
+
+/** True when `version` is at least 1.`minor`. */
+export function atLeast(version: KubernetesVersion, minor: number): boolean {
+  return version.minor >= minor;
+}
