@@ -228,7 +228,7 @@ function watchAtRequestResponse(rule: PolicyRule, i: number): LintFinding[] {
 }
 
 function managedFields(policy: PolicyDocument, rule: PolicyRule, i: number): LintFinding[] {
-  if (rank(rule.level) < rank(Level.REQUEST) || (rule.omitManagedFields ?? policy.omitManagedFields ?? false)) return [];
+  if (rank(rule.level) < rank(Level.REQUEST) || has(rule.nonResourceURLs) || (rule.omitManagedFields ?? policy.omitManagedFields ?? false)) return [];
   return [{
     id: 'managed-fields-recorded',
     severity: Severity.WARNING,

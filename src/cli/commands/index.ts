@@ -1,7 +1,16 @@
 import { Command } from '../command';
+import { evaluateCommand } from './evaluate';
+import { explainCommand } from './explain';
+import { lintCommand } from './lint';
+import { validateCommand } from './validate';
 
 /**
  * Every verb of the `cdk8s-audit` command, in the order `--help` lists them.
  * Add a verb by writing src/cli/commands/<verb>.ts and listing it here.
  */
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [
+  validateCommand,
+  lintCommand,
+  explainCommand,
+  evaluateCommand,
+];

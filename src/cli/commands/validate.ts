@@ -1,0 +1,64 @@
+import { Command, ExitCode, UsageError, booleanOption, choiceOption, stringOption } from '../command';
+import { readInput, write } from '../io';
+import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion, policyIssues } from '../../policy';
+
+export const validateCommand: Command = {
+  name: 'validate',
+  summary: 'check that a kube-apiserver would load an audit policy file',
+  help: `Usage: cdk8s-audit validate [options] FILE...
+
+Checks each audit policy file (YAML or JSON; '-' reads standard input) exactly as the
+kube-apiserver of the chosen version does when it loads --audit-policy-file, and also reports
+unknown fields: the apiserver silently drops those, which usually widens a rule.
+
+Options:
+  --kubernetes-version V   apiserver version to check against (default ${DEFAULT_KUBERNETES_VERSION})
+  --apiserver-verdict      report only what the apiserver itself refuses (unknown fields pass)
+  --format text|json       output format (default text)
+  -h, --help               show this help
+
+Exit codes: 0 every file is valid, 1 a file is invalid or unreadable, 2 usage error.
+
+Example:
+  cdk8s-audit validate --kubernetes-version 1.35 dist/node/audit-policy.yaml`,
+  options: {
+    'kubernetes-version': { type: 'string' },
+    'apiserver-verdict': { type: 'boolean' },
+    format: { type: 'string' },
+  },
+  async run(args, io) {
+    if (args.positionals.length === 0) throw new UsageError("validate needs at least one FILE (or '-' for standard input)");
+    const format = choiceOption(args, 'format', ['text', 'json'] as const, 'text');
+    const version = stringOption(args, 'kubernetes-version');
+    try {
+      parseKubernetesVersion(version);
+    } catch (e) {
+      throw new UsageError(`--${(e as Error).message}`);
+    }
+    const strict = !booleanOption(args, 'apiserver-verdict');
+    const results = [];
+    for (const file of args.positionals) {
+      let issues;
+      try {
+        issues = policyIssues(await readInput(file, io.stdin), { kubernetesVersion: version, strict });
+      } catch (e) {
+        issues = [{ path: '(file)', message: (e as Error).message }];
+      }
+      results.push({ file, valid: issues.length === 0, issues });
+    }
+    const v = parseKubernetesVersion(version).text;
+    if (format === 'json') {
+      write(io.stdout, JSON.stringify({ kubernetesVersion: v, results }, null, 2));
+    } else {
+      for (const r of results) {
+        if (r.valid) {
+          write(io.stdout, `${r.file}: valid for kube-apiserver ${v}`);
+          continue;
+        }
+        write(io.stderr, `${r.file}: invalid for kube-apiserver ${v} (${r.issues.length} problem${r.issues.length > 1 ? 's' : ''}):`);
+        for (const i of r.issues) write(io.stderr, `  - ${i.path}: ${i.message}${'fix' in i && i.fix ? `\n    fix: ${i.fix}` : ''}`);
+      }
+    }
+    return results.every((r) => r.valid) ? ExitCode.OK : ExitCode.FINDING;
+  },
+};
