@@ -40,7 +40,7 @@ export function lintPolicy(policy: PolicyDocument, options: LintOptions = {}): L
       ...secretBodies(policy.rules, i),
       ...unknownVerbs(rule, i),
       ...bodyOnNonResource(rule, i),
-      ...watchAtRequestResponse(rule, i),
+      ...watchAtRequestResponse(policy.rules, i),
       ...managedFields(policy, rule, i),
       ...subresourceWildcard(rule, i),
       ...wrongGroup(rule, i, minor),
@@ -215,9 +215,13 @@ function bodyOnNonResource(rule: PolicyRule, i: number): LintFinding[] {
   }];
 }
 
-function watchAtRequestResponse(rule: PolicyRule, i: number): LintFinding[] {
+function watchAtRequestResponse(rules: PolicyRule[], i: number): LintFinding[] {
+  const rule = rules[i];
   if (rule.level !== Level.REQUEST_RESPONSE || has(rule.nonResourceURLs)) return [];
   if (has(rule.verbs) && !rule.verbs.includes('watch')) return [];
+  // Earlier rules may already take every watch this rule would see.
+  const watches: PolicyRule = { ...rule, verbs: ['watch'] };
+  if (rules.slice(0, i).some((earlier) => covers(earlier, watches))) return [];
   return [{
     id: 'watch-request-response',
     severity: Severity.WARNING,

@@ -134,3 +134,11 @@ rules:
     expect(lintPolicy(parsePolicy(header + 'rules:\n  - level: Metadata\n'), { ignore: ['request-received-not-omitted'] })).toEqual([]);
   });
 });
+
+describe('lint uses earlier rules', () => {
+  it('watch-request-response is not reported when an earlier rule takes every watch', () => {
+    const body = 'omitStages: [RequestReceived]\nomitManagedFields: true\nrules:\n  - level: Metadata\n    verbs: [get, list, watch]\n  - level: Metadata\n    resources: [{group: "", resources: [secrets, configmaps, serviceaccounts/token]}, {group: authentication.k8s.io, resources: [tokenreviews]}]\n  - level: RequestResponse\n    resources: [{group: apps}]\n  - level: Metadata\n';
+    expect(ids(lint(body))).toEqual([]);
+    expect(ids(lint(body.replace('verbs: [get, list, watch]', 'verbs: [get, list]')))).toEqual(['watch-request-response@2']);
+  });
+});
