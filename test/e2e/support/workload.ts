@@ -119,6 +119,8 @@ class StepRunner {
 const CRD_GROUP = 'e2e.cdk8s-audit.io';
 
 export interface WorkloadOptions {
+  /** Namespace to create and work in (must not exist yet). @default a random audit-e2e-xxxxxxxx */
+  readonly namespace?: string;
   /** Adds this many extra ConfigMap writes of `padBytes` each (traffic for rotation tests). */
   readonly extraWrites?: number;
   readonly padBytes?: number;
@@ -131,7 +133,7 @@ export async function runWorkload(cp: ControlPlane, options: WorkloadOptions = {
   const alice: Identity = { kind: 'user', user: cp.users.alice };
   const bob: Identity = { kind: 'user', user: cp.users.bob };
   const suffix = randomBytes(4).toString('hex');
-  const ns = `audit-e2e-${suffix}`;
+  const ns = options.namespace ?? `audit-e2e-${suffix}`;
   const secretCanary = `secret-canary-${randomBytes(12).toString('hex')}`;
   const configMapCanary = `configmap-canary-${randomBytes(12).toString('hex')}`;
   const core = (resource: string, extra: Partial<ResourceTarget> = {}): ResourceTarget => ({ version: 'v1', resource, ...extra });
