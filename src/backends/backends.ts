@@ -1,0 +1,495 @@
+/**
+ * The two audit backends of the kube-apiserver as typed, validated values. Each turns its props
+ * into flag values (through the flag table), checks them with the apiserver's own rules plus
+ * cdk8s-audit's operational checks, and says which directory the apiserver needs mounted.
+ */
+import { Duration } from 'cdk8s';
+import { parseKubernetesVersion } from '../policy/kubernetes-version';
+import { AuditConfigError, formatValue } from './errors';
+import { FlagValue, ROTATION_DEFAULTS_CHANGED_MINOR } from './flag-table';
+import { FlagLookup, FlagValues, validateAuditFlags } from './flags';
+import { formatGoDuration } from './go-values';
+
+/** How events reach a backend (`--audit-<backend>-mode`). */
+export enum AuditMode {
+  /** Buffer events and write them asynchronously in batches; drop when the buffer is full. */
+  BATCH = 'batch',
+  /** Write each event before the request proceeds; ignore write errors. */
+  BLOCKING = 'blocking',
+  /** Like BLOCKING, but fail the request (HTTP 500) when the RequestReceived event cannot be written. */
+  BLOCKING_STRICT = 'blocking-strict',
+}
+
+/** The log file format (`--audit-log-format`). */
+export enum LogFormat {
+  /** One JSON `audit.k8s.io/v1` Event per line. */
+  JSON = 'json',
+  /** One line of text per event. */
+  LEGACY = 'legacy',
+}
+
+/** Token-bucket throttling of batches. */
+export interface ThrottleProps {
+  /**
+   * Throttle batches.
+   * @default true for the webhook backend, false for the log backend
+   */
+  readonly enabled?: boolean;
+  /**
+   * Average batches per second.
+   * @default 10 for the webhook backend, 0 for the log backend
+   */
+  readonly qps?: number;
+  /**
+   * Batches that may go out at once after an idle period.
+   * @default 15 for the webhook backend, 0 for the log backend
+   */
+  readonly burst?: number;
+}
+
+/** Batching; used only in `AuditMode.BATCH`. */
+export interface BatchProps {
+  /**
+   * Events held in the buffer; when it is full, new events are dropped.
+   * @default 10000
+   */
+  readonly bufferSize?: number;
+  /**
+   * The most events in one batch.
+   * @default 400 for the webhook backend, 1 for the log backend
+   */
+  readonly maxSize?: number;
+  /**
+   * How long a partial batch waits before it is sent anyway.
+   * @default Duration.seconds(30) for the webhook backend, 0 for the log backend
+   */
+  readonly maxWait?: Duration;
+  /** Throttling. @default - the backend's defaults */
+  readonly throttle?: ThrottleProps;
+}
+
+/** Truncation of oversized events and batches. */
+export interface TruncateProps {
+  /**
+   * Truncate: drop request/response bodies from events over `maxEventSizeBytes` (and the event if
+   * still too large), split batches over `maxBatchSizeBytes`.
+   * @default false
+   */
+  readonly enabled?: boolean;
+  /**
+   * Largest event, in bytes. Must be > 0 even when truncation is off.
+   * @default 102400 (100 KiB)
+   */
+  readonly maxEventSizeBytes?: number;
+  /**
+   * Largest batch, in bytes. Must be ≥ maxEventSizeBytes even when truncation is off.
+   * @default 10485760 (10 MiB)
+   */
+  readonly maxBatchSizeBytes?: number;
+}
+
+/** Props both backends share. */
+export interface AuditBackendProps {
+  /**
+   * The Kubernetes version the flags are for: defaults and rules follow it.
+   * @default the newest version cdk8s-audit supports
+   */
+  readonly kubernetesVersion?: string;
+  /** @default AuditMode.BATCH for the webhook backend, AuditMode.BLOCKING for the log backend */
+  readonly mode?: AuditMode;
+  /** @default - the backend's batch defaults */
+  readonly batch?: BatchProps;
+  /** @default - truncation off, 100 KiB events, 10 MiB batches */
+  readonly truncate?: TruncateProps;
+  /**
+   * API group/version events are serialized in. Only `audit.k8s.io/v1` is accepted.
+   * @default 'audit.k8s.io/v1'
+   */
+  readonly groupVersion?: string;
+  /**
+   * Audit events per second the cluster is expected to produce at peak (after the policy). When
+   * set, cdk8s-audit checks that batch throttling can keep up.
+   * @default - not checked
+   */
+  readonly expectedEventsPerSecond?: number;
+}
+
+/** A directory the kube-apiserver pod must have mounted from the node. */
+export interface ApiserverMount {
+  /** Volume name (≤ 63 characters, DNS label). */
+  readonly name: string;
+  /** The directory, on the node and inside the pod (the same path on both sides). */
+  readonly path: string;
+  readonly readOnly: boolean;
+  /** hostPath type: `Directory` when the files must already be there, `DirectoryOrCreate` for output. */
+  readonly pathType: 'Directory' | 'DirectoryOrCreate';
+  /** What it holds, for docs and comments. */
+  readonly purpose: string;
+}
+
+/** What every backend offers the control-plane renderers. */
+export interface IAuditBackend {
+  readonly group: 'log' | 'webhook';
+  /** Normalised Kubernetes version (`1.35`, `1.36.2`). */
+  readonly kubernetesVersion: string;
+  /** Explicit flag values (flag names without dashes). */
+  readonly flagValues: FlagValues;
+  /** Directories the apiserver needs. */
+  readonly mounts: readonly ApiserverMount[];
+  /** Findings that do not block rendering. */
+  readonly warnings: readonly string[];
+}
+
+export const DEFAULT_LOG_PATH = '/var/log/kubernetes/audit/audit.log';
+export const DEFAULT_WEBHOOK_CONFIG_FILE = '/etc/kubernetes/audit-webhook/kubeconfig.yaml';
+/** Extra bytes a serialized batch may have over the truncation limit ("several hundreds of bytes" upstream). */
+export const BATCH_ENVELOPE_BYTES = 1024;
+
+/** A cdk8s Duration (never negative) as Go duration text. */
+function durationText(d: Duration | undefined): string | undefined {
+  return d === undefined ? undefined : formatGoDuration(d.toMilliseconds({ integral: false }) * 1e6);
+}
+
+/** Flag values and prop names of the settings both backends share. */
+function commonFlags(plugin: 'log' | 'webhook', props: AuditBackendProps): { values: Record<string, FlagValue>; propOf: Record<string, string> } {
+  const p = `audit-${plugin}`;
+  const values: Record<string, FlagValue> = {};
+  const propOf: Record<string, string> = {};
+  const set = (flag: string, prop: string, value: FlagValue | undefined) => {
+    propOf[`${p}-${flag}`] = prop;
+    if (value !== undefined) values[`${p}-${flag}`] = value;
+  };
+  set('mode', 'mode', props.mode);
+  set('version', 'groupVersion', props.groupVersion);
+  set('batch-buffer-size', 'batch.bufferSize', props.batch?.bufferSize);
+  set('batch-max-size', 'batch.maxSize', props.batch?.maxSize);
+  set('batch-max-wait', 'batch.maxWait', durationText(props.batch?.maxWait));
+  set('batch-throttle-enable', 'batch.throttle.enabled', props.batch?.throttle?.enabled);
+  set('batch-throttle-qps', 'batch.throttle.qps', props.batch?.throttle?.qps);
+  set('batch-throttle-burst', 'batch.throttle.burst', props.batch?.throttle?.burst);
+  set('truncate-enabled', 'truncate.enabled', props.truncate?.enabled);
+  set('truncate-max-event-size', 'truncate.maxEventSizeBytes', props.truncate?.maxEventSizeBytes);
+  set('truncate-max-batch-size', 'truncate.maxBatchSizeBytes', props.truncate?.maxBatchSizeBytes);
+  return { values, propOf };
+}
+
+/** Rewrites `--audit-log-maxage: …` into `maxAgeDays (--audit-log-maxage): …` so errors name the prop. */
+function nameProps(problems: string[], propOf: Record<string, string>): string[] {
+  return problems.map((msg) => {
+    const m = /^--([a-z-]+):/.exec(msg);
+    const prop = m && propOf[m[1]];
+    return prop ? `${prop} (--${m![1]}):${msg.slice(m![0].length)}` : msg;
+  });
+}
+
+function normaliseVersion(version: string | undefined, problems: string[]): { text: string; minor: number } {
+  try {
+    const v = parseKubernetesVersion(version);
+    return { text: v.text, minor: v.minor };
+  } catch (e) {
+    problems.push((e as Error).message);
+    const fallback = parseKubernetesVersion();
+    return { text: fallback.text, minor: fallback.minor };
+  }
+}
+
+/** Checks that batching with throttling can carry the expected event rate. */
+function throttleProblems(plugin: 'log' | 'webhook', props: AuditBackendProps, lookup: FlagLookup): string[] {
+  const rate = props.expectedEventsPerSecond;
+  if (rate === undefined) return [];
+  if (!(rate >= 0)) return [`expectedEventsPerSecond: ${formatValue(rate)} is not a rate; give events per second ≥ 0`];
+  const p = `audit-${plugin}`;
+  if (lookup.get(`${p}-mode`) !== 'batch' || lookup.get(`${p}-batch-throttle-enable`) !== true) return [];
+  const qps = lookup.get(`${p}-batch-throttle-qps`) as number;
+  const maxSize = lookup.get(`${p}-batch-max-size`) as number;
+  const buffer = lookup.get(`${p}-batch-buffer-size`) as number;
+  const capacity = qps * maxSize;
+  if (!(qps > 0 && maxSize > 0) || capacity >= rate) return [];
+  const fillSeconds = buffer / (rate - capacity);
+  return [
+    `batch.throttle (--${p}-batch-throttle-qps=${qps}, --${p}-batch-max-size=${maxSize}): at most ${qps} batches/s × ${maxSize} events = ` +
+      `${round(capacity)} events/s, below expectedEventsPerSecond ${rate}; the ${buffer}-event buffer fills in ${round(fillSeconds)} s and then ` +
+      `events are dropped ("audit buffer queue blocked") (cdk8s-audit check); raise batch.throttle.qps to ≥ ${round(rate / maxSize)} ` +
+      `or batch.maxSize to ≥ ${Math.ceil(rate / qps)}, or turn throttling off`,
+  ];
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+/** Props of the log backend. */
+export interface LogBackendProps extends AuditBackendProps {
+  /**
+   * The log file inside the apiserver pod (and on the node: its directory is mounted read-write).
+   * `-` writes to standard output (then the container runtime's log rotation decides retention).
+   * @default '/var/log/kubernetes/audit/audit.log'
+   */
+  readonly path?: string;
+  /**
+   * Days to keep rotated files (0: no age limit).
+   * @default 366 from Kubernetes 1.36, 0 before
+   */
+  readonly maxAgeDays?: number;
+  /**
+   * Rotated files to keep (0: all).
+   * @default 100 from Kubernetes 1.36, 0 before
+   */
+  readonly maxBackups?: number;
+  /**
+   * Rotate at this size, in MiB. 0: before 1.36 lumberjack's 100 MiB, from 1.36 no rotation.
+   * @default 100 from Kubernetes 1.36, 0 (= 100 MiB) before
+   */
+  readonly maxSizeMiB?: number;
+  /** gzip rotated files. @default false */
+  readonly compress?: boolean;
+  /** @default LogFormat.JSON */
+  readonly format?: LogFormat;
+  /**
+   * Days of logs that must stay on the node (e.g. 90 for FedRAMP's online retention). When set,
+   * cdk8s-audit checks maxAgeDays and, with expectedMiBPerDay, that maxBackups × maxSizeMiB holds them.
+   * @default - not checked
+   */
+  readonly retentionDays?: number;
+  /**
+   * Audit log volume per day, in MiB (uncompressed), for the retention check.
+   * @default - the backup-count part of the retention check is skipped with a warning
+   */
+  readonly expectedMiBPerDay?: number;
+}
+
+/**
+ * The log backend: events written by the apiserver to a file on the node, rotated by lumberjack.
+ *
+ * @example
+ * const log = LogBackend.toFile('/var/log/kubernetes/audit/audit.log', {
+ *   maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100, retentionDays: 30, expectedMiBPerDay: 20,
+ * });
+ * log.flagValues; // { 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, … }
+ */
+export class LogBackend implements IAuditBackend {
+  /** A log backend writing to `path`. */
+  public static toFile(path: string, props: Omit<LogBackendProps, 'path'> = {}): LogBackend {
+    return new LogBackend({ ...props, path });
+  }
+
+  /** A log backend writing to the apiserver's standard output. */
+  public static toStdout(props: Omit<LogBackendProps, 'path'> = {}): LogBackend {
+    return new LogBackend({ ...props, path: '-' });
+  }
+
+  public readonly group = 'log' as const;
+  public readonly kubernetesVersion: string;
+  public readonly flagValues: FlagValues;
+  public readonly mounts: readonly ApiserverMount[];
+  public readonly warnings: readonly string[];
+  /** The file, or `-` for standard output. */
+  public readonly path: string;
+  /** Effective (explicit or the version's default) values. */
+  public readonly maxAgeDays: number;
+  public readonly maxBackups: number;
+  public readonly maxSizeMiB: number;
+  public readonly mode: AuditMode;
+  public readonly format: LogFormat;
+
+  /** @throws AuditConfigError listing every problem */
+  constructor(public readonly props: LogBackendProps = {}) {
+    const problems: string[] = [];
+    const warnings: string[] = [];
+    const version = normaliseVersion(props.kubernetesVersion, problems);
+    this.kubernetesVersion = version.text;
+    this.path = props.path ?? DEFAULT_LOG_PATH;
+    const { values, propOf } = commonFlags('log', props);
+    const set = (flag: string, prop: string, value: FlagValue | undefined) => {
+      propOf[flag] = prop;
+      if (value !== undefined) values[flag] = value;
+    };
+    set('audit-log-path', 'path', this.path);
+    set('audit-log-maxage', 'maxAgeDays', props.maxAgeDays);
+    set('audit-log-maxbackup', 'maxBackups', props.maxBackups);
+    set('audit-log-maxsize', 'maxSizeMiB', props.maxSizeMiB);
+    set('audit-log-compress', 'compress', props.compress);
+    set('audit-log-format', 'format', props.format);
+    if (this.path === '') problems.push('path: "" is empty, which turns the log backend off; give a file path such as /var/log/kubernetes/audit/audit.log, or "-" for stdout');
+    problems.push(...nameProps(validateAuditFlags(values, { kubernetesVersion: version.text, ignorePolicyFile: true }), propOf));
+
+    const lookup = new FlagLookup(values, version.minor);
+    this.maxAgeDays = lookup.get('audit-log-maxage') as number;
+    this.maxBackups = lookup.get('audit-log-maxbackup') as number;
+    this.maxSizeMiB = lookup.get('audit-log-maxsize') as number;
+    this.mode = lookup.get('audit-log-mode') as AuditMode;
+    this.format = lookup.get('audit-log-format') as LogFormat;
+    problems.push(...throttleProblems('log', props, lookup));
+    this.retentionChecks(version.minor, problems, warnings);
+    if (problems.length) throw new AuditConfigError(problems);
+
+    this.flagValues = values;
+    this.warnings = warnings;
+    this.mounts =
+      this.path === '-' || this.path === ''
+        ? []
+        : [{ name: 'audit-log', path: dirOf(this.path), readOnly: false, pathType: 'DirectoryOrCreate', purpose: 'audit log files (rotation renames files, so the directory is mounted)' }];
+  }
+
+  private retentionChecks(minor: number, problems: string[], warnings: string[]): void {
+    const p = this.props;
+    const rotationOff = this.maxSizeMiB === 0 && minor >= ROTATION_DEFAULTS_CHANGED_MINOR;
+    if (rotationOff && this.path !== '-') {
+      warnings.push(
+        `maxSizeMiB (--audit-log-maxsize): 0 turns rotation off from Kubernetes 1.36: one file grows without limit until the disk is full; ` +
+          'set a size such as 100',
+      );
+    }
+    if (p.expectedMiBPerDay !== undefined && !(p.expectedMiBPerDay > 0)) {
+      problems.push(`expectedMiBPerDay: ${formatValue(p.expectedMiBPerDay)} is not a volume; give MiB per day > 0`);
+    }
+    const goal = p.retentionDays;
+    if (goal === undefined) return;
+    if (!(Number.isFinite(goal) && goal > 0)) {
+      problems.push(`retentionDays: ${formatValue(goal)} is not a number of days > 0; give e.g. 90`);
+      return;
+    }
+    if (this.path === '-') {
+      problems.push(
+        `retentionDays: ${goal} cannot be met with path "-": events go to the container log, which the kubelet rotates by its own limits ` +
+          '(containerLogMaxSize 10Mi × containerLogMaxFiles 5 by default) — write to a file, e.g. path: /var/log/kubernetes/audit/audit.log (cdk8s-audit check)',
+      );
+      return;
+    }
+    if (this.maxAgeDays > 0 && this.maxAgeDays < goal) {
+      problems.push(
+        `maxAgeDays (--audit-log-maxage): ${this.maxAgeDays} deletes rotated files after ${this.maxAgeDays} days, short of retentionDays ${goal} ` +
+          `(cdk8s-audit check); set maxAgeDays to ≥ ${goal}, or 0 for no age limit`,
+      );
+    }
+    if (rotationOff || this.maxBackups === 0) {
+      if (this.maxAgeDays === 0) {
+        warnings.push(
+          `retentionDays ${goal}: nothing is ever deleted (maxAgeDays 0, ${rotationOff ? 'rotation off' : 'maxBackups 0'}), so retention is met but disk use grows without bound; ` +
+            `set maxAgeDays to ${goal} to delete what is no longer needed`,
+        );
+      }
+      return;
+    }
+    const fileMiB = this.maxSizeMiB === 0 ? 100 : this.maxSizeMiB;
+    if (p.expectedMiBPerDay === undefined) {
+      warnings.push(
+        `retentionDays ${goal}: maxBackups ${this.maxBackups} × ${fileMiB} MiB holds ${this.maxBackups * fileMiB} MiB of rotated logs; ` +
+          'whether that covers the retention depends on the daily volume — set expectedMiBPerDay to check it',
+      );
+      return;
+    }
+    if (!(p.expectedMiBPerDay > 0)) return;
+    const days = (this.maxBackups * fileMiB) / p.expectedMiBPerDay;
+    if (days < goal) {
+      const needed = Math.ceil((goal * p.expectedMiBPerDay) / fileMiB);
+      problems.push(
+        `maxBackups (--audit-log-maxbackup): ${this.maxBackups} files × ${fileMiB} MiB = ${this.maxBackups * fileMiB} MiB holds ` +
+          `${round(days)} days at ${p.expectedMiBPerDay} MiB/day, short of retentionDays ${goal}; older files are deleted (cdk8s-audit check); ` +
+          `set maxBackups to ≥ ${needed}, raise maxSizeMiB, or set maxBackups to 0 and let maxAgeDays limit retention`,
+      );
+    }
+  }
+}
+
+/** Props of the webhook backend. */
+export interface WebhookBackendProps extends AuditBackendProps {
+  /**
+   * The webhook kubeconfig inside the apiserver pod (its directory is mounted read-only).
+   * @default '/etc/kubernetes/audit-webhook/kubeconfig.yaml'
+   */
+  readonly configFile?: string;
+  /**
+   * Wait before the first retry of a failed request; later retries wait ×1.5 (5 steps), then the batch is dropped.
+   * @default Duration.seconds(10)
+   */
+  readonly initialBackoff?: Duration;
+  /**
+   * The largest request body the sink accepts, in bytes (Fluent Bit's buffer, a proxy's
+   * client_max_body_size…). When set, cdk8s-audit requires truncation with batches that fit.
+   * @default - not checked
+   */
+  readonly sinkMaxBodyBytes?: number;
+}
+
+/**
+ * The webhook backend: events POSTed as `audit.k8s.io/v1 EventList` to a remote sink named by a
+ * kubeconfig file (render it with `renderWebhookKubeconfig`).
+ *
+ * @example
+ * const webhook = new WebhookBackend({
+ *   batch: { maxWait: Duration.seconds(5), throttle: { qps: 20, burst: 30 } },
+ *   truncate: { enabled: true, maxBatchSizeBytes: 4 * 1024 * 1024 },
+ *   sinkMaxBodyBytes: 8 * 1024 * 1024,
+ *   expectedEventsPerSecond: 2000,
+ * });
+ */
+export class WebhookBackend implements IAuditBackend {
+  public readonly group = 'webhook' as const;
+  public readonly kubernetesVersion: string;
+  public readonly flagValues: FlagValues;
+  public readonly mounts: readonly ApiserverMount[];
+  public readonly warnings: readonly string[];
+  public readonly configFile: string;
+  public readonly mode: AuditMode;
+
+  /** @throws AuditConfigError listing every problem */
+  constructor(public readonly props: WebhookBackendProps = {}) {
+    const problems: string[] = [];
+    const version = normaliseVersion(props.kubernetesVersion, problems);
+    this.kubernetesVersion = version.text;
+    this.configFile = props.configFile ?? DEFAULT_WEBHOOK_CONFIG_FILE;
+    const { values, propOf } = commonFlags('webhook', props);
+    propOf['audit-webhook-config-file'] = 'configFile';
+    values['audit-webhook-config-file'] = this.configFile;
+    propOf['audit-webhook-initial-backoff'] = 'initialBackoff';
+    const backoff = durationText(props.initialBackoff);
+    if (backoff !== undefined) values['audit-webhook-initial-backoff'] = backoff;
+    if (this.configFile === '') problems.push('configFile: "" is empty, which turns the webhook backend off; give the kubeconfig path, e.g. /etc/kubernetes/audit-webhook/kubeconfig.yaml');
+    problems.push(...nameProps(validateAuditFlags(values, { kubernetesVersion: version.text, ignorePolicyFile: true }), propOf));
+
+    const lookup = new FlagLookup(values, version.minor);
+    this.mode = lookup.get('audit-webhook-mode') as AuditMode;
+    problems.push(...throttleProblems('webhook', props, lookup));
+    problems.push(...this.sinkLimitProblems(lookup));
+    if (problems.length) throw new AuditConfigError(problems);
+    this.flagValues = values;
+    this.warnings = [];
+    this.mounts = [
+      { name: 'audit-webhook', path: dirOf(this.configFile), readOnly: true, pathType: 'Directory', purpose: 'webhook kubeconfig and its TLS files' },
+    ];
+  }
+
+  private sinkLimitProblems(lookup: FlagLookup): string[] {
+    const limit = this.props.sinkMaxBodyBytes;
+    if (limit === undefined) return [];
+    if (!(Number.isSafeInteger(limit) && limit > 0)) return [`sinkMaxBodyBytes: ${formatValue(limit)} is not a size; give bytes > 0`];
+    const enabled = lookup.get('audit-webhook-truncate-enabled') === true;
+    const batchBytes = lookup.get('audit-webhook-truncate-max-batch-size') as number;
+    const eventBytes = lookup.get('audit-webhook-truncate-max-event-size') as number;
+    const fits = limit - BATCH_ENVELOPE_BYTES;
+    if (!enabled) {
+      return [
+        `truncate.enabled (--audit-webhook-truncate-enabled): false leaves request bodies unbounded (a batch is up to ` +
+          `${formatValue(lookup.get('audit-webhook-batch-max-size'))} events of any size), but the sink accepts at most sinkMaxBodyBytes ${limit}; ` +
+          `larger requests are refused, retried and dropped (cdk8s-audit check); set truncate.enabled: true with maxBatchSizeBytes ≤ ${fits}`,
+      ];
+    }
+    if (batchBytes > fits) {
+      return [
+        `truncate.maxBatchSizeBytes (--audit-webhook-truncate-max-batch-size): ${batchBytes} plus the ${BATCH_ENVELOPE_BYTES}-byte EventList envelope exceeds ` +
+          `sinkMaxBodyBytes ${limit}; the sink refuses such batches and they are dropped after retries (cdk8s-audit check); ` +
+          `set maxBatchSizeBytes to ≤ ${fits}${eventBytes > fits ? ` and maxEventSizeBytes to ≤ ${fits}` : ''}`,
+      ];
+    }
+    return [];
+  }
+}
+
+/** Both backends, for code that takes either. */
+export type AuditBackend = LogBackend | WebhookBackend;
