@@ -1,1 +1,5 @@
 export * from './policy';
+export * from './backends';
+export * from './control-plane';
+export * from './tls/certs';
+export * from './presets';

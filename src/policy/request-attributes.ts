@@ -101,3 +101,25 @@ export function toRequestAttributes(value: unknown): RequestAttributes {
   }
   return v as unknown as RequestAttributes;
 }
+
+/**
+ * The attributes of an HTTP request as the apiserver derives them (method → verb, list vs watch,
+ * deletecollection), for a caller who knows the request rather than its audit event.
+ */
+export function requestAttributesFromHttp(method: string, uri: string, user?: { name: string; groups?: string[] }): RequestAttributes {
+  const info = parseRequestPath(uri);
+  const m = method.toUpperCase();
+  let verb = m.toLowerCase();
+  if (info.resourceRequest) {
+    const watchPrefix = /^\/apis?\/(?:[^/]+\/)?[^/]+\/watch\//.test(info.path);
+    verb = watchPrefix ? 'watch' : ({ POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[m] ?? '';
+    const query = new URLSearchParams(uri.split('?', 2)[1] ?? '');
+    const nameFromPath = parseRequestPath(uri.split('?')[0]).name;
+    if (!watchPrefix && verb === 'get' && !nameFromPath) {
+      const w = query.get('watch');
+      verb = w !== null && w !== 'false' && w !== '0' ? 'watch' : 'list';
+    }
+    if (verb === 'delete' && !info.name) verb = 'deletecollection';
+  }
+  return { ...info, verb, ...(user ? { user: { name: user.name, groups: user.groups ?? [] } } : {}) };
+}

@@ -1,0 +1,32 @@
+import { PresetFlags } from './types';
+
+/** Where the node-side files live; shared by every preset and the control-plane wiring. */
+export const NODE_PATHS = {
+  policyFile: '/etc/kubernetes/audit/policy.yaml',
+  logPath: '/var/log/kubernetes/audit/audit.log',
+  webhookConfigFile: '/etc/kubernetes/audit-webhook/kubeconfig.yaml',
+} as const;
+
+/** Log backend flags for a node-local retention of `maxAgeDays`. */
+export function logFlags(maxAgeDays: number, maxBackups: number, extra: PresetFlags = {}): PresetFlags {
+  return {
+    'audit-policy-file': NODE_PATHS.policyFile,
+    'audit-log-path': NODE_PATHS.logPath,
+    'audit-log-format': 'json',
+    'audit-log-maxage': maxAgeDays,
+    'audit-log-maxbackup': maxBackups,
+    'audit-log-maxsize': 100,
+    ...extra,
+  };
+}
+
+/** Webhook backend flags: batching that keeps the apiserver's defaults but waits at most 5 s. */
+export function webhookFlags(extra: PresetFlags = {}): PresetFlags {
+  return {
+    'audit-webhook-config-file': NODE_PATHS.webhookConfigFile,
+    'audit-webhook-mode': 'batch',
+    'audit-webhook-batch-max-wait': '5s',
+    'audit-webhook-initial-backoff': '5s',
+    ...extra,
+  };
+}

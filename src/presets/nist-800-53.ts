@@ -1,0 +1,44 @@
+import { PROBES } from './probes';
+import { logFlags, webhookFlags } from './flags';
+import { BodyLevel, PresetDefinition } from './types';
+
+/** NIST SP 800-53 Rev. 5, AU family. */
+export const NIST_800_53: PresetDefinition = {
+  name: 'nist-800-53',
+  title: 'NIST SP 800-53 Rev. 5 (AU)',
+  framework: 'NIST SP 800-53 Rev. 5, Audit and Accountability family',
+  description: 'Event types of AU-2 with AU-3 content, write bodies for what changed, retention per OMB M-21-31.',
+  bodyLevel: BodyLevel.WRITE_BODIES,
+  rules: [
+    { id: 'ignore-health-checks' }, { id: 'ignore-events' }, { id: 'ignore-leases' }, { id: 'ignore-system-reads' }, { id: 'ignore-node-status' },
+    { id: 'secrets-metadata' }, { id: 'interactive-access' }, { id: 'audit-namespace-writes' }, { id: 'audit-namespace-access' },
+    { id: 'credential-changes' }, { id: 'system-object-changes' }, { id: 'workload-changes' }, { id: 'writes' }, { id: 'reads-metadata' }, { id: 'catch-all' },
+  ],
+  requirements: [
+    {
+      id: 'AU-2', summary: 'Event logging: account changes, privileged functions, access to sensitive objects',
+      rules: ['credential-changes', 'system-object-changes', 'secrets-metadata', 'interactive-access'],
+      probes: [PROBES.createClusterRoleBinding(), PROBES.createNamespace(), PROBES.readSecret('default'), PROBES.exec('default')],
+    },
+    {
+      id: 'AU-3', summary: 'Content of audit records: type, time, where, source, outcome, identity',
+      rules: ['catch-all', 'reads-metadata', 'writes'],
+      probes: [PROBES.getPod('default'), PROBES.patchDeployment('default')],
+      note: 'Metadata carries verb, timestamps, requestURI/objectRef, sourceIPs, responseStatus and user; writes add the request body.',
+    },
+    {
+      id: 'AU-9', summary: 'Protection of audit information',
+      rules: ['audit-namespace-writes', 'audit-namespace-access'], probes: [PROBES.podLogs('audit')],
+      note: 'Separate system (the remote sink) with cryptographic integrity (hash chain, signed digests).',
+    },
+    {
+      id: 'AU-11', summary: 'Audit record retention',
+      rules: [], probes: [], flagChecks: [{ flag: 'audit-log-maxage', atLeast: 90 }],
+      note: 'OMB M-21-31: 12 months in active storage and 18 months in cold storage.',
+    },
+    { id: 'AU-12', summary: 'Audit record generation', rules: ['catch-all'], probes: [PROBES.anonymousList()], flagChecks: [{ flag: 'audit-policy-file' }] },
+  ],
+  retention: { onlineDays: 365, totalDays: 913, basis: 'OMB M-21-31: 12 months active plus 18 months cold storage' },
+  logFlags: logFlags(90, 100, { 'audit-log-compress': true }),
+  webhookFlags: webhookFlags(),
+};
