@@ -1,0 +1,3 @@
+export * from './kubeadm';
+export * from './kind';
+export * from './static-pod';

@@ -1,0 +1,100 @@
+/**
+ * A kind Cluster (kind.x-k8s.io/v1alpha4) whose control-plane node runs the apiserver with
+ * auditing: `extraMounts` bring host directories into the node container, and a
+ * `kubeadmConfigPatches` ClusterConfiguration adds the flags and the apiserver's volumes.
+ *
+ * kind generates kubeadm v1beta4 from Kubernetes 1.36 on and v1beta3 before (kind PR 4173); the
+ * patch names its apiVersion so it applies to exactly that document and merges as intended
+ * (extraArgs appended to kind's own in v1beta4, merged into the map in v1beta3).
+ */
+import { stringify } from 'yaml';
+import { ApiserverAudit } from '../backends/apiserver-audit';
+import { AuditConfigError } from '../backends/errors';
+import { parseKubernetesVersion } from '../policy/kubernetes-version';
+import { KubeadmApiVersion, kubeadmApiServer } from './kubeadm';
+
+/** The first minor for which kind writes kubeadm v1beta4. */
+export const KIND_V1BETA4_FROM_MINOR = 36;
+
+export function kindKubeadmApiVersion(minor: number): KubeadmApiVersion {
+  return minor >= KIND_V1BETA4_FROM_MINOR ? KubeadmApiVersion.V1BETA4 : KubeadmApiVersion.V1BETA3;
+}
+
+export interface KindClusterOptions {
+  /**
+   * Absolute directory on the machine running `kind create cluster` that holds the policy file
+   * (mounted read-only at the policy's directory in the node).
+   */
+  readonly hostPolicyDir: string;
+  /** Absolute host directory with the webhook kubeconfig and TLS files. Required with a webhook backend. @default - none */
+  readonly hostWebhookDir?: string;
+  /** Absolute host directory that receives the audit log files. @default - logs stay inside the node container */
+  readonly hostLogDir?: string;
+  /** Node image. @default - kind's default image for its release */
+  readonly nodeImage?: string;
+  /** Worker nodes besides the control plane. @default 0 */
+  readonly workers?: number;
+  /** Cluster name (`kind create cluster` uses `--name` over it). @default - kind's default, "kind" */
+  readonly name?: string;
+}
+
+function checkHostDir(field: string, dir: string | undefined, problems: string[]): void {
+  if (dir === undefined) return;
+  if (!dir.startsWith('/')) {
+    problems.push(`${field}: ${JSON.stringify(dir)} is relative; kind resolves extraMounts from its own working directory, so give an absolute path`);
+  } else if (dir === '/') {
+    problems.push(`${field}: "/" would mount the whole host into the node; give a dedicated directory`);
+  }
+}
+
+/** The kind Cluster object. @throws AuditConfigError naming every problem */
+export function kindCluster(audit: ApiserverAudit, options: KindClusterOptions): Record<string, unknown> {
+  const problems: string[] = [];
+  const minor = parseKubernetesVersion(audit.kubernetesVersion).minor;
+  checkHostDir('hostPolicyDir', options.hostPolicyDir, problems);
+  checkHostDir('hostWebhookDir', options.hostWebhookDir, problems);
+  checkHostDir('hostLogDir', options.hostLogDir, problems);
+  if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers >= 0)) {
+    problems.push(`workers: ${options.workers} is not a count of nodes; give a whole number ≥ 0`);
+  }
+  const hostDirFor: Record<string, string | undefined> = {
+    'audit-policy': options.hostPolicyDir,
+    'audit-webhook': options.hostWebhookDir,
+    'audit-log': options.hostLogDir,
+  };
+  const extraMounts: Record<string, unknown>[] = [];
+  for (const m of audit.mounts) {
+    const host = hostDirFor[m.name];
+    if (host === undefined) {
+      if (m.name === 'audit-webhook') {
+        problems.push('hostWebhookDir: (unset) while a webhook backend is configured; the node needs the kubeconfig and TLS files — give the host directory holding them');
+      }
+      continue; // the log directory may stay inside the node container
+    }
+    extraMounts.push({ hostPath: host, containerPath: m.path, ...(m.readOnly ? { readOnly: true } : {}) });
+  }
+  if (options.hostWebhookDir !== undefined && !audit.webhook) {
+    problems.push('hostWebhookDir: set but no webhook backend is configured; drop it or add the webhook backend');
+  }
+  if (problems.length) throw new AuditConfigError(problems);
+
+  const apiVersion = kindKubeadmApiVersion(minor);
+  const patch = stringify({ kind: 'ClusterConfiguration', apiVersion, apiServer: kubeadmApiServer(audit, apiVersion) }, { lineWidth: 0 });
+  const controlPlane: Record<string, unknown> = {
+    role: 'control-plane',
+    ...(options.nodeImage ? { image: options.nodeImage } : {}),
+    extraMounts,
+    kubeadmConfigPatches: [patch],
+  };
+  const workers = Array.from({ length: options.workers ?? 0 }, () => ({ role: 'worker', ...(options.nodeImage ? { image: options.nodeImage } : {}) }));
+  return {
+    kind: 'Cluster',
+    apiVersion: 'kind.x-k8s.io/v1alpha4',
+    ...(options.name ? { name: options.name } : {}),
+    nodes: [controlPlane, ...workers],
+  };
+}
+
+export function renderKindCluster(audit: ApiserverAudit, options: KindClusterOptions): string {
+  return stringify(kindCluster(audit, options), { lineWidth: 0 });
+}
