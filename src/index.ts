@@ -3,3 +3,4 @@ export * from './backends';
 export * from './control-plane';
 export * from './tls/certs';
 export * from './presets';
+export * from './report';

@@ -7,6 +7,8 @@ import { AUDIT_API_VERSION, PolicyDocument, PolicyRule, Stage } from './model';
 import { parsePolicy } from './parse';
 import { renderPolicyYaml } from './render';
 import { policyIssues } from './validate';
+import { ComposedPreset, PresetOptions } from '../presets/compose';
+import { getPreset } from '../presets';
 
 export interface AuditPolicyProps {
   /** Rules in evaluation order (the first match wins). More can be added with `addRule`. @default none */
@@ -48,6 +50,17 @@ export class AuditPolicy extends Construct {
     return AuditPolicy.fromDocument(scope, id, doc, props);
   }
 
+  /**
+   * A policy from one or more compliance presets (e.g. `['pci-dss', 'hipaa']`), composed and customised.
+   * @throws Error naming an unknown preset (with the valid names) or a customisation that breaks a requirement
+   */
+  public static fromPreset(scope: Construct, id: string, presets: string | string[], options: PresetOptions & Pick<AuditPolicyProps, 'lintFailOn' | 'lintIgnore'> = {}): AuditPolicy {
+    const composed = getPreset(presets, options);
+    const policy = AuditPolicy.fromDocument(scope, id, composed.policy, options);
+    policy.preset = composed;
+    return policy;
+  }
+
   /** Wraps a parsed policy document without adding defaults. */
   public static fromDocument(scope: Construct, id: string, doc: PolicyDocument, props: Pick<AuditPolicyProps, 'kubernetesVersion' | 'lintFailOn' | 'lintIgnore'> = {}): AuditPolicy {
     const policy = new AuditPolicy(scope, id, { ...props, policyName: doc.metadata?.name });
@@ -60,6 +73,8 @@ export class AuditPolicy extends Construct {
 
   /** The version the policy is validated for. */
   public readonly kubernetesVersion: string;
+  /** The composed preset, when made by `fromPreset` (its requirement table, retention and backend flags). */
+  public preset?: ComposedPreset;
   private readonly _rules: PolicyRule[] = [];
   private _omitStages: Stage[] | undefined;
   private _omitManagedFields: boolean | undefined;

@@ -2,6 +2,8 @@ import { Command } from '../command';
 import { evaluateCommand } from './evaluate';
 import { explainCommand } from './explain';
 import { lintCommand } from './lint';
+import { presetCommand } from './preset';
+import { reportCommand } from './report';
 import { validateCommand } from './validate';
 
 /**
@@ -13,4 +15,6 @@ export const COMMANDS: Command[] = [
   lintCommand,
   explainCommand,
   evaluateCommand,
+  presetCommand,
+  reportCommand,
 ];
