@@ -4,17 +4,18 @@
  * static pod) all start from it.
  */
 import { parseKubernetesVersion } from '../policy/kubernetes-version';
-import { ApiserverMount, LogBackend, LogBackendProps, WebhookBackend, WebhookBackendProps } from './backends';
+import { ApiserverMount, LogBackend, LogBackendProps, WebhookBackend, WebhookBackendProps, flagsToBackendProps } from './backends';
 import { AuditConfigError } from './errors';
+import { getFlag } from './flag-table';
 import { AuditArg, FlagValues, renderAuditArgs, toCommandLine, validateAuditFlags } from './flags';
 
-export const DEFAULT_POLICY_FILE = '/etc/kubernetes/audit-policy/policy.yaml';
+export const DEFAULT_POLICY_FILE = '/etc/kubernetes/audit/policy.yaml';
 
 /** Props of the apiserver's audit configuration. */
 export interface ApiserverAuditProps {
   /**
    * The policy file inside the apiserver pod; its directory is mounted read-only.
-   * @default '/etc/kubernetes/audit-policy/policy.yaml'
+   * @default '/etc/kubernetes/audit/policy.yaml'
    */
   readonly policyFile?: string;
   /** The log backend, as a backend or as its props. @default - no log backend */
@@ -27,6 +28,16 @@ export interface ApiserverAuditProps {
    * @default the newest version cdk8s-audit supports
    */
   readonly kubernetesVersion?: string;
+}
+
+/** Props for `ApiserverAudit.fromFlags` beyond the flags themselves. */
+export interface ApiserverAuditExtraProps {
+  /** @default the newest version cdk8s-audit supports */
+  readonly kubernetesVersion?: string;
+  /** Log backend props merged over those from the flags (e.g. retentionDays). @default - none */
+  readonly log?: LogBackendProps;
+  /** Webhook backend props merged over those from the flags (e.g. sinkMaxBodyBytes). @default - none */
+  readonly webhook?: WebhookBackendProps;
 }
 
 /**
@@ -68,6 +79,27 @@ function isWithin(child: string, parent: string): boolean {
  * audit.mounts;        // policy dir (ro), log dir (rw), webhook dir (ro)
  */
 export class ApiserverAudit {
+  /**
+   * From a flag set (flag names without dashes, as presets and the CLI produce them). A backend is
+   * on when its flags are present; `extra` adds props that are not flags (retention goals, expected
+   * rates, the sink's body limit).
+   * @throws AuditConfigError naming every problem
+   */
+  public static fromFlags(values: FlagValues, extra: ApiserverAuditExtraProps = {}): ApiserverAudit {
+    const withPolicy = { 'audit-policy-file': DEFAULT_POLICY_FILE, ...values };
+    const problems = validateAuditFlags(withPolicy, { kubernetesVersion: extra.kubernetesVersion });
+    // Problems the constructor cannot see once flags became props: unknown flags, stray flags, types.
+    const early = problems.filter((p) => /is not a kube-apiserver audit flag|so the (log|webhook) backend is off|is not (an integer|a finite number|a boolean|a Go duration|a string)/.test(p));
+    if (early.length) throw new AuditConfigError(early);
+    const has = (group: 'log' | 'webhook') => Object.keys(values).some((n) => getFlag(n).group === group);
+    return new ApiserverAudit({
+      kubernetesVersion: extra.kubernetesVersion,
+      policyFile: withPolicy['audit-policy-file'] as string,
+      log: has('log') || extra.log ? { ...flagsToBackendProps('log', values), ...extra.log } : undefined,
+      webhook: has('webhook') || extra.webhook ? { ...flagsToBackendProps('webhook', values), ...extra.webhook } : undefined,
+    });
+  }
+
   public readonly kubernetesVersion: string;
   public readonly policyFile: string;
   public readonly log?: LogBackend;
@@ -117,7 +149,8 @@ export class ApiserverAudit {
     const values: Record<string, string | number | boolean> = { 'audit-policy-file': this.policyFile, ...this.log?.flagValues, ...this.webhook?.flagValues };
     this.flagValues = values;
     if (problems.length === 0) {
-      problems.push(...validateAuditFlags(values, { kubernetesVersion: version }).map((p) => p.replace(/^--audit-policy-file:/, 'policyFile (--audit-policy-file):')));
+      const policyProp = getFlag('audit-policy-file').prop;
+      problems.push(...validateAuditFlags(values, { kubernetesVersion: version }).map((p) => p.replace(/^--audit-policy-file:/, `${policyProp} (--audit-policy-file):`)));
     }
     const mounts: ApiserverMount[] = [];
     if (this.policyFile.startsWith('/')) {

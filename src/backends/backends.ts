@@ -6,9 +6,9 @@
 import { Duration } from 'cdk8s';
 import { parseKubernetesVersion } from '../policy/kubernetes-version';
 import { AuditConfigError, formatValue } from './errors';
-import { FlagValue, ROTATION_DEFAULTS_CHANGED_MINOR } from './flag-table';
+import { AUDIT_FLAGS, FlagType, FlagValue, ROTATION_DEFAULTS_CHANGED_MINOR, findFlag } from './flag-table';
 import { FlagLookup, FlagValues, validateAuditFlags } from './flags';
-import { formatGoDuration } from './go-values';
+import { formatGoDuration, parseGoDuration } from './go-values';
 
 /** How events reach a backend (`--audit-<backend>-mode`). */
 export enum AuditMode {
@@ -150,27 +150,53 @@ function durationText(d: Duration | undefined): string | undefined {
   return d === undefined ? undefined : formatGoDuration(d.toMilliseconds({ integral: false }) * 1e6);
 }
 
-/** Flag values and prop names of the settings both backends share. */
-function commonFlags(plugin: 'log' | 'webhook', props: AuditBackendProps): { values: Record<string, FlagValue>; propOf: Record<string, string> } {
-  const p = `audit-${plugin}`;
+function getPath(obj: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let o = obj;
+  for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+  o[keys[keys.length - 1]] = value;
+}
+
+/**
+ * Flag values from a backend's props, through the `prop` paths of the flag table; `propOf` maps
+ * each flag back to its prop for messages.
+ */
+export function backendPropsToFlags(group: 'log' | 'webhook', props: object): { values: Record<string, FlagValue>; propOf: Record<string, string> } {
   const values: Record<string, FlagValue> = {};
   const propOf: Record<string, string> = {};
-  const set = (flag: string, prop: string, value: FlagValue | undefined) => {
-    propOf[`${p}-${flag}`] = prop;
-    if (value !== undefined) values[`${p}-${flag}`] = value;
-  };
-  set('mode', 'mode', props.mode);
-  set('version', 'groupVersion', props.groupVersion);
-  set('batch-buffer-size', 'batch.bufferSize', props.batch?.bufferSize);
-  set('batch-max-size', 'batch.maxSize', props.batch?.maxSize);
-  set('batch-max-wait', 'batch.maxWait', durationText(props.batch?.maxWait));
-  set('batch-throttle-enable', 'batch.throttle.enabled', props.batch?.throttle?.enabled);
-  set('batch-throttle-qps', 'batch.throttle.qps', props.batch?.throttle?.qps);
-  set('batch-throttle-burst', 'batch.throttle.burst', props.batch?.throttle?.burst);
-  set('truncate-enabled', 'truncate.enabled', props.truncate?.enabled);
-  set('truncate-max-event-size', 'truncate.maxEventSizeBytes', props.truncate?.maxEventSizeBytes);
-  set('truncate-max-batch-size', 'truncate.maxBatchSizeBytes', props.truncate?.maxBatchSizeBytes);
+  for (const spec of AUDIT_FLAGS) {
+    if (spec.group !== group || !spec.prop) continue;
+    propOf[spec.name] = spec.prop;
+    const v = getPath(props, spec.prop);
+    if (v === undefined) continue;
+    values[spec.name] = spec.type === FlagType.DURATION && v instanceof Duration ? durationText(v)! : (v as FlagValue);
+  }
   return { values, propOf };
+}
+
+/**
+ * A backend's props from flag values (the inverse of backendPropsToFlags): how flag sets from
+ * presets or the command line become LogBackendProps / WebhookBackendProps. Flags of the other
+ * backend and the policy file are ignored; the deprecated alias counts for its flag.
+ */
+export function flagsToBackendProps(group: 'log', values: FlagValues): LogBackendProps;
+export function flagsToBackendProps(group: 'webhook', values: FlagValues): WebhookBackendProps;
+export function flagsToBackendProps(group: 'log' | 'webhook', values: FlagValues): LogBackendProps | WebhookBackendProps {
+  const props: Record<string, unknown> = {};
+  const entries = Object.entries(values).map(([name, value]) => [findFlag(name), value] as const);
+  // Canonical flags last, so they win over a deprecated alias.
+  entries.sort(([a], [b]) => Number(!a?.deprecatedAliasOf) - Number(!b?.deprecatedAliasOf));
+  for (const [found, value] of entries) {
+    const spec = found?.deprecatedAliasOf ? findFlag(found.deprecatedAliasOf) : found;
+    if (!spec || spec.group !== group || !spec.prop) continue;
+    const ns = spec.type === FlagType.DURATION && typeof value === 'string' ? parseGoDuration(value) : undefined;
+    setPath(props, spec.prop, ns !== undefined && ns >= 0 ? Duration.millis(ns / 1e6) : value);
+  }
+  return props as LogBackendProps | WebhookBackendProps;
 }
 
 /** Rewrites `--audit-log-maxage: …` into `maxAgeDays (--audit-log-maxage): …` so errors name the prop. */
@@ -304,17 +330,7 @@ export class LogBackend implements IAuditBackend {
     const version = normaliseVersion(props.kubernetesVersion, problems);
     this.kubernetesVersion = version.text;
     this.path = props.path ?? DEFAULT_LOG_PATH;
-    const { values, propOf } = commonFlags('log', props);
-    const set = (flag: string, prop: string, value: FlagValue | undefined) => {
-      propOf[flag] = prop;
-      if (value !== undefined) values[flag] = value;
-    };
-    set('audit-log-path', 'path', this.path);
-    set('audit-log-maxage', 'maxAgeDays', props.maxAgeDays);
-    set('audit-log-maxbackup', 'maxBackups', props.maxBackups);
-    set('audit-log-maxsize', 'maxSizeMiB', props.maxSizeMiB);
-    set('audit-log-compress', 'compress', props.compress);
-    set('audit-log-format', 'format', props.format);
+    const { values, propOf } = backendPropsToFlags('log', { ...props, path: this.path });
     if (this.path === '') problems.push('path: "" is empty, which turns the log backend off; give a file path such as /var/log/kubernetes/audit/audit.log, or "-" for stdout');
     problems.push(...nameProps(validateAuditFlags(values, { kubernetesVersion: version.text, ignorePolicyFile: true }), propOf));
 
@@ -444,12 +460,7 @@ export class WebhookBackend implements IAuditBackend {
     const version = normaliseVersion(props.kubernetesVersion, problems);
     this.kubernetesVersion = version.text;
     this.configFile = props.configFile ?? DEFAULT_WEBHOOK_CONFIG_FILE;
-    const { values, propOf } = commonFlags('webhook', props);
-    propOf['audit-webhook-config-file'] = 'configFile';
-    values['audit-webhook-config-file'] = this.configFile;
-    propOf['audit-webhook-initial-backoff'] = 'initialBackoff';
-    const backoff = durationText(props.initialBackoff);
-    if (backoff !== undefined) values['audit-webhook-initial-backoff'] = backoff;
+    const { values, propOf } = backendPropsToFlags('webhook', { ...props, configFile: this.configFile });
     if (this.configFile === '') problems.push('configFile: "" is empty, which turns the webhook backend off; give the kubeconfig path, e.g. /etc/kubernetes/audit-webhook/kubeconfig.yaml');
     problems.push(...nameProps(validateAuditFlags(values, { kubernetesVersion: version.text, ignorePolicyFile: true }), propOf));
 

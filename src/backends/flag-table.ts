@@ -71,8 +71,13 @@ export interface AuditFlagSpec {
   readonly enablesBackend?: boolean;
   /** Deprecated alias of another flag; never rendered. */
   readonly deprecatedAliasOf?: string;
-  /** The `--audit-<backend>-` name of the CLI option setting it, e.g. `log-maxage`. */
+  /** The CLI option setting it (without dashes), e.g. `log-maxage`. */
   readonly cliName: string;
+  /**
+   * The prop that sets it: a dotted path in LogBackendProps / WebhookBackendProps (for log and
+   * webhook flags) or ApiserverAuditProps (global). Absent for deprecated aliases.
+   */
+  readonly prop?: string;
 }
 
 export const AUDIT_GROUP_VERSION = 'audit.k8s.io/v1';
@@ -101,6 +106,7 @@ function batchFlags(plugin: 'log' | 'webhook', d: { mode: string; maxSize: numbe
         '`batch`: events are buffered and written asynchronously; when the buffer is full events are dropped ("audit buffer queue blocked").',
       rules: [{ kind: 'one-of', values: AUDIT_MODES, upstream: `invalid audit ${plugin} mode {value}, allowed modes are "batch,blocking,blocking-strict"` }],
       cliName: `${plugin}-mode`,
+      prop: 'mode',
     },
     {
       name: `${p}-batch-buffer-size`,
@@ -111,6 +117,7 @@ function batchFlags(plugin: 'log' | 'webhook', d: { mode: string; maxSize: numbe
       doc: 'Events buffered before batching and writing; when full, new events are dropped.' + onlyBatch,
       rules: [{ kind: 'positive', when: inBatch, upstream: `invalid audit batch ${plugin} buffer size {value}, must be a positive number` }],
       cliName: `${plugin}-batch-buffer-size`,
+      prop: 'batch.bufferSize',
     },
     {
       name: `${p}-batch-max-size`,
@@ -121,6 +128,7 @@ function batchFlags(plugin: 'log' | 'webhook', d: { mode: string; maxSize: numbe
       doc: 'The most events in one batch.' + onlyBatch,
       rules: [{ kind: 'positive', when: inBatch, upstream: `invalid audit batch ${plugin} max batch size {value}, must be a positive number` }],
       cliName: `${plugin}-batch-max-size`,
+      prop: 'batch.maxSize',
     },
     {
       name: `${p}-batch-max-wait`,
@@ -130,6 +138,7 @@ function batchFlags(plugin: 'log' | 'webhook', d: { mode: string; maxSize: numbe
       doc: 'How long a batch that has not reached the max size waits before it is written anyway.' + onlyBatch,
       rules: [],
       cliName: `${plugin}-batch-max-wait`,
+      prop: 'batch.maxWait',
     },
     {
       name: `${p}-batch-throttle-enable`,
@@ -139,6 +148,7 @@ function batchFlags(plugin: 'log' | 'webhook', d: { mode: string; maxSize: numbe
       doc: 'Limit the rate of batches with a token bucket (qps, burst).' + onlyBatch,
       rules: [],
       cliName: `${plugin}-batch-throttle-enable`,
+      prop: 'batch.throttle.enabled',
     },
     {
       name: `${p}-batch-throttle-qps`,
@@ -149,6 +159,7 @@ function batchFlags(plugin: 'log' | 'webhook', d: { mode: string; maxSize: numbe
       doc: 'Average batches per second when throttling.' + onlyBatch,
       rules: [{ kind: 'positive', when: throttled, upstream: `invalid audit batch ${plugin} throttle QPS {value}, must be a positive number` }],
       cliName: `${plugin}-batch-throttle-qps`,
+      prop: 'batch.throttle.qps',
     },
     {
       name: `${p}-batch-throttle-burst`,
@@ -159,6 +170,7 @@ function batchFlags(plugin: 'log' | 'webhook', d: { mode: string; maxSize: numbe
       doc: 'Batches that may be sent at once when the QPS budget was not used before.' + onlyBatch,
       rules: [{ kind: 'positive', when: throttled, upstream: `invalid audit batch ${plugin} throttle burst {value}, must be a positive number` }],
       cliName: `${plugin}-batch-throttle-burst`,
+      prop: 'batch.throttle.burst',
     },
   ];
 }
@@ -174,6 +186,7 @@ function truncateFlags(plugin: 'log' | 'webhook'): AuditFlagSpec[] {
       doc: 'Truncate oversized events and split oversized batches. (The size flags below are validated even when this is off.)',
       rules: [],
       cliName: `${plugin}-truncate-enabled`,
+      prop: 'truncate.enabled',
     },
     {
       name: `${p}-truncate-max-batch-size`,
@@ -190,6 +203,7 @@ function truncateFlags(plugin: 'log' | 'webhook'): AuditFlagSpec[] {
         },
       ],
       cliName: `${plugin}-truncate-max-batch-size`,
+      prop: 'truncate.maxBatchSizeBytes',
     },
     {
       name: `${p}-truncate-max-event-size`,
@@ -200,6 +214,7 @@ function truncateFlags(plugin: 'log' | 'webhook'): AuditFlagSpec[] {
       doc: 'Largest event sent to the backend; a larger event first loses its request and response bodies, and is dropped if still too large.',
       rules: [{ kind: 'positive', upstream: `invalid audit truncate ${plugin} max event size {value}, must be a positive number` }],
       cliName: `${plugin}-truncate-max-event-size`,
+      prop: 'truncate.maxEventSizeBytes',
     },
   ];
 }
@@ -213,6 +228,7 @@ function versionFlag(plugin: 'log' | 'webhook'): AuditFlagSpec {
     doc: `API group and version used to serialize events written to the ${plugin} backend.`,
     rules: [{ kind: 'group-version', upstream: 'invalid group version, allowed versions are ["audit.k8s.io/v1"]' }],
     cliName: `${plugin}-version`,
+    prop: 'groupVersion',
   };
 }
 
@@ -234,6 +250,7 @@ export const AUDIT_FLAGS: readonly AuditFlagSpec[] = [
     rules: [],
     alwaysRender: true,
     cliName: 'policy-file',
+    prop: 'policyFile',
   },
   {
     name: 'audit-log-path',
@@ -245,6 +262,7 @@ export const AUDIT_FLAGS: readonly AuditFlagSpec[] = [
     alwaysRender: true,
     enablesBackend: true,
     cliName: 'log-path',
+    prop: 'path',
   },
   {
     name: 'audit-log-maxage',
@@ -256,6 +274,7 @@ export const AUDIT_FLAGS: readonly AuditFlagSpec[] = [
     rules: [{ kind: 'non-negative', upstream: "--audit-log-maxage {value} can't be a negative number" }],
     alwaysRender: true,
     cliName: 'log-maxage',
+    prop: 'maxAgeDays',
   },
   {
     name: 'audit-log-maxbackup',
@@ -267,6 +286,7 @@ export const AUDIT_FLAGS: readonly AuditFlagSpec[] = [
     rules: [{ kind: 'non-negative', upstream: "--audit-log-maxbackup {value} can't be a negative number" }],
     alwaysRender: true,
     cliName: 'log-maxbackup',
+    prop: 'maxBackups',
   },
   {
     name: 'audit-log-maxsize',
@@ -278,6 +298,7 @@ export const AUDIT_FLAGS: readonly AuditFlagSpec[] = [
     rules: [{ kind: 'non-negative', upstream: "--audit-log-maxsize {value} can't be a negative number" }],
     alwaysRender: true,
     cliName: 'log-maxsize',
+    prop: 'maxSizeMiB',
   },
   {
     name: 'audit-log-format',
@@ -288,6 +309,7 @@ export const AUDIT_FLAGS: readonly AuditFlagSpec[] = [
     doc: '`json`: one JSON event per line. `legacy`: one line of text per event.',
     rules: [{ kind: 'one-of', values: LOG_FORMATS, upstream: 'invalid audit log format {value}, allowed formats are "legacy,json"' }],
     cliName: 'log-format',
+    prop: 'format',
   },
   versionFlag('log'),
   {
@@ -298,6 +320,7 @@ export const AUDIT_FLAGS: readonly AuditFlagSpec[] = [
     doc: 'gzip rotated files.',
     rules: [],
     cliName: 'log-compress',
+    prop: 'compress',
   },
   ...batchFlags('log', { mode: 'blocking', maxSize: 1, maxWait: '0s', throttle: false, qps: 0, burst: 0 }),
   ...truncateFlags('log'),
@@ -311,6 +334,7 @@ export const AUDIT_FLAGS: readonly AuditFlagSpec[] = [
     alwaysRender: true,
     enablesBackend: true,
     cliName: 'webhook-config-file',
+    prop: 'configFile',
   },
   {
     name: 'audit-webhook-initial-backoff',
@@ -320,6 +344,7 @@ export const AUDIT_FLAGS: readonly AuditFlagSpec[] = [
     doc: 'Wait before retrying a failed request; later retries wait ×1.5 each (jitter 0.2, 5 steps), then the batch is dropped.',
     rules: [],
     cliName: 'webhook-initial-backoff',
+    prop: 'initialBackoff',
   },
   {
     name: 'audit-webhook-batch-initial-backoff',

@@ -1,7 +1,8 @@
 import { Duration } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { ApiserverAudit } from '../../../src/backends/apiserver-audit';
-import { AuditMode, LogBackend, LogBackendProps, LogFormat, WebhookBackend, WebhookBackendProps } from '../../../src/backends/backends';
+import { AuditMode, LogBackend, LogBackendProps, LogFormat, WebhookBackend, WebhookBackendProps, flagsToBackendProps } from '../../../src/backends/backends';
+import { AUDIT_FLAGS } from '../../../src/backends/flag-table';
 import { AuditConfigError } from '../../../src/backends/errors';
 
 function problemsOf(fn: () => unknown): string[] {
@@ -148,7 +149,7 @@ describe('ApiserverAudit', () => {
   it('combines policy and backends into flags in --help order and directory mounts', () => {
     const audit = new ApiserverAudit({ kubernetesVersion: '1.35', log: { maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100 }, webhook: { batch: { maxWait: Duration.seconds(1) } } });
     expect(audit.commandLine()).toEqual([
-      '--audit-policy-file=/etc/kubernetes/audit-policy/policy.yaml',
+      '--audit-policy-file=/etc/kubernetes/audit/policy.yaml',
       '--audit-log-path=/var/log/kubernetes/audit/audit.log',
       '--audit-log-maxage=30',
       '--audit-log-maxbackup=10',
@@ -157,7 +158,7 @@ describe('ApiserverAudit', () => {
       '--audit-webhook-batch-max-wait=1s',
     ]);
     expect(audit.mounts.map((m) => [m.name, m.path, m.readOnly, m.pathType])).toEqual([
-      ['audit-policy', '/etc/kubernetes/audit-policy', true, 'Directory'],
+      ['audit-policy', '/etc/kubernetes/audit', true, 'Directory'],
       ['audit-log', '/var/log/kubernetes/audit', false, 'DirectoryOrCreate'],
       ['audit-webhook', '/etc/kubernetes/audit-webhook', true, 'Directory'],
     ]);
@@ -185,6 +186,48 @@ describe('ApiserverAudit', () => {
     ['into pki', () => new ApiserverAudit({ webhook: { configFile: '/etc/kubernetes/pki/webhook.yaml' } }), /k8s-certs volume, already mounted/],
   ])('refuses %s', (_n, fn, message) => {
     const problems = problemsOf(fn);
+    expect(problems.some((p) => message.test(p)), problems.join('\n')).toBe(true);
+  });
+});
+
+describe('flags ⇄ props', () => {
+  it('flagsToBackendProps inverts the prop mapping of the flag table', () => {
+    const props = { maxAgeDays: 30, compress: true, mode: AuditMode.BATCH, batch: { maxWait: Duration.millis(1500), throttle: { enabled: true, qps: 2.5, burst: 3 } }, truncate: { enabled: true } };
+    const log = new LogBackend(props);
+    const back = new LogBackend(flagsToBackendProps('log', log.flagValues));
+    expect(back.flagValues).toEqual(log.flagValues);
+    const hook = flagsToBackendProps('webhook', { 'audit-webhook-batch-initial-backoff': '3s', 'audit-log-maxage': 3 });
+    expect(Object.keys(hook)).toEqual(['initialBackoff']);
+    expect(hook.initialBackoff!.toMilliseconds()).toBe(3000);
+    // The canonical flag wins over the deprecated alias, whatever the order.
+    expect(flagsToBackendProps('webhook', { 'audit-webhook-initial-backoff': '1s', 'audit-webhook-batch-initial-backoff': '3s' }).initialBackoff!.toMilliseconds()).toBe(1000);
+  });
+
+  it('every flag except the alias has a prop, and the prop sets that flag', () => {
+    for (const f of AUDIT_FLAGS) {
+      if (f.deprecatedAliasOf) {
+        expect(f.prop, f.name).toBeUndefined();
+        continue;
+      }
+      expect(f.prop, f.name).toBeDefined();
+    }
+  });
+
+  it('ApiserverAudit.fromFlags turns on the backends whose flags appear, with extra props', () => {
+    const audit = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30 }, { kubernetesVersion: '1.35', log: { retentionDays: 30 } });
+    expect(audit.webhook).toBeUndefined();
+    expect(audit.log!.props.retentionDays).toBe(30);
+    expect(audit.commandLine()[0]).toBe('--audit-policy-file=/etc/kubernetes/audit/policy.yaml');
+    expect(problemsOf(() => ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30 }, { log: { retentionDays: 90 } }))[0]).toMatch(/^log.maxAgeDays \(--audit-log-maxage\): 30 deletes rotated files after 30 days, short of retentionDays 90/);
+  });
+
+  it.each<[string, Record<string, string | number | boolean>, RegExp]>([
+    ['stray log flags', { 'audit-log-maxage': 30 }, /^--audit-log-maxage: set while --audit-log-path is empty/],
+    ['unknown flag', { 'audit-log-path': '/var/log/x/a.log', 'audit-log-age': 1 }, /^audit-log-age: is not a kube-apiserver audit flag/],
+    ['wrong type', { 'audit-log-path': '/var/log/x/a.log', 'audit-log-maxage': 'x' }, /^--audit-log-maxage: "x" is not an integer/],
+    ['webhook mode', { 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/k.yaml', 'audit-webhook-mode': 'fast' }, /^webhook.mode \(--audit-webhook-mode\): "fast" breaks/],
+  ])('fromFlags refuses %s', (_n, values, message) => {
+    const problems = problemsOf(() => ApiserverAudit.fromFlags(values));
     expect(problems.some((p) => message.test(p)), problems.join('\n')).toBe(true);
   });
 });

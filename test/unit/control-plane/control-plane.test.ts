@@ -11,7 +11,7 @@ const audit = (kubernetesVersion: string, webhook = true) =>
   new ApiserverAudit({ kubernetesVersion, log: { maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100 }, ...(webhook ? { webhook: {} } : {}) });
 
 const VOLUMES = [
-  { name: 'audit-policy', hostPath: '/etc/kubernetes/audit-policy', mountPath: '/etc/kubernetes/audit-policy', readOnly: true, pathType: 'Directory' },
+  { name: 'audit-policy', hostPath: '/etc/kubernetes/audit', mountPath: '/etc/kubernetes/audit', readOnly: true, pathType: 'Directory' },
   { name: 'audit-log', hostPath: '/var/log/kubernetes/audit', mountPath: '/var/log/kubernetes/audit', readOnly: false, pathType: 'DirectoryOrCreate' },
   { name: 'audit-webhook', hostPath: '/etc/kubernetes/audit-webhook', mountPath: '/etc/kubernetes/audit-webhook', readOnly: true, pathType: 'Directory' },
 ];
@@ -36,7 +36,7 @@ describe('kubeadm ClusterConfiguration', () => {
       kubernetesVersion: 'v1.37.2',
       apiServer: {
         extraArgs: [
-          { name: 'audit-policy-file', value: '/etc/kubernetes/audit-policy/policy.yaml' },
+          { name: 'audit-policy-file', value: '/etc/kubernetes/audit/policy.yaml' },
           { name: 'audit-log-path', value: '/var/log/kubernetes/audit/audit.log' },
           { name: 'audit-log-maxage', value: '30' },
           { name: 'audit-log-maxbackup', value: '10' },
@@ -54,7 +54,7 @@ describe('kubeadm ClusterConfiguration', () => {
     expect(doc.apiVersion).toBe('kubeadm.k8s.io/v1beta3');
     expect(doc).not.toHaveProperty('kubernetesVersion');
     expect((doc.apiServer as Record<string, unknown>).extraArgs).toEqual({
-      'audit-policy-file': '/etc/kubernetes/audit-policy/policy.yaml',
+      'audit-policy-file': '/etc/kubernetes/audit/policy.yaml',
       'audit-log-path': '/var/log/kubernetes/audit/audit.log',
       'audit-log-maxage': '30',
       'audit-log-maxbackup': '10',
@@ -94,7 +94,7 @@ describe('kind Cluster', () => {
     expect(cp.role).toBe('control-plane');
     expect(cp.image).toBe('kindest/node:v1.36.1');
     expect(cp.extraMounts).toEqual([
-      { hostPath: '/home/me/audit/policy', containerPath: '/etc/kubernetes/audit-policy', readOnly: true },
+      { hostPath: '/home/me/audit/policy', containerPath: '/etc/kubernetes/audit', readOnly: true },
       { hostPath: '/home/me/audit/logs', containerPath: '/var/log/kubernetes/audit' },
       { hostPath: '/home/me/audit/webhook', containerPath: '/etc/kubernetes/audit-webhook', readOnly: true },
     ]);
@@ -108,7 +108,7 @@ describe('kind Cluster', () => {
 
   it('before 1.36: a v1beta3 patch with an extraArgs map; logs may stay in the node', () => {
     const cp = (kindCluster(audit('1.35', false), { hostPolicyDir: '/abs/policy' }).nodes as Record<string, unknown>[])[0];
-    expect(cp.extraMounts).toEqual([{ hostPath: '/abs/policy', containerPath: '/etc/kubernetes/audit-policy', readOnly: true }]);
+    expect(cp.extraMounts).toEqual([{ hostPath: '/abs/policy', containerPath: '/etc/kubernetes/audit', readOnly: true }]);
     const patch = parse((cp.kubeadmConfigPatches as string[])[0]);
     expect(patch.apiVersion).toBe('kubeadm.k8s.io/v1beta3');
     expect(patch.apiServer.extraArgs['audit-log-path']).toBe('/var/log/kubernetes/audit/audit.log');
@@ -152,11 +152,11 @@ describe('static pod JSON patch', () => {
     expect(ops.filter((o) => o.path === '/spec/containers/0/command/-').map((o) => (o as { value: string }).value)).toEqual(audit('1.36', false).commandLine());
     const pod = apply({ spec: { containers: [{ name: 'kube-apiserver', command: ['kube-apiserver'], volumeMounts: [] }], volumes: [] } }, ops);
     expect(pod.spec.containers[0].volumeMounts).toEqual([
-      { name: 'audit-policy', mountPath: '/etc/kubernetes/audit-policy', readOnly: true },
+      { name: 'audit-policy', mountPath: '/etc/kubernetes/audit', readOnly: true },
       { name: 'audit-log', mountPath: '/var/log/kubernetes/audit', readOnly: false },
     ]);
     expect(pod.spec.volumes).toEqual([
-      { name: 'audit-policy', hostPath: { path: '/etc/kubernetes/audit-policy', type: 'Directory' } },
+      { name: 'audit-policy', hostPath: { path: '/etc/kubernetes/audit', type: 'Directory' } },
       { name: 'audit-log', hostPath: { path: '/var/log/kubernetes/audit', type: 'DirectoryOrCreate' } },
     ]);
     expect(() => apply({ spec: { containers: [{ name: 'etcd', command: [], volumeMounts: [] }], volumes: [] } }, ops)).toThrow();
