@@ -2,7 +2,7 @@ import { HEALTH_URLS, SECRET_RESOURCES } from '../policy/audit-rule';
 import { GroupResources, Level } from '../policy/model';
 import { BodyLevel, CatalogueRule } from './types';
 
-const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+export const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 const READ_VERBS = ['get', 'list', 'watch'];
 
 const bodyLevelFor = (b: BodyLevel): Level =>

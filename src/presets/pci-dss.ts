@@ -1,6 +1,7 @@
 import { AUDIT_NAMESPACE_DEFAULT, PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
+import { WRITE_VERBS } from './catalogue';
 
 const CDE = 'cde';
 const AUDIT = AUDIT_NAMESPACE_DEFAULT;
@@ -45,6 +46,7 @@ export const PCI_DSS: PresetDefinition = {
       id: '10.2.1.5', summary: 'Changes to identification and authentication credentials are logged',
       rules: ['secrets-metadata', 'credential-changes'],
       probes: [PROBES.tokenRequest(), PROBES.patchRoleBinding(), PROBES.createSecret('default')],
+      evidence: { description: 'changes (create, update, patch, delete) decided by these rules', verbs: WRITE_VERBS },
     },
     {
       id: '10.2.1.6', summary: 'Initialization, stopping or pausing of the audit logs is logged',

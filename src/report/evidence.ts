@@ -86,6 +86,7 @@ export function buildEvidenceReport(preset: ComposedPreset, options: { kubernete
     });
     const matching = decided.filter(({ event, ruleIndex }) => {
       if (event.level === Level.NONE) return false;
+      if (req.evidence?.verbs && !req.evidence.verbs.includes(event.verb ?? '')) return false;
       if (req.evidence?.responseCodes) return req.evidence.responseCodes.includes(event.responseStatus?.code ?? 0);
       return ruleIndex !== null && ruleIndices.includes(ruleIndex);
     });
