@@ -1,28 +1,30 @@
-// The example app `cdk8s synth` runs: a realistic cluster audit setup.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { App, Chart } from 'cdk8s';
-import { ApiResources, AuditPolicy, AuditRule, Level } from './src';
+// The example app `cdk8s synth` runs: PCI DSS auditing with a local log and a remote sink.
+//   dist/*.k8s.yaml        cluster manifests (what Argo CD / Flux apply, via dist/kustomization.yaml)
+//   dist/node/             files for the control-plane node: policy, webhook kubeconfig, kubeadm,
+//                          kind and static-pod wiring, and files.yaml saying where each goes
+import { Chart } from 'cdk8s';
+import { AuditApp, ClusterAudit } from './src';
 
-const app = new App();
+/** The sink's fixed ClusterIP: the apiserver runs on the host network and cannot resolve Service names. */
+const SINK_CLUSTER_IP = '10.96.0.50';
+const SINK_PORT = 8443;
+
+const app = new AuditApp();
 const chart = new Chart(app, 'audit');
 
-const policy = new AuditPolicy(chart, 'policy', { kubernetesVersion: '1.37', policyName: 'cluster-audit' });
-policy.addRules(
-  AuditRule.ignoreHealthChecks(),
-  AuditRule.ignoreEvents(),
-  AuditRule.ignoreUsers(['system:kube-proxy'], { verbs: ['watch'], resources: [ApiResources.core('endpoints', 'services', 'services/status')] }),
-  AuditRule.secretsAtMetadata(),
-  AuditRule.forResources(Level.METADATA, [ApiResources.core('pods/exec', 'pods/attach', 'pods/portforward', 'pods/proxy', 'services/proxy')]),
-  AuditRule.reads(Level.METADATA),
-  AuditRule.forResources(Level.REQUEST_RESPONSE, [ApiResources.group('rbac.authorization.k8s.io')]),
-  AuditRule.forResources(Level.REQUEST, [ApiResources.core(), ApiResources.group('apps'), ApiResources.group('batch')]),
-  AuditRule.catchAll(Level.METADATA),
-);
+new ClusterAudit(chart, 'cluster-audit', {
+  kubernetesVersion: '1.37',
+  presets: ['pci-dss'],
+  presetOptions: { auditNamespace: 'audit' },
+  webhook: {
+    kubeconfig: {
+      server: `https://${SINK_CLUSTER_IP}:${SINK_PORT}/audit`,
+      certificateAuthorityFile: 'ca.crt',
+      clientCertificateFile: 'apiserver-client.crt',
+      clientKeyFile: 'apiserver-client.key',
+    },
+  },
+  kind: { name: 'cdk8s-audit' },
+});
 
 app.synth();
-
-// Node-side files go to their own folder, never among the manifests a GitOps controller applies.
-const nodeDir = join(app.outdir, 'node');
-mkdirSync(nodeDir, { recursive: true });
-writeFileSync(join(nodeDir, 'audit-policy.yaml'), policy.toYaml());

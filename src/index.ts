@@ -4,3 +4,4 @@ export * from './control-plane';
 export * from './tls/certs';
 export * from './presets';
 export * from './report';
+export * from './gitops';

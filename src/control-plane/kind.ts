@@ -22,8 +22,9 @@ export function kindKubeadmApiVersion(minor: number): KubeadmApiVersion {
 
 export interface KindClusterOptions {
   /**
-   * Absolute directory on the machine running `kind create cluster` that holds the policy file
-   * (mounted read-only at the policy's directory in the node).
+   * Directory on the machine running `kind create cluster` that holds the policy file (mounted
+   * read-only at the policy's directory in the node). Relative paths are resolved by kind against
+   * the directory it is run from.
    */
   readonly hostPolicyDir: string;
   /** Absolute host directory with the webhook kubeconfig and TLS files. Required with a webhook backend. @default - none */
@@ -40,8 +41,10 @@ export interface KindClusterOptions {
 
 function checkHostDir(field: string, dir: string | undefined, problems: string[]): void {
   if (dir === undefined) return;
-  if (!dir.startsWith('/')) {
-    problems.push(`${field}: ${JSON.stringify(dir)} is relative; kind resolves extraMounts from its own working directory, so give an absolute path`);
+  // Relative paths are fine: kind resolves them with filepath.Abs against the directory it runs in,
+  // which keeps a committed kind config independent of where the repository is checked out.
+  if (dir === '' || dir === '.') {
+    problems.push(`${field}: ${JSON.stringify(dir)} would mount the whole working directory; give a dedicated directory`);
   } else if (dir === '/') {
     problems.push(`${field}: "/" would mount the whole host into the node; give a dedicated directory`);
   }

@@ -115,7 +115,7 @@ describe('kind Cluster', () => {
   });
 
   it.each<[string, () => unknown, RegExp]>([
-    ['relative host dir', () => kindCluster(audit('1.36'), { ...dirs, hostPolicyDir: 'policy' }), /^hostPolicyDir: "policy" is relative/],
+    ['working directory as host dir', () => kindCluster(audit('1.36'), { ...dirs, hostPolicyDir: '.' }), /^hostPolicyDir: "\." would mount the whole working directory/],
     ['webhook without host dir', () => kindCluster(audit('1.36'), { hostPolicyDir: '/p' }), /^hostWebhookDir: \(unset\) while a webhook backend is configured/],
     ['host webhook dir without webhook', () => kindCluster(audit('1.36', false), { ...dirs }), /^hostWebhookDir: set but no webhook backend/],
     ['bad worker count', () => kindCluster(audit('1.36'), { ...dirs, workers: -1 }), /^workers: -1 is not a count/],

@@ -1,0 +1,170 @@
+import { posix } from 'node:path';
+import { Construct } from 'constructs';
+import { stringify } from 'yaml';
+import { ApiserverAudit } from '../backends/apiserver-audit';
+import { LogBackendProps, WebhookBackendProps } from '../backends/backends';
+import { WebhookKubeconfigProps, renderWebhookKubeconfig, validateWebhookKubeconfig } from '../backends/kubeconfig';
+import { KubeadmApiVersion, defaultKubeadmApiVersion, renderKubeadmClusterConfiguration } from '../control-plane/kubeadm';
+import { renderKindCluster } from '../control-plane/kind';
+import { staticPodPatch } from '../control-plane/static-pod';
+import { AuditPolicy } from '../policy/audit-policy';
+import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../policy/kubernetes-version';
+import { PresetOptions } from '../presets/compose';
+import { flagsToBackendProps } from '../backends/backends';
+
+/** A file for the control-plane node, written beside (never among) the cluster manifests. */
+export interface NodeFile {
+  /** Path under the node-files folder, e.g. `rootfs/etc/kubernetes/audit/policy.yaml`. */
+  readonly path: string;
+  /** Where it goes on the control-plane node, when it goes anywhere. */
+  readonly nodePath?: string;
+  readonly description: string;
+  /** File content; a function when it depends on where the folder is (kind's host paths). */
+  readonly content: string | ((folder: string) => string);
+  /** Octal mode. @default 0o644 */
+  readonly mode?: number;
+}
+
+/** A file the operator must provision on the node themselves (private keys never go into git). */
+export interface ProvisionedFile {
+  readonly nodePath: string;
+  readonly description: string;
+  readonly how: string;
+}
+
+export interface ClusterAuditWebhookProps {
+  /** Where the apiserver sends events, and with which credentials (file paths on the node are best). */
+  readonly kubeconfig: WebhookKubeconfigProps;
+  /** Backend settings merged over the presets' webhook flags. @default the presets' webhook flags */
+  readonly backend?: WebhookBackendProps;
+}
+
+export interface ClusterAuditProps {
+  /** The apiserver version. @default the newest supported version */
+  readonly kubernetesVersion?: string;
+  /** Compliance presets to start from (ignored when `policy` is given). @default ['baseline'] */
+  readonly presets?: string[];
+  /** Customisation of the presets. @default none */
+  readonly presetOptions?: PresetOptions;
+  /** A policy of your own instead of presets. @default a policy from `presets` */
+  readonly policy?: AuditPolicy;
+  /** Log backend settings merged over the presets' log flags; `false` turns the log backend off. @default the presets' log flags */
+  readonly log?: LogBackendProps | false;
+  /** The webhook backend and its kubeconfig. @default no webhook backend */
+  readonly webhook?: ClusterAuditWebhookProps;
+  /** kind cluster options for the generated kind config. @default one control-plane node, kind's default image */
+  readonly kind?: { readonly nodeImage?: string; readonly workers?: number; readonly name?: string };
+}
+
+/**
+ * The cluster's API-server auditing in one construct: the policy, the apiserver flags and mounts,
+ * the webhook kubeconfig, and the kubeadm / kind / static-pod outputs as node-side files.
+ * Write them with `writeNodeFiles(app)` (or use `AuditApp`), after `app.synth()`.
+ *
+ * @example
+ * const audit = new ClusterAudit(chart, 'audit', {
+ *   presets: ['pci-dss'],
+ *   webhook: { kubeconfig: { server: 'https://10.96.0.50:8443/audit', certificateAuthorityFile: 'ca.crt', clientCertificateFile: 'client.crt', clientKeyFile: 'client.key' } },
+ * });
+ */
+export class ClusterAudit extends Construct {
+  /** Finds every ClusterAudit in a construct tree. */
+  public static of(root: Construct): ClusterAudit[] {
+    return root.node.findAll().filter((c): c is ClusterAudit => c instanceof ClusterAudit);
+  }
+
+  public readonly policy: AuditPolicy;
+  public readonly apiserver: ApiserverAudit;
+  public readonly kubernetesVersion: string;
+  private readonly props: ClusterAuditProps;
+
+  constructor(scope: Construct, id: string, props: ClusterAuditProps = {}) {
+    super(scope, id);
+    this.props = props;
+    try {
+      this.kubernetesVersion = parseKubernetesVersion(props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION).text;
+    } catch (e) {
+      throw new Error(`ClusterAudit ${id}: props.${(e as Error).message}`);
+    }
+    if (props.policy && props.presets) throw new Error(`ClusterAudit ${id}: give either props.policy or props.presets, not both`);
+    if (props.webhook) {
+      const problems = validateWebhookKubeconfig(props.webhook.kubeconfig);
+      if (problems.length) throw new Error(`ClusterAudit ${id}: props.webhook.kubeconfig:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    }
+    this.policy = props.policy ?? AuditPolicy.fromPreset(this, 'policy', props.presets ?? ['baseline'], { ...props.presetOptions, kubernetesVersion: this.kubernetesVersion });
+    const preset = this.policy.preset;
+    const logFlags = { ...(preset?.logFlags ?? {}) };
+    delete logFlags['audit-policy-file'];
+    const webhookFlags = { ...(preset?.webhookFlags ?? {}) };
+    try {
+      this.apiserver = new ApiserverAudit({
+        kubernetesVersion: this.kubernetesVersion,
+        log: props.log === false ? undefined : { ...flagsToBackendProps('log', logFlags), ...props.log },
+        webhook: props.webhook ? { ...flagsToBackendProps('webhook', webhookFlags), ...props.webhook.backend } : undefined,
+      });
+    } catch (e) {
+      throw new Error(`ClusterAudit ${id}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Files that must be on the node but are not generated here (keys, certificates). */
+  public get provisionedFiles(): ProvisionedFile[] {
+    const k = this.props.webhook?.kubeconfig;
+    if (!k || !this.apiserver.webhook) return [];
+    const dir = posix.dirname(this.apiserver.webhook.flagValues['audit-webhook-config-file'] as string);
+    const at = (f: string) => (f.startsWith('/') ? f : posix.join(dir, f));
+    const out: ProvisionedFile[] = [];
+    const how = 'cdk8s-audit certs --out DIR (then copy it to the node; keep keys out of git)';
+    if (k.certificateAuthorityFile) out.push({ nodePath: at(k.certificateAuthorityFile), description: "CA that signed the sink's serving certificate", how });
+    if (k.clientCertificateFile) out.push({ nodePath: at(k.clientCertificateFile), description: "the apiserver's client certificate for the sink", how });
+    if (k.clientKeyFile) out.push({ nodePath: at(k.clientKeyFile), description: "the client certificate's private key (mode 0600)", how });
+    if (k.tokenFile) out.push({ nodePath: at(k.tokenFile), description: 'the bearer token for the sink', how: 'from your secret store' });
+    return out;
+  }
+
+  /** The node-side files, by path under the node-files folder. */
+  public nodeFiles(): NodeFile[] {
+    const audit = this.apiserver;
+    const rootfs = (p: string) => posix.join('rootfs', p);
+    const files: NodeFile[] = [
+      { path: rootfs(audit.policyFile), nodePath: audit.policyFile, description: 'the audit policy (--audit-policy-file)', content: this.policy.toYaml() },
+    ];
+    if (audit.webhook && this.props.webhook) {
+      const configFile = audit.webhook.flagValues['audit-webhook-config-file'] as string;
+      files.push({ path: rootfs(configFile), nodePath: configFile, description: 'the webhook kubeconfig (--audit-webhook-config-file)', content: renderWebhookKubeconfig(this.props.webhook.kubeconfig), mode: 0o600 });
+    }
+    const dirOf = (name: string) => audit.mounts.find((m) => m.name === name)?.path;
+    files.push(
+      { path: 'apiserver-args.txt', description: 'the kube-apiserver audit flags, one per line', content: audit.commandLine().join('\n') + '\n' },
+      { path: 'kubeadm-config.yaml', description: `kubeadm ClusterConfiguration fragment (${this.kubeadmApiNote()}) to merge into the cluster's kubeadm config`, content: renderKubeadmClusterConfiguration(audit) },
+      { path: 'kube-apiserver-patch.json', description: 'RFC 6902 JSON patch for an existing /etc/kubernetes/manifests/kube-apiserver.yaml', content: JSON.stringify(staticPodPatch(audit), null, 2) + '\n' },
+      {
+        path: 'kind-cluster.yaml',
+        description: 'kind Cluster config; run `kind create cluster --config` from the directory that contains the node-files folder',
+        content: (folder: string) =>
+          renderKindCluster(audit, {
+            ...this.props.kind,
+            hostPolicyDir: posix.join(folder, 'rootfs', dirOf('audit-policy') ?? '/etc/kubernetes/audit'),
+            ...(audit.webhook ? { hostWebhookDir: posix.join(folder, 'rootfs', dirOf('audit-webhook') ?? '/etc/kubernetes/audit-webhook') } : {}),
+          }),
+      },
+    );
+    return files;
+  }
+
+  /** The manifest saying where each file goes, as YAML. */
+  public manifest(folder: string): string {
+    return stringify({
+      kubernetesVersion: this.kubernetesVersion,
+      presets: this.policy.preset?.presets.map((p) => p.name) ?? [],
+      files: this.nodeFiles().map((f) => ({ file: posix.join(folder, f.path), ...(f.nodePath ? { nodePath: f.nodePath } : {}), description: f.description })),
+      mounts: this.apiserver.mounts.map((m) => ({ nodeDirectory: m.path, readOnly: m.readOnly, purpose: m.purpose })),
+      provisionSeparately: this.provisionedFiles,
+    }, { lineWidth: 0 });
+  }
+
+  private kubeadmApiNote(): string {
+    const api = defaultKubeadmApiVersion(parseKubernetesVersion(this.kubernetesVersion).minor);
+    return `${api}, extraArgs as ${api === KubeadmApiVersion.V1BETA3 ? 'a map' : 'a list'}`;
+  }
+}

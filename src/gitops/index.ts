@@ -1,0 +1,2 @@
+export * from './cluster-audit';
+export * from './write-node-files';

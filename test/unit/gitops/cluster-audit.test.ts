@@ -1,0 +1,71 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Chart } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { AuditPolicy, AuditRule, ClusterAudit, Level, parsePolicy, validatePolicy, writeNodeFiles } from '../../../src';
+
+function app() {
+  const outdir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-synth-'));
+  return new App({ outdir });
+}
+
+const webhook = { kubeconfig: { server: 'https://10.96.0.50:8443/audit', certificateAuthorityFile: 'ca.crt', clientCertificateFile: 'client.crt', clientKeyFile: 'client.key' } };
+
+describe('ClusterAudit + writeNodeFiles (GitOps layout)', () => {
+  it('writes manifests and node files apart, with a manifest of where each file goes', () => {
+    const a = app();
+    new ClusterAudit(new Chart(a, 'c'), 'audit', { presets: ['cis'], webhook, kubernetesVersion: '1.35' });
+    a.synth();
+    const written = writeNodeFiles(a, { cwd: a.outdir });
+    const node = join(a.outdir, 'node');
+    expect(written).toContain(join(node, 'rootfs/etc/kubernetes/audit/policy.yaml'));
+    const policy = parsePolicy(readFileSync(join(node, 'rootfs/etc/kubernetes/audit/policy.yaml'), 'utf8'));
+    expect(validatePolicy(policy, { kubernetesVersion: '1.35' })).toEqual([]);
+    const kubeconfigPath = join(node, 'rootfs/etc/kubernetes/audit-webhook/kubeconfig.yaml');
+    expect(statSync(kubeconfigPath).mode & 0o777).toBe(0o600);
+    expect(readFileSync(kubeconfigPath, 'utf8')).not.toMatch(/client-key-data/);
+    const files = parse(readFileSync(join(node, 'files.yaml'), 'utf8'));
+    expect(files.provisionSeparately.map((f: { nodePath: string }) => f.nodePath)).toEqual([
+      '/etc/kubernetes/audit-webhook/ca.crt', '/etc/kubernetes/audit-webhook/client.crt', '/etc/kubernetes/audit-webhook/client.key',
+    ]);
+    // kubeadm for 1.35 is v1beta4 with list extraArgs; the CIS flags are there.
+    const kubeadm = parse(readFileSync(join(node, 'kubeadm-config.yaml'), 'utf8'));
+    expect(kubeadm.apiServer.extraArgs).toContainEqual({ name: 'audit-log-maxage', value: '30' });
+    // kind for 1.35 patches with v1beta3; host paths are relative to where kind runs.
+    const kind = parse(readFileSync(join(node, 'kind-cluster.yaml'), 'utf8'));
+    expect(kind.nodes[0].extraMounts).toContainEqual({ hostPath: 'node/rootfs/etc/kubernetes/audit', containerPath: '/etc/kubernetes/audit', readOnly: true });
+    expect(kind.nodes[0].kubeadmConfigPatches[0]).toContain('apiVersion: kubeadm.k8s.io/v1beta3');
+    // The kustomization lists only cluster manifests.
+    const k = parse(readFileSync(join(a.outdir, 'kustomization.yaml'), 'utf8'));
+    expect(k.resources).toEqual(['c.k8s.yaml']);
+    expect(existsSync(join(a.outdir, 'node', 'c.k8s.yaml'))).toBe(false);
+  });
+
+  it('accepts a policy of its own and no webhook', () => {
+    const a = app();
+    const chart = new Chart(a, 'c');
+    const policy = new AuditPolicy(chart, 'p', { rules: [AuditRule.secretsAtMetadata(), AuditRule.catchAll(Level.METADATA)] });
+    const audit = new ClusterAudit(chart, 'audit', { policy, log: { maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100 } });
+    expect(audit.nodeFiles().map((f) => f.path)).not.toContain('rootfs/etc/kubernetes/audit-webhook/kubeconfig.yaml');
+    expect(audit.apiserver.commandLine()).toContain('--audit-log-maxage=30');
+    expect(audit.provisionedFiles).toEqual([]);
+  });
+
+  it('errors name the prop', () => {
+    const chart = new Chart(app(), 'c');
+    expect(() => new ClusterAudit(chart, 'x', { kubernetesVersion: '2.0' })).toThrow(/ClusterAudit x: props.kubernetesVersion "2.0"/);
+    expect(() => new ClusterAudit(chart, 'y', { presets: ['nope'] })).toThrow(/unknown preset "nope"/);
+    expect(() => new ClusterAudit(chart, 'z', { webhook: { kubeconfig: { server: 'https://sink.audit.svc:8443' } } })).toThrow(/ClusterAudit z: props.webhook.kubeconfig:[\s\S]*sink\.audit\.svc/);
+  });
+
+  it('one cluster, one ClusterAudit', () => {
+    const a = app();
+    const c = new Chart(a, 'c');
+    new ClusterAudit(c, 'a1');
+    new ClusterAudit(c, 'a2');
+    a.synth();
+    expect(() => writeNodeFiles(a)).toThrow(/2 ClusterAudit constructs/);
+  });
+});
