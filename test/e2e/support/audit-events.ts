@@ -266,3 +266,34 @@ export function brief(event: AuditEvent): string {
     : 'non-resource';
   return `${event.auditID} ${event.stage} level=${event.level} user=${event.user.username || '<none>'} verb=${event.verb} ${event.requestURI} (${what}) code=${event.responseStatus?.code ?? '-'}`;
 }
+
+/** An event the apiserver reported as lost by a backend (audit.HandlePluginError). */
+export interface DroppedEvent {
+  readonly plugin: string;
+  readonly reason: string;
+  readonly auditID: string;
+  readonly stage: string;
+}
+
+/**
+ * Events a backend failed to handle, from the apiserver's own log: HandlePluginError (pkg/audit/metrics.go)
+ * logs "Error in audit plugin '<plugin>' affecting N audit events: <err>\nImpacted events:\n" followed by
+ * one legacy-format line (EventString) per event.
+ */
+export function droppedEventsFromStderr(stderr: string): DroppedEvent[] {
+  const dropped: DroppedEvent[] = [];
+  const lines = stderr.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const header = /Error in audit plugin '([^']+)' affecting (\d+) audit events: (.*)$/.exec(lines[i]);
+    if (!header) continue;
+    const [, plugin, count, reason] = header;
+    let j = i + 1;
+    if (lines[j]?.startsWith('Impacted events:')) j++;
+    for (let n = 0; n < Number(count) && j < lines.length; n++, j++) {
+      const event = / AUDIT: id="([^"]+)" stage="([^"]+)"/.exec(lines[j]);
+      if (event) dropped.push({ plugin, reason, auditID: event[1], stage: event[2] });
+    }
+    i = j - 1;
+  }
+  return dropped;
+}

@@ -149,6 +149,7 @@ async function stopAll(apiserver: RunningProcess, client: KubeClient, etcd: Etcd
   try {
     await stopProcess(apiserver, 90_000, 'SIGTERM');
   } finally {
+    apiserver.stderr(); // read once more before the temp dir goes, so callers can still inspect it
     await etcd.stop();
     removeTempDir(dir);
   }

@@ -80,6 +80,7 @@ export interface RunningProcess {
   /** Resolves with the exit code (or the signal name) once the process has exited. */
   readonly exited: Promise<number | string>;
   isRunning(): boolean;
+  /** The process's stderr so far; after its temp dir is removed, the content read last. */
   stderr(): string;
 }
 
@@ -94,6 +95,16 @@ export function startProcess(name: string, binary: string, args: string[], logDi
   closeSync(out);
   closeSync(err);
   liveChildren.add(child);
+  // The log file lives in a temp dir that is removed on stop; keep the last content readable after that.
+  let lastStderr = '';
+  const readStderr = (): string => {
+    try {
+      lastStderr = readFileSync(stderrPath, 'utf8');
+    } catch {
+      /* removed with its temp dir: answer with what was read last */
+    }
+    return lastStderr;
+  };
   const exited = new Promise<number | string>((resolveExit) => {
     child.once('exit', (code, signal) => {
       liveChildren.delete(child);
@@ -111,7 +122,7 @@ export function startProcess(name: string, binary: string, args: string[], logDi
     stdoutPath,
     exited,
     isRunning: () => child.exitCode === null && child.signalCode === null && liveChildren.has(child),
-    stderr: () => readFileSafe(stderrPath),
+    stderr: readStderr,
   };
 }
 

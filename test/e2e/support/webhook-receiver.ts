@@ -63,7 +63,9 @@ export class WebhookReceiver {
           res.writeHead(status, { 'Content-Type': 'application/json' });
           res.end(JSON.stringify({ status: status === 200 ? 'ok' : reason }));
         };
-        if (req.method !== 'POST' || req.url !== path) return reply(404, 'not the audit endpoint');
+        // client-go appends ?timeout=30s (the webhook's request timeout); only the path identifies the endpoint.
+        const pathname = new URL(req.url ?? '/', 'https://receiver').pathname;
+        if (req.method !== 'POST' || pathname !== path) return reply(404, 'not the audit endpoint');
         let list: { kind?: string; apiVersion?: string; items?: AuditEvent[] };
         try {
           list = JSON.parse(body);
