@@ -1,10 +1,16 @@
 import { Command } from '../command';
 import { evaluateCommand } from './evaluate';
 import { explainCommand } from './explain';
+import { initCommand } from './init';
 import { lintCommand } from './lint';
 import { presetCommand } from './preset';
 import { reportCommand } from './report';
 import { validateCommand } from './validate';
+import { flagsCommand } from './flags';
+import { kubeconfigCommand } from './kubeconfig';
+import { certsCommand } from './certs';
+import { kindConfigCommand } from './kind-config';
+import { kubeadmConfigCommand } from './kubeadm-config';
 
 /**
  * Every verb of the `cdk8s-audit` command, in the order `--help` lists them.
@@ -17,4 +23,10 @@ export const COMMANDS: Command[] = [
   evaluateCommand,
   presetCommand,
   reportCommand,
+  initCommand,
+  flagsCommand,
+  kubeconfigCommand,
+  certsCommand,
+  kindConfigCommand,
+  kubeadmConfigCommand,
 ];
