@@ -233,8 +233,8 @@ function throttleProblems(plugin: 'log' | 'webhook', props: AuditBackendProps, l
   if (!(qps > 0 && maxSize > 0) || capacity >= rate) return [];
   const fillSeconds = buffer / (rate - capacity);
   return [
-    `batch.throttle (--${p}-batch-throttle-qps=${qps}, --${p}-batch-max-size=${maxSize}): at most ${qps} batches/s × ${maxSize} events = ` +
-      `${round(capacity)} events/s, below expectedEventsPerSecond ${rate}; the ${buffer}-event buffer fills in ${round(fillSeconds)} s and then ` +
+    `batch.throttle.qps (--${p}-batch-throttle-qps): ${qps} batches/s × batch.maxSize ${maxSize} events = ${round(capacity)} events/s, ` +
+      `below expectedEventsPerSecond ${rate}; the ${buffer}-event buffer fills in ${round(fillSeconds)} s and then ` +
       `events are dropped ("audit buffer queue blocked") (cdk8s-audit check); raise batch.throttle.qps to ≥ ${round(rate / maxSize)} ` +
       `or batch.maxSize to ≥ ${Math.ceil(rate / qps)}, or turn throttling off`,
   ];
@@ -488,14 +488,14 @@ export class WebhookBackend implements IAuditBackend {
       return [
         `truncate.enabled (--audit-webhook-truncate-enabled): false leaves request bodies unbounded (a batch is up to ` +
           `${formatValue(lookup.get('audit-webhook-batch-max-size'))} events of any size), but the sink accepts at most sinkMaxBodyBytes ${limit}; ` +
-          `larger requests are refused, retried and dropped (cdk8s-audit check); set truncate.enabled: true with maxBatchSizeBytes ≤ ${fits}`,
+          `larger requests are refused, retried and dropped (cdk8s-audit check); set truncate.enabled to true and truncate.maxBatchSizeBytes to ≤ ${fits}`,
       ];
     }
     if (batchBytes > fits) {
       return [
         `truncate.maxBatchSizeBytes (--audit-webhook-truncate-max-batch-size): ${batchBytes} plus the ${BATCH_ENVELOPE_BYTES}-byte EventList envelope exceeds ` +
           `sinkMaxBodyBytes ${limit}; the sink refuses such batches and they are dropped after retries (cdk8s-audit check); ` +
-          `set maxBatchSizeBytes to ≤ ${fits}${eventBytes > fits ? ` and maxEventSizeBytes to ≤ ${fits}` : ''}`,
+          `set truncate.maxBatchSizeBytes to ≤ ${fits}${eventBytes > fits ? ` and truncate.maxEventSizeBytes to ≤ ${fits}` : ''}`,
       ];
     }
     return [];

@@ -5,3 +5,4 @@ export * from './flags';
 export * from './backends';
 export * from './apiserver-audit';
 export * from './kubeconfig';
+export * from './flag-docs';

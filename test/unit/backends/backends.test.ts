@@ -97,7 +97,7 @@ describe('LogBackend', () => {
   it('throttling that cannot keep up', () => {
     const problems = problemsOf(() => new LogBackend({ mode: AuditMode.BATCH, batch: { maxSize: 10, throttle: { enabled: true, qps: 5, burst: 5 } }, expectedEventsPerSecond: 100 }));
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/at most 5 batches\/s × 10 events = 50 events\/s, below expectedEventsPerSecond 100; the 10000-event buffer fills in 200 s/);
+    expect(problems[0]).toMatch(/^batch.throttle.qps \(--audit-log-batch-throttle-qps\): 5 batches\/s × batch.maxSize 10 events = 50 events\/s, below expectedEventsPerSecond 100; the 10000-event buffer fills in 200 s/);
   });
 });
 
@@ -124,11 +124,11 @@ describe('WebhookBackend', () => {
     [
       'throttle cannot keep up with the default 10 qps × 400',
       { expectedEventsPerSecond: 5000 },
-      /^batch.throttle \(--audit-webhook-batch-throttle-qps=10, --audit-webhook-batch-max-size=400\): at most 10 batches\/s × 400 events = 4000 events\/s, below expectedEventsPerSecond 5000; the 10000-event buffer fills in 10 s .*raise batch.throttle.qps to ≥ 12.5 or batch.maxSize to ≥ 500/,
+      /^batch.throttle.qps \(--audit-webhook-batch-throttle-qps\): 10 batches\/s × batch.maxSize 400 events = 4000 events\/s, below expectedEventsPerSecond 5000; the 10000-event buffer fills in 10 s .*raise batch.throttle.qps to ≥ 12.5 or batch.maxSize to ≥ 500/,
     ],
-    ['sink limit without truncation', { sinkMaxBodyBytes: 1048576 }, /^truncate.enabled \(--audit-webhook-truncate-enabled\): false leaves request bodies unbounded .*sinkMaxBodyBytes 1048576.*maxBatchSizeBytes ≤ 1047552/],
+    ['sink limit without truncation', { sinkMaxBodyBytes: 1048576 }, /^truncate.enabled \(--audit-webhook-truncate-enabled\): false leaves request bodies unbounded .*sinkMaxBodyBytes 1048576.*set truncate.enabled to true and truncate.maxBatchSizeBytes to ≤ 1047552/],
     ['sink limit below the 10 MiB default batch', { sinkMaxBodyBytes: 1048576, truncate: { enabled: true } }, /^truncate.maxBatchSizeBytes \(--audit-webhook-truncate-max-batch-size\): 10485760 plus the 1024-byte EventList envelope exceeds sinkMaxBodyBytes 1048576/],
-    ['sink limit below event size', { sinkMaxBodyBytes: 50000, truncate: { enabled: true, maxBatchSizeBytes: 200000 } }, /set maxBatchSizeBytes to ≤ 48976 and maxEventSizeBytes to ≤ 48976/],
+    ['sink limit below event size', { sinkMaxBodyBytes: 50000, truncate: { enabled: true, maxBatchSizeBytes: 200000 } }, /set truncate.maxBatchSizeBytes to ≤ 48976 and truncate.maxEventSizeBytes to ≤ 48976/],
     ['bad sink limit', { sinkMaxBodyBytes: 0 }, /^sinkMaxBodyBytes: 0 is not a size/],
   ])('refuses %s', (_n, props, message) => {
     const problems = problemsOf(() => new WebhookBackend(props));

@@ -183,3 +183,33 @@ describe('webhook TLS material', () => {
     expect(splitSans(['a.b', ' 10.1.2.3', '', '[fe80::1]', 'LOCALHOST'])).toEqual({ dnsNames: ['a.b', 'localhost'], ipAddresses: ['10.1.2.3', 'fe80::1'] });
   });
 });
+
+describe('cert-manager resources', () => {
+  it('maps key algorithms, SANs, CN/O and validity', async () => {
+    const { certManagerResources } = await import('../../../src/tls/cert-manager');
+    const [selfSigned, ca, caIssuer, sink, client] = certManagerResources({
+      namespace: 'audit',
+      sans: ['10.96.0.50', 'Sink.Example.com'],
+      clientUser: 'apiserver',
+      clientGroups: ['g'],
+      keyAlgorithm: KeyAlgorithm.RSA_3072,
+      validityDays: 30,
+    }) as { kind: string; metadata: { name: string }; spec: Record<string, any> }[];
+    expect(selfSigned.spec).toEqual({ selfSigned: {} });
+    expect(ca.spec).toMatchObject({ isCA: true, duration: '87600h', privateKey: { algorithm: 'RSA', size: 3072, encoding: 'PKCS8' }, issuerRef: { name: 'audit-webhook-selfsigned' } });
+    expect(caIssuer.spec).toEqual({ ca: { secretName: 'audit-webhook-ca' } });
+    expect(sink.spec).toMatchObject({ dnsNames: ['sink.example.com'], ipAddresses: ['10.96.0.50'], duration: '720h', usages: ['server auth', 'digital signature', 'key encipherment'], issuerRef: { name: 'audit-webhook-ca' } });
+    expect(client.spec).toMatchObject({ commonName: 'apiserver', subject: { organizations: ['g'] }, usages: ['client auth', 'digital signature', 'key encipherment'] });
+    expect((certManagerResources({ namespace: 'a', sans: ['x.example'] })[1] as { spec: { privateKey: unknown } }).spec.privateKey).toEqual({ algorithm: 'ECDSA', size: 256, encoding: 'PKCS8' });
+  });
+
+  it.each<[object, RegExp]>([
+    [{ namespace: 'Audit', sans: ['x'] }, /namespace: "Audit" is not a namespace name/],
+    [{ namespace: 'a', sans: [] }, /sans: empty/],
+    [{ namespace: 'a', sans: ['x'], validityDays: 0 }, /validityDays: 0 is not a whole number of days/],
+    [{ namespace: 'a', sans: ['x'], namePrefix: 'UP' }, /namePrefix: "UP" is not a DNS label/],
+  ])('refuses %j', async (props, message) => {
+    const { certManagerResources } = await import('../../../src/tls/cert-manager');
+    expect(() => certManagerResources(props as never)).toThrow(message);
+  });
+});

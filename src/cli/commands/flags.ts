@@ -1,0 +1,294 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml, stringify } from 'yaml';
+import { Command, CommandIO, ExitCode, InputError, OptionSpec, ParsedArgs, UsageError, booleanOption, choiceOption, stringOption } from '../command';
+import { readInput, write } from '../io';
+import { ApiserverAudit } from '../../backends/apiserver-audit';
+import { LogBackendProps, WebhookBackendProps } from '../../backends/backends';
+import { AuditConfigError } from '../../backends/errors';
+import { AUDIT_FLAGS, FlagType, FlagValue, flagDefault } from '../../backends/flag-table';
+import { renderFlagReference } from '../../backends/flag-docs';
+import { parseFlagText } from '../../backends/flags';
+import { staticPodPatch } from '../../control-plane/static-pod';
+import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../policy/kubernetes-version';
+import { PRESET_NAMES, getPreset } from '../../presets';
+
+/*
+ * Shared by the verbs that build the apiserver's audit configuration (flags, kubeadm-config,
+ * kind-config): one option per audit flag, generated from the flag table, plus the settings
+ * cdk8s-audit checks against (retention, rates, the sink's body limit) and --preset.
+ */
+
+const FLAG_SPECS = AUDIT_FLAGS.filter((f) => !f.deprecatedAliasOf);
+
+/** `--log-maxage` etc.: one string option per audit flag. */
+export const AUDIT_FLAG_OPTIONS: OptionSpec = Object.fromEntries(FLAG_SPECS.map((f) => [f.cliName, { type: 'string' as const }]));
+
+export const AUDIT_EXTRA_OPTIONS: OptionSpec = {
+  'kubernetes-version': { type: 'string' },
+  preset: { type: 'string' },
+  webhook: { type: 'boolean' },
+  'retention-days': { type: 'string' },
+  'expected-mib-per-day': { type: 'string' },
+  'expected-events-per-second': { type: 'string' },
+  'sink-max-body-bytes': { type: 'string' },
+};
+
+function typeHint(type: FlagType, choices?: readonly string[]): string {
+  switch (type) {
+    case FlagType.ENUM:
+      return choices!.join('|');
+    case FlagType.DURATION:
+      return 'DURATION';
+    case FlagType.BOOL:
+      return 'true|false';
+    case FlagType.STRING:
+      return 'VALUE';
+    default:
+      return 'N';
+  }
+}
+
+/** The options block of --help for the audit settings, generated from the flag table. */
+export function auditOptionsHelp(): string {
+  const newest = parseKubernetesVersion().minor;
+  const line = (opt: string, text: string) => `  ${opt.padEnd(44)} ${text}`;
+  const section = (group: 'global' | 'log' | 'webhook') =>
+    FLAG_SPECS.filter((f) => f.group === group).map((f) => {
+      const d = flagDefault(f, newest);
+      const def = d === '' ? '' : ` (default ${d})`;
+      return line(`--${f.cliName} ${typeHint(f.type, f.choices)}`, `--audit-${f.cliName}${def}`);
+    });
+  return [
+    'Audit settings (each sets the kube-apiserver flag named on the right; defaults of the newest version):',
+    ...section('global'),
+    ...section('log'),
+    ...section('webhook'),
+    '',
+    'Settings cdk8s-audit checks the flags against:',
+    line('--kubernetes-version V', `version whose defaults and rules apply (default ${DEFAULT_KUBERNETES_VERSION})`),
+    line('--preset NAME[,NAME]', `start from a compliance preset's flags and retention (${PRESET_NAMES.join(', ')}); options override it`),
+    line('--webhook', "with --preset: also turn on the preset's webhook backend"),
+    line('--retention-days N', 'days of log files that must stay on the node'),
+    line('--expected-mib-per-day N', 'audit log volume per day, for the retention check'),
+    line('--expected-events-per-second N', 'peak event rate, for the batch throttling check'),
+    line('--sink-max-body-bytes N', "the webhook sink's request body limit, for the truncation check"),
+  ].join('\n');
+}
+
+function numberOption(args: ParsedArgs, name: string, problems: string[]): number | undefined {
+  const text = stringOption(args, name);
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v)) {
+    problems.push(`--${name}: ${JSON.stringify(text)} is not a number; give e.g. --${name} 90`);
+    return undefined;
+  }
+  return v;
+}
+
+function versionOption(args: ParsedArgs): string {
+  const version = stringOption(args, 'kubernetes-version');
+  try {
+    return parseKubernetesVersion(version).text;
+  } catch (e) {
+    throw new UsageError(`--${(e as Error).message}`);
+  }
+}
+
+/**
+ * Builds the ApiserverAudit from the command line: preset flags, then the flag options, then the
+ * checked settings. Bad values exit 1 naming the option, the value, the rule and the fix.
+ */
+export function auditFromArgs(args: ParsedArgs): ApiserverAudit {
+  const kubernetesVersion = versionOption(args);
+  const problems: string[] = [];
+  const values: Record<string, FlagValue> = {};
+  const log: Record<string, unknown> = {};
+  const webhook: Record<string, unknown> = {};
+
+  const presetName = stringOption(args, 'preset');
+  if (presetName !== undefined) {
+    let preset;
+    try {
+      preset = getPreset(presetName);
+    } catch (e) {
+      throw new UsageError(`--preset: ${(e as Error).message}`);
+    }
+    Object.assign(values, preset.logFlags);
+    if (booleanOption(args, 'webhook')) Object.assign(values, preset.webhookFlags);
+    log.retentionDays = preset.retention.onlineDays;
+  } else if (booleanOption(args, 'webhook')) {
+    throw new UsageError('--webhook only selects the webhook flags of a --preset; without a preset set --webhook-config-file');
+  }
+  for (const spec of FLAG_SPECS) {
+    const text = stringOption(args, spec.cliName);
+    if (text === undefined) continue;
+    const parsed = parseFlagText(spec, text);
+    if ('problem' in parsed) problems.push(parsed.problem.replace(`--${spec.name}:`, `--${spec.cliName} (--${spec.name}):`));
+    else values[spec.name] = parsed.value;
+  }
+  const retention = numberOption(args, 'retention-days', problems);
+  if (retention !== undefined) log.retentionDays = retention;
+  const volume = numberOption(args, 'expected-mib-per-day', problems);
+  if (volume !== undefined) log.expectedMiBPerDay = volume;
+  const rate = numberOption(args, 'expected-events-per-second', problems);
+  const limit = numberOption(args, 'sink-max-body-bytes', problems);
+  if (limit !== undefined) webhook.sinkMaxBodyBytes = limit;
+  if (problems.length) throw new InputError(formatProblems(problems));
+
+  const hasLog = Object.keys(values).some((n) => n.startsWith('audit-log-'));
+  const hasWebhook = Object.keys(values).some((n) => n.startsWith('audit-webhook-'));
+  if (!hasLog && !hasWebhook) {
+    throw new UsageError('no backend: give --log-path (log file) and/or --webhook-config-file (remote sink), or --preset NAME');
+  }
+  if (rate !== undefined) {
+    if (hasLog) log.expectedEventsPerSecond = rate;
+    if (hasWebhook) webhook.expectedEventsPerSecond = rate;
+  }
+  if (!hasWebhook && webhook.sinkMaxBodyBytes !== undefined) {
+    throw new UsageError('--sink-max-body-bytes applies to the webhook backend; set --webhook-config-file too');
+  }
+  try {
+    return ApiserverAudit.fromFlags(values, {
+      kubernetesVersion,
+      log: hasLog ? (log as LogBackendProps) : undefined,
+      webhook: hasWebhook ? (webhook as WebhookBackendProps) : undefined,
+    });
+  } catch (e) {
+    if (e instanceof AuditConfigError) throw new InputError(formatProblems(e.problems.map(cliProblem)));
+    throw e;
+  }
+}
+
+const EXTRA_PROP_OPTIONS: Record<string, string> = {
+  retentionDays: '--retention-days',
+  expectedMiBPerDay: '--expected-mib-per-day',
+  expectedEventsPerSecond: '--expected-events-per-second',
+  sinkMaxBodyBytes: '--sink-max-body-bytes',
+};
+
+/**
+ * Rewrites the prop names that start core messages into the CLI's option names:
+ * `log.maxAgeDays (--audit-log-maxage): …` → `--log-maxage (--audit-log-maxage): …`.
+ */
+export function cliProblem(problem: string): string {
+  let text = problem
+    .replace(/^(?:(?:log|webhook)\.)?[\w.]+ \(--audit-([a-z-]+)(?:=[^)]*)?[,)]/, (m, flag: string) => (m.includes(',') ? m : `--${flag} (--audit-${flag})`))
+    .replace(/^(?:(?:log|webhook)\.)?(retentionDays|expectedMiBPerDay|expectedEventsPerSecond|sinkMaxBodyBytes)\b/, (_m, prop: string) => EXTRA_PROP_OPTIONS[prop]);
+  // Props named in the rest of the message (the fix): camelCase or dotted ones only, so plain words stay.
+  const group = /--audit-(log|webhook)-/.exec(text)?.[1] ?? /^(log|webhook)\./.exec(problem)?.[1];
+  if (group) {
+    for (const spec of FLAG_SPECS) {
+      if (spec.group !== group || !spec.prop || !/[A-Z.]/.test(spec.prop)) continue;
+      text = text.replace(new RegExp(`(?<![\\w.-])${spec.prop.replace(/\./g, '\\.')}(?![\\w.])`, 'g'), `--${spec.cliName}`);
+    }
+  }
+  for (const [prop, option] of Object.entries(EXTRA_PROP_OPTIONS)) text = text.replace(new RegExp(`(?<![\\w.-])${prop}\\b`, 'g'), option);
+  return text;
+}
+
+export function formatProblems(problems: readonly string[]): string {
+  return problems.length === 1 ? problems[0] : `${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+}
+
+export function writeWarnings(io: CommandIO, warnings: readonly string[]): void {
+  for (const w of warnings) write(io.stderr, `warning: ${w}`);
+}
+
+/** Writes text to a file (relative to the command's cwd), creating its directory; I/O errors become InputError. */
+export function writeOutput(path: string, text: string, io: CommandIO, mode = 0o644): string {
+  const full = resolve(io.cwd, path);
+  try {
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(full, text.endsWith('\n') ? text : text + '\n', { mode });
+    chmodSync(full, mode);
+  } catch (e) {
+    throw new InputError(`cannot write ${path}: ${(e as Error).message}`);
+  }
+  return full;
+}
+
+export const flagsCommand: Command = {
+  name: 'flags',
+  summary: 'render and check the kube-apiserver audit flags (log and webhook backends)',
+  help: `Usage: cdk8s-audit flags [options]
+       cdk8s-audit flags --docs [--out FILE]
+
+Builds the kube-apiserver's audit flags from the options below, checks them with the apiserver's own
+start-up rules (AuditOptions.Validate) for the chosen Kubernetes version plus cdk8s-audit's checks
+(retention, throttling, sink body limit, paths), and prints them. Only flags that differ from the
+version's defaults are printed, plus the paths and the log rotation trio.
+
+${auditOptionsHelp()}
+
+Output:
+  --format args|json|yaml|patch                  args: one --flag=value a line (default); json: {"args": [...]};
+                                                 patch: RFC 6902 JSON patch for the kube-apiserver static pod
+  --manifest FILE                                with --format patch: the current static pod manifest, so existing
+                                                 flags and volumes are replaced rather than appended
+  --docs                                         print the flag reference (Markdown) instead
+  --out FILE                                     with --docs: write the reference to FILE (e.g. docs/flags.md)
+  -h, --help                                     show this help
+
+Exit codes: 0 ok, 1 a value breaks a rule (the message names the flag, the value, the rule and the fix), 2 usage error.
+
+Examples:
+  cdk8s-audit flags --format json --log-path /var/log/kubernetes/audit/audit.log --log-maxage 30 --log-maxbackup 10 --log-maxsize 100
+  cdk8s-audit flags --webhook-config-file /etc/kubernetes/audit-webhook/kubeconfig.yaml --webhook-batch-max-wait 5s
+  cdk8s-audit flags --preset pci-dss --kubernetes-version 1.35 --format patch --manifest /etc/kubernetes/manifests/kube-apiserver.yaml`,
+  options: {
+    ...AUDIT_FLAG_OPTIONS,
+    ...AUDIT_EXTRA_OPTIONS,
+    format: { type: 'string' },
+    manifest: { type: 'string' },
+    docs: { type: 'boolean' },
+    out: { type: 'string' },
+  },
+  async run(args, io) {
+    if (args.positionals.length) throw new UsageError(`flags takes no arguments, got ${args.positionals.map((p) => JSON.stringify(p)).join(' ')}`);
+    if (booleanOption(args, 'docs')) {
+      const doc = renderFlagReference();
+      const out = stringOption(args, 'out');
+      if (out === undefined) write(io.stdout, doc);
+      else write(io.stderr, `wrote ${writeOutput(out, doc, io)}`);
+      return ExitCode.OK;
+    }
+    if (stringOption(args, 'out') !== undefined) throw new UsageError('--out is for --docs; redirect standard output to save the flags');
+    const format = choiceOption(args, 'format', ['args', 'json', 'yaml', 'patch'] as const, 'args');
+    const manifestPath = stringOption(args, 'manifest');
+    if (manifestPath !== undefined && format !== 'patch') throw new UsageError('--manifest is for --format patch');
+    const audit = auditFromArgs(args);
+    writeWarnings(io, audit.warnings);
+    const commandLine = audit.commandLine();
+    switch (format) {
+      case 'json':
+        write(io.stdout, JSON.stringify({ args: commandLine }, null, 2));
+        break;
+      case 'yaml':
+        write(io.stdout, stringify({ args: commandLine }));
+        break;
+      case 'patch': {
+        let manifest: unknown;
+        if (manifestPath !== undefined) {
+          try {
+            manifest = parseYaml(await readInput(manifestPath === '-' ? '-' : resolve(io.cwd, manifestPath), io.stdin));
+          } catch (e) {
+            if (e instanceof InputError) throw e;
+            throw new InputError(`${manifestPath}: not YAML (${(e as Error).message}); pass the kube-apiserver static pod manifest`);
+          }
+        }
+        try {
+          write(io.stdout, JSON.stringify(staticPodPatch(audit, { manifest }), null, 2));
+        } catch (e) {
+          if (e instanceof AuditConfigError) throw new InputError(`${manifestPath}: ${formatProblems(e.problems)}`);
+          throw e;
+        }
+        break;
+      }
+      default:
+        write(io.stdout, commandLine.join('\n'));
+    }
+    return ExitCode.OK;
+  },
+};
