@@ -16,7 +16,7 @@ export const PROBES = {
   createSecret: (ns: string) =>
     probe(`create a Secret in ${ns}`, A, 'POST', `/api/v1/namespaces/${ns}/secrets`, Level.METADATA, {
       maxLevel: Level.METADATA,
-      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'probe-secret' }, stringData: { password: 'probe' } },
+      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'probe-secret' }, stringData: { password: 'probe-secret-value' } },
     }),
   listConfigMaps: (ns: string) => probe(`list ConfigMaps in ${ns}`, A, 'GET', `/api/v1/namespaces/${ns}/configmaps`, Level.METADATA, { maxLevel: Level.METADATA }),
   tokenReview: () =>
