@@ -1,3 +1,6 @@
+import * as https from 'node:https';
+import { AddressInfo } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { AuditConfigError } from '../../../src/backends/errors';
@@ -28,6 +31,51 @@ describe('webhook kubeconfig', () => {
     expect(Buffer.from(user['client-certificate-data'], 'base64').toString()).toBe(b.apiserverClient.certPem);
     expect(Buffer.from(user['client-key-data'], 'base64').toString()).toBe(b.apiserverClient.keyPem);
     expect(Object.keys(user).sort()).toEqual(['client-certificate-data', 'client-key-data']);
+  });
+
+  it('an HTTPS client configured from the rendered kubeconfig completes mTLS with the sink and POSTs', async () => {
+    const b = await createWebhookTlsBundle({ sans: ['127.0.0.1'], clientUser: 'kube-apiserver-audit', clientGroups: ['audit'] });
+    let seen: { cn?: string; body?: string } = {};
+    const server = https.createServer({ cert: b.sink.certPem, key: b.sink.keyPem, ca: b.ca.certPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        seen = { cn: (req.socket as TLSSocket).getPeerCertificate().subject.CN as string, body };
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const doc = parse(
+        renderWebhookKubeconfig({
+          server: `https://127.0.0.1:${port}/audit`,
+          certificateAuthorityPem: b.ca.certPem,
+          clientCertificatePem: b.apiserverClient.certPem,
+          clientKeyPem: b.apiserverClient.keyPem,
+        }),
+      );
+      const ctx = doc.contexts.find((c: { name: string }) => c.name === doc['current-context']).context;
+      const cluster = doc.clusters.find((c: { name: string }) => c.name === ctx.cluster).cluster;
+      const user = doc.users.find((u: { name: string }) => u.name === ctx.user).user;
+      const decode = (s: string) => Buffer.from(s, 'base64').toString();
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = https.request(
+          cluster.server,
+          { method: 'POST', ca: decode(cluster['certificate-authority-data']), cert: decode(user['client-certificate-data']), key: decode(user['client-key-data']) },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          },
+        );
+        req.on('error', reject);
+        req.end('{"kind":"EventList"}');
+      });
+      expect(status).toBe(200);
+      expect(seen).toEqual({ cn: 'kube-apiserver-audit', body: '{"kind":"EventList"}' });
+    } finally {
+      server.close();
+    }
   });
 
   it('renders file paths, token file, tls-server-name and custom names', () => {
