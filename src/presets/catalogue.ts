@@ -1,6 +1,6 @@
 import { HEALTH_URLS, SECRET_RESOURCES } from '../policy/audit-rule';
 import { GroupResources, Level } from '../policy/model';
-import { BodyLevel, CatalogueRule } from './types';
+import { BodyLevel, CatalogueRule, PresetRuleChoice } from './types';
 
 export const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 const READ_VERBS = ['get', 'list', 'watch'];
@@ -138,3 +138,15 @@ export function catalogueRule(id: string): CatalogueRule {
   if (!rule) throw new Error(`unknown catalogue rule ${JSON.stringify(id)}; known: ${CATALOGUE.map((r) => r.id).join(', ')}`);
   return rule;
 }
+
+const choose = (...ids: string[]): readonly PresetRuleChoice[] => ids.map((id) => ({ id }));
+const NOISE = ['ignore-health-checks', 'ignore-events', 'ignore-leases', 'ignore-system-reads', 'ignore-node-status'];
+
+/** Rule sets several presets share. */
+export const RULE_SETS = {
+  /** Every access recorded: reads at Metadata, the audit namespace watched (PCI DSS, HIPAA, NIST). */
+  EVERY_ACCESS: choose(...NOISE, 'secrets-metadata', 'interactive-access', 'audit-namespace-writes', 'audit-namespace-access',
+    'credential-changes', 'system-object-changes', 'workload-changes', 'writes', 'reads-metadata', 'catch-all'),
+  /** Changes and access control, reads only through the catch-all (SOC 2, ISO 27001). */
+  CHANGES_AND_ACCESS: choose(...NOISE, 'secrets-metadata', 'interactive-access', 'credential-changes', 'system-object-changes', 'writes', 'catch-all'),
+};

@@ -1,6 +1,7 @@
 import { PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
+import { RULE_SETS } from './catalogue';
 
 const EPHI = 'ephi';
 
@@ -11,11 +12,7 @@ export const HIPAA: PresetDefinition = {
   framework: 'HIPAA Security Rule (45 CFR Part 164 Subpart C)',
   description: 'Activity on systems holding ePHI recorded and examinable; log-in monitoring; six-year retention.',
   bodyLevel: BodyLevel.METADATA,
-  rules: [
-    { id: 'ignore-health-checks' }, { id: 'ignore-events' }, { id: 'ignore-leases' }, { id: 'ignore-system-reads' }, { id: 'ignore-node-status' },
-    { id: 'secrets-metadata' }, { id: 'interactive-access' }, { id: 'audit-namespace-writes' }, { id: 'audit-namespace-access' },
-    { id: 'credential-changes' }, { id: 'system-object-changes' }, { id: 'workload-changes' }, { id: 'writes' }, { id: 'reads-metadata' }, { id: 'catch-all' },
-  ],
+  rules: RULE_SETS.EVERY_ACCESS,
   requirements: [
     {
       id: '164.312(b)', summary: 'Audit controls: record and examine activity in information systems that contain or use ePHI',

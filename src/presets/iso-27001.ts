@@ -1,6 +1,7 @@
 import { PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
+import { RULE_SETS } from './catalogue';
 
 /** ISO/IEC 27001:2022 Annex A controls A.8.2 and A.8.15. */
 export const ISO_27001: PresetDefinition = {
@@ -9,10 +10,7 @@ export const ISO_27001: PresetDefinition = {
   framework: 'ISO/IEC 27001:2022 Annex A',
   description: 'Logs of activities, exceptions and privileged actions, protected and kept for a year.',
   bodyLevel: BodyLevel.METADATA,
-  rules: [
-    { id: 'ignore-health-checks' }, { id: 'ignore-events' }, { id: 'ignore-leases' }, { id: 'ignore-system-reads' }, { id: 'ignore-node-status' },
-    { id: 'secrets-metadata' }, { id: 'interactive-access' }, { id: 'credential-changes' }, { id: 'system-object-changes' }, { id: 'writes' }, { id: 'catch-all' },
-  ],
+  rules: RULE_SETS.CHANGES_AND_ACCESS,
   requirements: [
     {
       id: 'A.8.2', summary: 'Privileged access rights: their allocation and use are recorded',

@@ -1,6 +1,7 @@
 import { PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
+import { RULE_SETS } from './catalogue';
 
 /** NIST SP 800-53 Rev. 5, AU family. */
 export const NIST_800_53: PresetDefinition = {
@@ -9,11 +10,7 @@ export const NIST_800_53: PresetDefinition = {
   framework: 'NIST SP 800-53 Rev. 5, Audit and Accountability family',
   description: 'Event types of AU-2 with AU-3 content, write bodies for what changed, retention per OMB M-21-31.',
   bodyLevel: BodyLevel.WRITE_BODIES,
-  rules: [
-    { id: 'ignore-health-checks' }, { id: 'ignore-events' }, { id: 'ignore-leases' }, { id: 'ignore-system-reads' }, { id: 'ignore-node-status' },
-    { id: 'secrets-metadata' }, { id: 'interactive-access' }, { id: 'audit-namespace-writes' }, { id: 'audit-namespace-access' },
-    { id: 'credential-changes' }, { id: 'system-object-changes' }, { id: 'workload-changes' }, { id: 'writes' }, { id: 'reads-metadata' }, { id: 'catch-all' },
-  ],
+  rules: RULE_SETS.EVERY_ACCESS,
   requirements: [
     {
       id: 'AU-2', summary: 'Event logging: account changes, privileged functions, access to sensitive objects',

@@ -1,7 +1,7 @@
 import { AUDIT_NAMESPACE_DEFAULT, PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
-import { WRITE_VERBS } from './catalogue';
+import { RULE_SETS, WRITE_VERBS } from './catalogue';
 
 const CDE = 'cde';
 const AUDIT = AUDIT_NAMESPACE_DEFAULT;
@@ -13,11 +13,7 @@ export const PCI_DSS: PresetDefinition = {
   framework: 'PCI DSS v4.0.1 Requirement 10',
   description: 'Every access at Metadata, changes to credentials and system objects with bodies, audit infrastructure watched; 12 months retention, 3 months online.',
   bodyLevel: BodyLevel.METADATA,
-  rules: [
-    { id: 'ignore-health-checks' }, { id: 'ignore-events' }, { id: 'ignore-leases' }, { id: 'ignore-system-reads' }, { id: 'ignore-node-status' },
-    { id: 'secrets-metadata' }, { id: 'interactive-access' }, { id: 'audit-namespace-writes' }, { id: 'audit-namespace-access' },
-    { id: 'credential-changes' }, { id: 'system-object-changes' }, { id: 'workload-changes' }, { id: 'writes' }, { id: 'reads-metadata' }, { id: 'catch-all' },
-  ],
+  rules: RULE_SETS.EVERY_ACCESS,
   requirements: [
     {
       id: '10.2.1.1', summary: 'All individual user accesses to cardholder data are logged',

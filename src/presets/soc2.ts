@@ -1,6 +1,7 @@
 import { PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
+import { RULE_SETS } from './catalogue';
 
 /** SOC 2 Trust Services Criteria (2017, revised points of focus 2022): CC6.1, CC7.2. */
 export const SOC2: PresetDefinition = {
@@ -9,10 +10,7 @@ export const SOC2: PresetDefinition = {
   framework: 'AICPA Trust Services Criteria (SOC 2)',
   description: 'Monitoring for anomalies and evidence of logical access control; the criteria set no numbers, one year is common.',
   bodyLevel: BodyLevel.METADATA,
-  rules: [
-    { id: 'ignore-health-checks' }, { id: 'ignore-events' }, { id: 'ignore-leases' }, { id: 'ignore-system-reads' }, { id: 'ignore-node-status' },
-    { id: 'secrets-metadata' }, { id: 'interactive-access' }, { id: 'credential-changes' }, { id: 'system-object-changes' }, { id: 'writes' }, { id: 'catch-all' },
-  ],
+  rules: RULE_SETS.CHANGES_AND_ACCESS,
   requirements: [
     {
       id: 'CC6.1', summary: 'Logical access security: access and changes to access are controlled and recorded',
