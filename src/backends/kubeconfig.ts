@@ -148,15 +148,14 @@ export function validateWebhookKubeconfig(props: WebhookKubeconfigProps): string
       problems.push(problem('server', props.server, 'is http but TLS material is configured, which an http connection never uses', 'use https://, or drop the CA and client certificate'));
     }
   }
-  const both = (a: string, b: string, va: unknown, vb: unknown): void => {
-    if (va !== undefined && vb !== undefined) {
-      problems.push(`${a} and ${b}: both are set; a kubeconfig takes the data or the file, not both (client-go refuses the pair) — keep one`);
-    }
+  const both = (a: string, b: string, va: unknown, vb: unknown, why: string): void => {
+    if (va !== undefined && vb !== undefined) problems.push(`${a} and ${b}: both are set; ${why} — keep one`);
   };
-  both('certificateAuthorityPem', 'certificateAuthorityFile', props.certificateAuthorityPem, props.certificateAuthorityFile);
-  both('clientCertificatePem', 'clientCertificateFile', props.clientCertificatePem, props.clientCertificateFile);
-  both('clientKeyPem', 'clientKeyFile', props.clientKeyPem, props.clientKeyFile);
-  both('token', 'tokenFile', props.token, props.tokenFile);
+  const refused = "client-go's kubeconfig validation reports the pair as an error";
+  both('certificateAuthorityPem', 'certificateAuthorityFile', props.certificateAuthorityPem, props.certificateAuthorityFile, refused);
+  both('clientCertificatePem', 'clientCertificateFile', props.clientCertificatePem, props.clientCertificateFile, refused);
+  both('clientKeyPem', 'clientKeyFile', props.clientKeyPem, props.clientKeyFile, refused);
+  both('token', 'tokenFile', props.token, props.tokenFile, 'client-go silently prefers the file, so the inline token is dead weight');
   const hasCert = props.clientCertificatePem !== undefined || props.clientCertificateFile !== undefined;
   const hasKey = props.clientKeyPem !== undefined || props.clientKeyFile !== undefined;
   if (hasCert !== hasKey) {
