@@ -1,4 +1,4 @@
-export * from './errors';
+export { AuditConfigError } from './errors';
 export * from './go-values';
 export * from './flag-table';
 export * from './flags';
