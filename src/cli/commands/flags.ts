@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { Command, CommandIO, ExitCode, InputError, OptionSpec, ParsedArgs, UsageError, booleanOption, choiceOption, stringOption } from '../command';
 import { readInput, write } from '../io';
-import { ApiserverAudit } from '../../backends/apiserver-audit';
+import { ApiserverAudit, DEFAULT_POLICY_FILE } from '../../backends/apiserver-audit';
 import { LogBackendProps, WebhookBackendProps } from '../../backends/backends';
 import { AuditConfigError } from '../../backends/errors';
 import { AUDIT_FLAGS, FlagType, FlagValue, flagDefault } from '../../backends/flag-table';
@@ -52,10 +52,10 @@ function typeHint(type: FlagType, choices?: readonly string[]): string {
 /** The options block of --help for the audit settings, generated from the flag table. */
 export function auditOptionsHelp(): string {
   const newest = parseKubernetesVersion().minor;
-  const line = (opt: string, text: string) => `  ${opt.padEnd(44)} ${text}`;
+  const line = (opt: string, text: string) => `  ${opt.padEnd(46)} ${text}`;
   const section = (group: 'global' | 'log' | 'webhook') =>
     FLAG_SPECS.filter((f) => f.group === group).map((f) => {
-      const d = flagDefault(f, newest);
+      const d = f.name === 'audit-policy-file' ? DEFAULT_POLICY_FILE : flagDefault(f, newest);
       const def = d === '' ? '' : ` (default ${d})`;
       return line(`--${f.cliName} ${typeHint(f.type, f.choices)}`, `--audit-${f.cliName}${def}`);
     });
