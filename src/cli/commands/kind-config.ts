@@ -26,7 +26,7 @@ Options:
   --workers N                                    worker nodes (default 0)
   --name NAME                                    cluster name
   --format yaml|json|args                        output (default yaml; args prints the apiserver flags)
-Relative directories are resolved against the current directory (kind needs absolute paths).
+Relative directories are written as absolute paths, resolved against the current directory.
 
 ${auditOptionsHelp()}
   -h, --help                                     show this help
