@@ -93,6 +93,16 @@ describe.each(kubernetesVersions())('log backend, kube-apiserver v%s', (version)
     expect(checkAllEvents(POLICY_RULES, events).bodiesWithManagedFields).toBeGreaterThan(0);
   });
 
+  test('the agreement check can fail: the same log disagrees with a policy one rule away from the loaded one', async () => {
+    const { events } = await runFor(POLICY_RULES);
+    // Rule 10 ("pods/*" at Request) narrowed to pods/log: plain pod requests now fall through to other rules.
+    const mutated: PolicyDocument = {
+      ...POLICY_RULES,
+      rules: POLICY_RULES.rules.map((rule, i) => (i === 10 ? { ...rule, resources: [{ group: '', resources: ['pods/log'] }] } : rule)),
+    };
+    expect(checkAllEvents(mutated, events).disagreements.length).toBeGreaterThan(0);
+  });
+
   test('requestAttributesFromEvent (src) rebuilds the same attributes as this suite for every real event', async () => {
     const { events } = await getReference();
     const differences: string[] = [];

@@ -15,7 +15,15 @@ const ERROR_FLAGS: ReadonlyArray<readonly [RegExp, string]> = [
   [/loading audit policy file/, '--audit-policy-file'],
   [/ensureLogFile/, '--audit-log-path'],
   [/initializing audit webhook/, '--audit-webhook-config-file'],
-  [/--audit-[a-z-]+/, ''], // validation errors name the flag themselves
+  [/invalid audit log format/, '--audit-log-format'],
+  [/invalid audit (log|webhook) mode/, '--audit-$1-mode'],
+  [/invalid audit batch (log|webhook) buffer size/, '--audit-$1-batch-buffer-size'],
+  [/invalid audit batch (log|webhook) max batch size/, '--audit-$1-batch-max-size'],
+  [/invalid audit batch (log|webhook) throttle QPS/, '--audit-$1-batch-throttle-qps'],
+  [/invalid audit batch (log|webhook) throttle burst/, '--audit-$1-batch-throttle-burst'],
+  [/invalid audit truncate (log|webhook) max event size/, '--audit-$1-truncate-max-event-size'],
+  [/invalid audit truncate (log|webhook) max batch size/, '--audit-$1-truncate-max-batch-size'],
+  [/--audit-[a-z-]+/, ''], // some validation errors name the flag themselves
 ];
 
 /** The `--flag=value` arguments an error message is about: by known prefix, by flag name, or by the file path it quotes. */
@@ -24,7 +32,7 @@ export function flagsNamedBy(errorText: string, args: readonly string[]): string
   for (const [pattern, flag] of ERROR_FLAGS) {
     const match = pattern.exec(errorText);
     if (!match) continue;
-    const flagName = flag || match[0];
+    const flagName = flag ? flag.replace('$1', match[1] ?? '') : match[0];
     for (const arg of args) if (arg.startsWith(`${flagName}=`)) named.add(arg);
   }
   for (const arg of args) {

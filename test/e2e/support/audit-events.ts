@@ -185,11 +185,6 @@ export function requestInfoFromURI(requestURI: string, verb: string): UriRequest
   return { path, resourceRequest: true, namespace, apiGroup, apiVersion, resource: parts[0] ?? '', subresource, name };
 }
 
-/** Drops empty strings so attributes compare the way the Go zero values do. */
-function optional(value: string | undefined): string | undefined {
-  return value ? value : undefined;
-}
-
 /**
  * The attributes the policy checker evaluated for one request, rebuilt from its events.
  * Throws if the events contradict each other or the request URI: that would be a bug in this mapping,

@@ -76,7 +76,7 @@ export class WebhookReceiver {
           return reply(400, `expected an audit.k8s.io/v1 EventList, got ${list.apiVersion}/${list.kind}`);
         }
         const peer = (req.socket as TLSSocket).getPeerCertificate();
-        receiver.batches.push({ receivedAt: Date.now(), body, events: list.items, clientCommonName: peer?.subject?.CN });
+        receiver.batches.push({ receivedAt: Date.now(), body, events: list.items, clientCommonName: [peer?.subject?.CN].flat()[0] });
         reply(200, 'ok');
       });
     });
