@@ -42,10 +42,28 @@ export interface Command {
   run(args: ParsedArgs, io: CommandIO): Promise<ExitCode>;
 }
 
+/**
+ * `parseArgs` refuses `--opt -1` as ambiguous; a negative number after a string option is its value
+ * (so `--log-maxage -1` reaches validation and gets a precise exit-1 message, like `--log-maxage=-1`).
+ */
+function joinNegativeNumbers(options: OptionSpec, argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : undefined;
+    if (name && options[name]?.type === 'string' && /^-\d/.test(argv[i + 1] ?? '')) {
+      out.push(`${argv[i]}=${argv[i + 1]}`);
+      i++;
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
 export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: joinNegativeNumbers(command.options, argv),
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,

@@ -1,10 +1,12 @@
+import { DEFAULT_POLICY_FILE } from '../backends/apiserver-audit';
+import { DEFAULT_LOG_PATH, DEFAULT_WEBHOOK_CONFIG_FILE } from '../backends/backends';
 import { PresetFlags } from './types';
 
-/** Where the node-side files live; shared by every preset and the control-plane wiring. */
+/** Where the node-side files live: the backends' defaults, so presets and wiring agree. */
 export const NODE_PATHS = {
-  policyFile: '/etc/kubernetes/audit/policy.yaml',
-  logPath: '/var/log/kubernetes/audit/audit.log',
-  webhookConfigFile: '/etc/kubernetes/audit-webhook/kubeconfig.yaml',
+  policyFile: DEFAULT_POLICY_FILE,
+  logPath: DEFAULT_LOG_PATH,
+  webhookConfigFile: DEFAULT_WEBHOOK_CONFIG_FILE,
 } as const;
 
 /** Log backend flags for a node-local retention of `maxAgeDays`. */

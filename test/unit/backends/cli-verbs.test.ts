@@ -43,6 +43,7 @@ describe('flags', () => {
   });
 
   it.each<[string, string[], RegExp]>([
+    ['maxage -1 (space-separated)', [...LOG, '--log-maxage', '-1'], /--log-maxage \(--audit-log-maxage\): -1 breaks the kube-apiserver rule "≥ 0"/],
     ['maxage -1', [...LOG, '--log-maxage=-1'], /--log-maxage \(--audit-log-maxage\): -1 breaks the kube-apiserver rule "≥ 0" \(it refuses to start: --audit-log-maxage -1 can't be a negative number\)/],
     ['webhook mode "fast"', [...HOOK, '--webhook-mode', 'fast'], /--webhook-mode \(--audit-webhook-mode\): "fast" breaks the kube-apiserver rule "one of `batch`, `blocking`, `blocking-strict`"/],
     ['unparsable number', [...LOG, '--log-maxsize', 'big'], /--log-maxsize \(--audit-log-maxsize\): "big" is not an integer/],
