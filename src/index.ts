@@ -5,3 +5,4 @@ export * from './tls/certs';
 export * from './presets';
 export * from './report';
 export * from './gitops';
+export * from './sink-server';

@@ -5,6 +5,8 @@ import { initCommand } from './init';
 import { lintCommand } from './lint';
 import { presetCommand } from './preset';
 import { reportCommand } from './report';
+import { sinkServeCommand } from './sink-serve';
+import { sinkVerifyCommand } from './sink-verify';
 import { validateCommand } from './validate';
 import { flagsCommand } from './flags';
 import { kubeconfigCommand } from './kubeconfig';
@@ -29,4 +31,6 @@ export const COMMANDS: Command[] = [
   certsCommand,
   kindConfigCommand,
   kubeadmConfigCommand,
+  sinkServeCommand,
+  sinkVerifyCommand,
 ];

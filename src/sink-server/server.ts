@@ -1,0 +1,336 @@
+/**
+ * The HTTP(S) front of the sink: mutual TLS by default, strict request checks, bounded concurrency and
+ * memory, a 200 only after the store has synced the events, 503 + Retry-After when the disk is full or the
+ * sink is overloaded (the apiserver retries), graceful drain, and a separate plain-HTTP ops listener for
+ * /healthz, /readyz and Prometheus /metrics (kubelet probes and Prometheus present no client certificate).
+ */
+import { createServer as createHttpServer, IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { EventListError, parseEventList, REJECT_REASONS, RejectReason } from './event-list';
+import { Counter, Gauge, Logger, Registry, silentLogger } from './metrics';
+import { Store, StoreError } from './store';
+
+/** 10 MiB: the kube-apiserver's default --audit-webhook-truncate-max-batch-size. */
+export const APISERVER_DEFAULT_MAX_BATCH_BYTES = 10 * 1024 * 1024;
+/** 16 MiB: above the apiserver's default batch size plus the EventList envelope. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_IN_FLIGHT = 8;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 25_000;
+export const DEFAULT_AUDIT_PATH = '/audit';
+
+export interface SinkTlsMaterial {
+  readonly certPem: string | Buffer;
+  readonly keyPem: string | Buffer;
+  /** CA(s) whose client certificates are accepted. */
+  readonly clientCaPem: string | Buffer;
+}
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface SinkServerOptions {
+  readonly store: Store;
+  readonly listen: ListenAddress;
+  /** Serve HTTPS with client-certificate authentication. Required unless `insecureHttp`. */
+  readonly tls?: SinkTlsMaterial;
+  /** Serve plain HTTP (tests, or behind a TLS-terminating sidecar). @default false */
+  readonly insecureHttp?: boolean;
+  /** Accept only client certificates whose subject CN is listed. @default any certificate from the CA */
+  readonly allowedClientNames?: readonly string[];
+  /** The path events are POSTed to (the webhook kubeconfig's server URL path). @default '/audit' */
+  readonly path?: string;
+  /** @default 16 MiB */
+  readonly maxBodyBytes?: number;
+  /** Requests being read or stored at once; more get 503. @default 8 */
+  readonly maxInFlight?: number;
+  /** A request must arrive whole within this time (slow clients get 408 and are disconnected). @default 30 s */
+  readonly requestTimeoutMs?: number;
+  /** On stop, wait this long for in-flight requests. @default 25 s */
+  readonly drainTimeoutMs?: number;
+  /** Plain-HTTP listener for /healthz, /readyz, /metrics; undefined = none. */
+  readonly opsListen?: ListenAddress;
+  readonly log?: Logger;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly headers?: Record<string, string>;
+}
+
+export class SinkServer {
+  readonly metrics = new Registry();
+  private readonly requests: Counter;
+  private readonly rejects: Counter;
+  private readonly events: Counter;
+  private readonly duplicates: Counter;
+  private readonly tlsRefused: Counter;
+  private readonly log: Logger;
+  private server!: HttpServer;
+  private ops?: HttpServer;
+  private inFlight = 0;
+  private draining = false;
+  private idle: (() => void)[] = [];
+  /** The URL events are POSTed to, once listening. */
+  url = '';
+  /** The ops listener's base URL, once listening. */
+  opsUrl = '';
+
+  constructor(private readonly options: SinkServerOptions) {
+    if (!options.tls && !options.insecureHttp) {
+      throw new Error('tls: missing; the sink serves HTTPS with client-certificate authentication — give a certificate, key and client CA, or set insecureHttp for tests');
+    }
+    this.log = options.log ?? silentLogger;
+    const store = options.store;
+    const m = this.metrics;
+    this.requests = m.add(new Counter('audit_sink_requests_total', 'Requests to the audit endpoint by HTTP status.', []));
+    this.rejects = m.add(new Counter('audit_sink_rejects_total', 'Refused requests by reason.', REJECT_REASONS.map((reason) => ({ reason }))));
+    this.events = m.add(new Counter('audit_sink_events_total', 'Audit events stored (fsynced).'));
+    this.duplicates = m.add(new Counter('audit_sink_duplicate_events_total', 'Events received again (apiserver retries) and not stored twice.'));
+    this.tlsRefused = m.add(new Counter('audit_sink_tls_handshake_failures_total', 'TLS handshakes refused (no or untrusted client certificate).'));
+    m.add(new Gauge('audit_sink_stored_bytes_total', 'Record bytes written since start.', () => store.bytesStored));
+    m.add(store.fsyncSeconds);
+    m.add(store.commitRecords);
+    m.add(new Gauge('audit_sink_last_sequence', 'Sequence number of the newest stored record.', () => store.stats().lastSeq));
+    m.add(new Gauge('audit_sink_segments', 'Segment files in the store.', () => store.stats().segments));
+    m.add(new Gauge('audit_sink_store_bytes', 'Bytes of segments and digests in the store.', () => store.stats().storeBytes));
+    m.add(new Gauge('audit_sink_disk_free_bytes', "Free bytes on the store's file system (last measured).", () => store.stats().diskFreeBytes));
+    m.add(new Gauge('audit_sink_queue_bytes', 'Event bytes waiting for a commit.', () => store.stats().queueBytes));
+    m.add(new Gauge('audit_sink_in_flight_requests', 'Requests being read or stored.', () => this.inFlight));
+    m.add(new Gauge('audit_sink_dedupe_keys', '(auditID, stage) pairs remembered for deduplication.', () => store.stats().dedupeKeys));
+    m.add(new Gauge('audit_sink_head_write_failures_total', 'Failed updates of head.json.', () => store.headWriteFailures));
+    m.add(new Gauge('audit_sink_resident_memory_bytes', 'Resident set size of the sink process.', () => process.memoryUsage.rss()));
+  }
+
+  get maxBodyBytes(): number {
+    return this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  }
+
+  async start(): Promise<void> {
+    const timeout = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const common = {
+      requestTimeout: timeout,
+      headersTimeout: Math.min(timeout, 10_000),
+      keepAliveTimeout: 5_000,
+      connectionsCheckingInterval: Math.min(1_000, timeout),
+      maxHeaderSize: 16 * 1024,
+    };
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    if (this.options.tls) {
+      this.server = createHttpsServer(
+        {
+          ...common,
+          cert: this.options.tls.certPem,
+          key: this.options.tls.keyPem,
+          ca: this.options.tls.clientCaPem,
+          requestCert: true,
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2',
+          handshakeTimeout: Math.min(timeout, 10_000),
+        },
+        handler,
+      );
+      this.server.on('tlsClientError', (e: Error & { code?: string }) => {
+        this.tlsRefused.inc();
+        this.log.warn('TLS handshake refused', { code: e.code });
+      });
+    } else {
+      this.server = createHttpServer(common, handler);
+    }
+    this.server.maxConnections = 256;
+    this.server.on('clientError', (err: Error & { code?: string }, socket) => {
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') this.rejects.inc({ reason: 'timeout' });
+      if (socket.writable) socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.destroy();
+    });
+    const addr = await listen(this.server, this.options.listen);
+    const scheme = this.options.tls ? 'https' : 'http';
+    this.url = `${scheme}://${hostForUrl(addr.address)}:${addr.port}${this.options.path ?? DEFAULT_AUDIT_PATH}`;
+    if (this.options.opsListen) {
+      this.ops = createHttpServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) => this.handleOps(req, res));
+      const o = await listen(this.ops, this.options.opsListen);
+      this.opsUrl = `http://${hostForUrl(o.address)}:${o.port}`;
+    }
+    this.log.info('listening', { url: this.url, ops: this.opsUrl || undefined, clientAuth: this.options.tls ? 'required' : 'none (insecure http)', maxBodyBytes: this.maxBodyBytes });
+  }
+
+  /** Stops accepting, answers 503 to new requests, waits for in-flight ones (up to the drain timeout), closes the store. */
+  async stop(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.log.info('draining', { inFlight: this.inFlight });
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeIdleConnections();
+    const drained = new Promise<void>((r) => (this.inFlight === 0 ? r() : this.idle.push(r)));
+    const timeoutMs = this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([drained.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)))]);
+    clearTimeout(timer);
+    if (timedOut) this.log.warn('drain timeout: closing connections with requests still in flight (they were not acknowledged)', { inFlight: this.inFlight });
+    this.server.closeAllConnections();
+    await closed;
+    await this.options.store.close();
+    if (this.ops) {
+      this.ops.closeAllConnections();
+      await new Promise<void>((r) => this.ops!.close(() => r()));
+    }
+    this.log.info('stopped', { lastSeq: this.options.store.stats().lastSeq });
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
+    this.requests.inc({ code: String(reply.status) });
+    const body = JSON.stringify(reply.body);
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...(reply.headers ?? {}) };
+    if (this.draining) headers.Connection = 'close';
+    res.writeHead(reply.status, headers);
+    res.end(body);
+  }
+
+  private reject(req: IncomingMessage, res: ServerResponse, status: number, reason: RejectReason, message: string, headers?: Record<string, string>): void {
+    this.rejects.inc({ reason });
+    if (status >= 500) this.log.warn('request refused', { status, reason, message, client: clientName(req) });
+    else this.log.warn('request rejected', { status, reason, message, client: clientName(req), remote: req.socket.remoteAddress });
+    this.send(req, res, { status, body: { status: 'rejected', reason, message }, headers });
+  }
+
+  private handleOps(req: IncomingMessage, res: ServerResponse): void {
+    const path = new URL(req.url ?? '/', 'http://sink').pathname;
+    const text = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'method not allowed\n');
+    if (path === '/healthz' || path === '/livez') return text(200, 'ok\n');
+    if (path === '/readyz') return this.draining ? text(503, 'draining\n') : text(200, 'ok\n');
+    if (path === '/metrics') return text(200, this.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+    return text(404, 'not found: /healthz, /readyz, /metrics\n');
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'https://sink');
+    const path = this.options.path ?? DEFAULT_AUDIT_PATH;
+    if (url.pathname !== path) {
+      if (req.method === 'GET' && ['/healthz', '/readyz', '/livez', '/metrics'].includes(url.pathname)) return this.handleOps(req, res);
+      req.resume();
+      return this.reject(req, res, 404, 'path', `${url.pathname.slice(0, 100)} is not the audit endpoint; POST EventLists to ${path}`);
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      return this.reject(req, res, 405, 'method', `${req.method} is not allowed; POST an audit.k8s.io/v1 EventList`, { Allow: 'POST' });
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') {
+      req.resume();
+      return this.reject(req, res, 415, 'content_type', `Content-Type ${JSON.stringify((req.headers['content-type'] ?? '(none)').slice(0, 60))} is not application/json`);
+    }
+    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity') {
+      req.resume();
+      return this.reject(req, res, 415, 'content_encoding', `Content-Encoding ${JSON.stringify(encoding.slice(0, 30))} is not supported; send the body uncompressed`);
+    }
+    const allowed = this.options.allowedClientNames;
+    if (allowed && allowed.length > 0 && !allowed.includes(clientName(req) ?? '')) {
+      req.resume();
+      return this.reject(req, res, 403, 'client_not_allowed', `client certificate CN ${JSON.stringify(clientName(req) ?? '')} is not one of the allowed clients (--client-name)`);
+    }
+    const max = this.maxBodyBytes;
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > max) {
+      res.setHeader('Connection', 'close');
+      this.reject(req, res, 413, 'too_large', `Content-Length ${declared} exceeds the ${max}-byte limit (--max-body-bytes); enable --audit-webhook-truncate-enabled with a max batch size below it`);
+      req.destroy();
+      return;
+    }
+    if (this.draining) {
+      req.resume();
+      return this.reject(req, res, 503, 'shutting_down', 'the sink is shutting down; retry', { 'Retry-After': '1' });
+    }
+    if (this.inFlight >= (this.options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)) {
+      res.setHeader('Connection', 'close');
+      this.reject(req, res, 503, 'overload', `${this.inFlight} requests in flight (--max-in-flight); retry`, { 'Retry-After': '1' });
+      req.destroy();
+      return;
+    }
+    this.inFlight++;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      this.inFlight--;
+      if (this.inFlight === 0) for (const r of this.idle.splice(0)) r();
+    };
+    res.on('close', finish);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > max) {
+        tooLarge = true;
+        chunks.length = 0;
+        res.setHeader('Connection', 'close');
+        this.reject(req, res, 413, 'too_large', `the body exceeds the ${max}-byte limit (--max-body-bytes); enable --audit-webhook-truncate-enabled with a max batch size below it`);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', finish);
+    req.on('end', () => {
+      if (tooLarge) return;
+      const body = Buffer.concat(chunks, size);
+      chunks.length = 0;
+      void this.store(req, res, body).finally(finish);
+    });
+  }
+
+  private async store(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+    let events;
+    try {
+      events = parseEventList(body);
+    } catch (e) {
+      if (e instanceof EventListError) return this.reject(req, res, 400, e.reason, e.message);
+      throw e;
+    }
+    try {
+      const result = await this.options.store.append(events);
+      this.events.inc({}, result.stored);
+      this.duplicates.inc({}, result.duplicates);
+      if (!res.destroyed) this.send(req, res, { status: 200, body: { status: 'ok', stored: result.stored, duplicates: result.duplicates } });
+    } catch (e) {
+      if (e instanceof StoreError) {
+        const retry = e.reason === 'disk_full' ? '10' : '1';
+        return this.reject(req, res, 503, e.reason, e.message, { 'Retry-After': retry });
+      }
+      this.log.error('unexpected error while storing', { error: (e as Error).message });
+      return this.reject(req, res, 503, 'store_error', 'the sink could not store the events; retry', { 'Retry-After': '1' });
+    }
+  }
+}
+
+function clientName(req: IncomingMessage): string | undefined {
+  const socket = req.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  const cn = socket.getPeerCertificate()?.subject?.CN;
+  return Array.isArray(cn) ? cn[0] : cn;
+}
+
+function hostForUrl(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+function listen(server: HttpServer, at: ListenAddress): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

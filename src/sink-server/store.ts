@@ -1,0 +1,699 @@
+/**
+ * The durable, tamper-evident event store: append-only segment files of hash-chained records (record.ts),
+ * signed digests when a segment is sealed, a signed head after every commit, retention by age and size.
+ *
+ * Durability: `append` resolves only after the records are written and fdatasync'ed (group commit: every
+ * request waiting while one sync runs shares the next). Deduplication by (auditID, stage): an event already
+ * stored, or being stored by a concurrent request, is not written again, so apiserver retries are free; the
+ * index covers `dedupeWindowMs` and is rebuilt from the segments on open.
+ */
+import { createHash, Hash } from 'node:crypto';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { ANCHOR_FILE, AnchorDocument, DIGEST_RE, digestName, HEAD_FILE, HeadDocument, LOCK_FILE, SEGMENT_RE, SegmentDigest, segmentName } from './layout';
+import { Histogram, Logger, silentLogger } from './metrics';
+import { decodeRecord, encodeRecord, GENESIS_HASH, sha256Hex, splitLines } from './record';
+import { signatureProblem, signDocument, SigningKey } from './signing';
+import type { ReceivedEvent } from './event-list';
+
+export const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_SEGMENT_MAX_AGE_MS = 60 * 60 * 1000;
+export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_DEDUPE_WINDOW_MS = 60 * 60 * 1000;
+
+export interface StoreOptions {
+  /** The store directory (created 0700 if missing). */
+  readonly dir: string;
+  /** Signs digests, head and anchor; must be able to sign. */
+  readonly key: SigningKey;
+  /** Seal the open segment once it holds this many bytes. @default 64 MiB */
+  readonly segmentMaxBytes?: number;
+  /** Seal the open segment once it is this old (and not empty). @default 1 hour */
+  readonly segmentMaxAgeMs?: number;
+  /** Delete sealed segments sealed longer ago than this; 0 keeps them. @default 0 */
+  readonly retentionMaxAgeMs?: number;
+  /** Delete the oldest sealed segments while the store is larger than this; 0 = no limit. @default 0 */
+  readonly retentionMaxBytes?: number;
+  /** Refuse (disk_full) a commit that would leave less free space than this on the store's file system. @default 64 MiB */
+  readonly minFreeBytes?: number;
+  /** Event bytes waiting for a commit before new requests are refused (overload). @default 64 MiB */
+  readonly maxQueueBytes?: number;
+  /** How long (auditID, stage) pairs are remembered for deduplication. @default 1 hour */
+  readonly dedupeWindowMs?: number;
+  readonly log?: Logger;
+  /** Called with the events of each commit, after they are durable (for forwarding). */
+  readonly onCommit?: (events: readonly Buffer[]) => void;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+export type StoreErrorReason = 'disk_full' | 'overload' | 'store_error' | 'shutting_down';
+
+/** A commit could not be made; the request must be answered 503 so the apiserver retries. */
+export class StoreError extends Error {
+  constructor(
+    public readonly reason: StoreErrorReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** The store cannot be opened (in use, damaged or modified): the sink must not start on it. */
+export class StoreOpenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreOpenError';
+  }
+}
+
+export interface AppendResult {
+  /** Events written by this call. */
+  readonly stored: number;
+  /** Events already in the store (or being stored by another request), not written again. */
+  readonly duplicates: number;
+}
+
+interface ActiveSegment {
+  readonly name: string;
+  readonly firstSeq: number;
+  readonly firstPrev: string;
+  readonly openedAt: Date;
+  readonly fh: fsp.FileHandle;
+  bytes: number;
+  records: number;
+  readonly hash: Hash;
+}
+
+interface SealedSegment {
+  readonly name: string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly lastHash: string;
+  readonly digestSha256: string;
+  readonly sealedAt: Date;
+  /** Segment plus digest file. */
+  readonly bytes: number;
+}
+
+interface QueuedBatch {
+  readonly events: ReceivedEvent[];
+  readonly bytes: number;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+const dedupeKey = (auditID: string, stage: string) => `${auditID}\u0000${stage}`;
+
+function isoOrThrow(s: unknown, what: string): Date {
+  const d = typeof s === 'string' ? new Date(s) : new Date(NaN);
+  if (Number.isNaN(d.getTime())) throw new StoreOpenError(`${what}: not a timestamp`);
+  return d;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, fsConstants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes a file so that it exists whole or not at all, and survives a crash. */
+async function writeFileDurable(dir: string, name: string, data: string): Promise<void> {
+  const tmp = join(dir, `.${name}.tmp`);
+  const fh = await fsp.open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, join(dir, name));
+  await fsyncDir(dir);
+}
+
+function isDiskFull(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class Store {
+  /** fdatasync latency of each group commit, seconds. */
+  readonly fsyncSeconds = new Histogram('audit_sink_fsync_seconds', 'Latency of the fdatasync of each group commit.', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+  /** Records per group commit. */
+  readonly commitRecords = new Histogram('audit_sink_commit_records', 'Records written by each group commit.', [1, 2, 5, 10, 50, 100, 400, 1000, 5000]);
+  eventsStored = 0;
+  eventsDuplicate = 0;
+  bytesStored = 0;
+  headWriteFailures = 0;
+
+  private readonly log: Logger;
+  private readonly now: () => Date;
+  private readonly sealed: SealedSegment[] = [];
+  private active!: ActiveSegment;
+  private lastSeq = 0;
+  private lastHash = GENESIS_HASH;
+  private previousDigestSha256: string | null = null;
+  private readonly dedupe = new Map<string, number>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private queue: QueuedBatch[] = [];
+  private queuedBytes = 0;
+  private flushing = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private needsTruncate = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private diskFree = -1;
+
+  private constructor(private readonly options: StoreOptions) {
+    this.log = options.log ?? silentLogger;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Opens (or creates) a store: takes the lock, completes interrupted retention, checks the open segment against the signed head, rebuilds the dedupe index. */
+  static async open(options: StoreOptions): Promise<Store> {
+    if (!options.key.canSign) throw new StoreOpenError(`signing key ${options.key.keyId}: the sink needs a key that can sign (an HMAC secret or an Ed25519 private key)`);
+    const store = new Store(options);
+    await fsp.mkdir(options.dir, { recursive: true, mode: 0o700 });
+    await store.lock();
+    try {
+      await store.recover();
+    } catch (e) {
+      await fsp.rm(join(options.dir, LOCK_FILE), { force: true });
+      throw e;
+    }
+    const interval = Math.min(60_000, Math.max(1_000, Math.floor(store.segmentMaxAgeMs / 10)));
+    store.timer = setInterval(() => void store.maintain(), interval);
+    store.timer.unref();
+    return store;
+  }
+
+  get dir(): string {
+    return this.options.dir;
+  }
+  private get segmentMaxBytes(): number {
+    return this.options.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
+  }
+  private get segmentMaxAgeMs(): number {
+    return this.options.segmentMaxAgeMs ?? DEFAULT_SEGMENT_MAX_AGE_MS;
+  }
+  private get dedupeWindowMs(): number {
+    return this.options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
+  }
+
+  /** Newest sequence number, segment count, bytes on disk, free bytes, queue. */
+  stats(): { lastSeq: number; segments: number; storeBytes: number; diskFreeBytes: number; queueBytes: number; dedupeKeys: number } {
+    return {
+      lastSeq: this.lastSeq,
+      segments: this.sealed.length + 1,
+      storeBytes: this.storeBytes(),
+      diskFreeBytes: this.diskFree,
+      queueBytes: this.queuedBytes,
+      dedupeKeys: this.dedupe.size,
+    };
+  }
+
+  private storeBytes(): number {
+    return this.sealed.reduce((n, s) => n + s.bytes, 0) + (this.active?.bytes ?? 0);
+  }
+
+  /**
+   * Stores the events not stored yet and resolves once they are durable. Rejects with StoreError
+   * (disk_full, overload, store_error, shutting_down): nothing of this call is acknowledged then.
+   */
+  async append(events: readonly ReceivedEvent[]): Promise<AppendResult> {
+    if (this.closed) throw new StoreError('shutting_down', 'the sink is shutting down');
+    const fresh: ReceivedEvent[] = [];
+    const waits: Promise<void>[] = [];
+    const seen = new Set<string>();
+    let duplicates = 0;
+    for (const e of events) {
+      const key = dedupeKey(e.auditID, e.stage);
+      if (this.dedupe.has(key) || seen.has(key)) {
+        duplicates++;
+        continue;
+      }
+      const pending = this.inFlight.get(key);
+      if (pending) {
+        duplicates++;
+        waits.push(pending);
+        continue;
+      }
+      seen.add(key);
+      fresh.push(e);
+    }
+    if (fresh.length > 0) {
+      const bytes = fresh.reduce((n, e) => n + e.raw.length, 0);
+      const max = this.options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
+      if (this.queuedBytes > 0 && this.queuedBytes + bytes > max) {
+        throw new StoreError('overload', `${this.queuedBytes} bytes are waiting for the disk (limit ${max}); retry later`);
+      }
+      const committed = new Promise<void>((resolve, reject) => this.queue.push({ events: fresh, bytes, resolve, reject }));
+      this.queuedBytes += bytes;
+      const settled = committed.then(
+        () => undefined,
+        () => undefined,
+      );
+      for (const e of fresh) this.inFlight.set(dedupeKey(e.auditID, e.stage), committed);
+      void settled.then(() => {
+        for (const e of fresh) {
+          const key = dedupeKey(e.auditID, e.stage);
+          if (this.inFlight.get(key) === committed) this.inFlight.delete(key);
+        }
+      });
+      waits.push(committed);
+      this.kick();
+    }
+    await Promise.all(waits);
+    this.eventsDuplicate += duplicates;
+    return { stored: fresh.length, duplicates };
+  }
+
+  /** Flushes what is queued, signs the head, closes files and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.exclusive(async () => {
+      await this.drainQueue();
+      await this.writeHead(true);
+      await this.active.fh.close();
+    });
+    await fsp.rm(join(this.dir, LOCK_FILE), { force: true });
+  }
+
+  // ---- commit path ----
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    void this.exclusive(() => this.drainQueue()).finally(() => {
+      this.flushing = false;
+      if (this.queue.length) this.kick();
+    });
+  }
+
+  private async drainQueue(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue;
+      this.queue = [];
+      const bytes = batch.reduce((n, b) => n + b.bytes, 0);
+      try {
+        await this.writeBatch(batch.flatMap((b) => b.events));
+        for (const b of batch) b.resolve();
+      } catch (e) {
+        const err = e instanceof StoreError ? e : new StoreError('store_error', `writing the segment failed: ${(e as Error).message}`);
+        for (const b of batch) b.reject(err);
+      } finally {
+        this.queuedBytes -= bytes;
+      }
+    }
+  }
+
+  private async writeBatch(events: ReceivedEvent[]): Promise<void> {
+    await this.rotateIfDue();
+    const a = this.active;
+    if (this.needsTruncate) {
+      await a.fh.truncate(a.bytes);
+      this.needsTruncate = false;
+    }
+    const recv = this.now();
+    const lines: Buffer[] = [];
+    let seq = this.lastSeq;
+    let prev = this.lastHash;
+    for (const e of events) {
+      const r = encodeRecord(++seq, recv, prev, e.raw);
+      lines.push(r.line);
+      prev = r.hash;
+    }
+    const data = Buffer.concat(lines);
+    const minFree = this.options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+    if (minFree > 0) {
+      const st = await fsp.statfs(this.dir);
+      this.diskFree = st.bavail * st.bsize;
+      if (this.diskFree - data.length < minFree) {
+        throw new StoreError('disk_full', `${this.diskFree} bytes free on the store's file system, below the ${minFree}-byte reserve (--min-free-bytes); free space or lower retention`);
+      }
+    }
+    try {
+      let off = 0;
+      while (off < data.length) {
+        const { bytesWritten } = await a.fh.write(data, off, data.length - off, a.bytes + off);
+        off += bytesWritten;
+      }
+      const t0 = process.hrtime.bigint();
+      await a.fh.datasync();
+      this.fsyncSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    } catch (e) {
+      try {
+        await a.fh.truncate(a.bytes);
+      } catch {
+        this.needsTruncate = true;
+      }
+      if (isDiskFull(e)) throw new StoreError('disk_full', `the store's file system is full (${(e as NodeJS.ErrnoException).code}); free space or lower retention`);
+      throw new StoreError('store_error', `writing ${a.name} failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    a.bytes += data.length;
+    a.records += events.length;
+    a.hash.update(data);
+    this.lastSeq = seq;
+    this.lastHash = prev;
+    this.eventsStored += events.length;
+    this.bytesStored += data.length;
+    this.commitRecords.observe(events.length);
+    await this.writeHead(false);
+    const t = recv.getTime();
+    for (const e of events) this.dedupe.set(dedupeKey(e.auditID, e.stage), t);
+    this.options.onCommit?.(events.map((e) => e.raw));
+  }
+
+  private headDocument(): HeadDocument {
+    const a = this.active;
+    return {
+      kind: 'cdk8s-audit/head',
+      version: 1,
+      segment: a.name,
+      firstSeq: a.firstSeq,
+      lastSeq: this.lastSeq,
+      records: a.records,
+      bytes: a.bytes,
+      lastHash: this.lastHash,
+      previousDigestSha256: this.previousDigestSha256,
+      updatedAt: this.now().toISOString(),
+    };
+  }
+
+  /**
+   * Replaces head.json atomically. After each commit it is renamed into place without an fsync (the records
+   * themselves are synced; after a power loss the head may lag, and open() re-signs records found past it).
+   */
+  private async writeHead(durable: boolean): Promise<void> {
+    const text = JSON.stringify(signDocument(this.options.key, this.headDocument())) + '\n';
+    try {
+      if (durable) {
+        await writeFileDurable(this.dir, HEAD_FILE, text);
+      } else {
+        const tmp = join(this.dir, `.${HEAD_FILE}.tmp`);
+        await fsp.writeFile(tmp, text, { mode: 0o600 });
+        await fsp.rename(tmp, join(this.dir, HEAD_FILE));
+      }
+    } catch (e) {
+      this.headWriteFailures++;
+      this.log.warn('could not update head.json; records are durable and the next commit retries', { code: (e as NodeJS.ErrnoException).code });
+    }
+  }
+
+  // ---- rotation, retention, dedupe pruning ----
+
+  private async maintain(): Promise<void> {
+    if (this.closed) return;
+    await this.exclusive(async () => {
+      if (this.closed) return;
+      try {
+        await this.rotateIfDue();
+        await this.enforceRetention();
+        if (this.needsTruncate) {
+          await this.active.fh.truncate(this.active.bytes);
+          this.needsTruncate = false;
+        }
+        const st = await fsp.statfs(this.dir);
+        this.diskFree = st.bavail * st.bsize;
+      } catch (e) {
+        this.log.warn('store maintenance failed; retrying later', { code: (e as NodeJS.ErrnoException).code, error: (e as Error).message });
+      }
+      this.pruneDedupe();
+    });
+  }
+
+  private pruneDedupe(): void {
+    const cutoff = this.now().getTime() - this.dedupeWindowMs;
+    for (const [key, t] of this.dedupe) {
+      if (t >= cutoff) break;
+      this.dedupe.delete(key);
+    }
+  }
+
+  private async rotateIfDue(): Promise<void> {
+    const a = this.active;
+    if (a.records === 0) return;
+    const age = this.now().getTime() - a.openedAt.getTime();
+    if (a.bytes < this.segmentMaxBytes && age < this.segmentMaxAgeMs) return;
+    await this.seal();
+    await this.openNewSegment();
+    await this.writeHead(true);
+    await this.enforceRetention();
+  }
+
+  private async seal(): Promise<void> {
+    const a = this.active;
+    await a.fh.datasync();
+    const digest: SegmentDigest = {
+      kind: 'cdk8s-audit/segment-digest',
+      version: 1,
+      segment: a.name,
+      firstSeq: a.firstSeq,
+      lastSeq: this.lastSeq,
+      records: a.records,
+      bytes: a.bytes,
+      sha256: a.hash.copy().digest('hex'),
+      firstPrev: a.firstPrev,
+      lastHash: this.lastHash,
+      openedAt: a.openedAt.toISOString(),
+      sealedAt: this.now().toISOString(),
+      previousDigestSha256: this.previousDigestSha256,
+    };
+    const text = JSON.stringify(signDocument(this.options.key, digest), null, 2) + '\n';
+    await writeFileDurable(this.dir, digestName(a.name), text);
+    await a.fh.close();
+    const digestSha256 = sha256Hex(text);
+    this.previousDigestSha256 = digestSha256;
+    this.sealed.push({ name: a.name, firstSeq: a.firstSeq, lastSeq: this.lastSeq, lastHash: this.lastHash, digestSha256, sealedAt: new Date(digest.sealedAt), bytes: a.bytes + Buffer.byteLength(text) });
+    this.log.info('sealed segment', { segment: a.name, records: a.records, bytes: a.bytes });
+  }
+
+  private async openNewSegment(): Promise<void> {
+    const name = segmentName(this.lastSeq + 1);
+    const fh = await fsp.open(join(this.dir, name), 'wx', 0o600);
+    await fsyncDir(this.dir);
+    this.active = { name, firstSeq: this.lastSeq + 1, firstPrev: this.lastHash, openedAt: this.now(), fh, bytes: 0, records: 0, hash: createHash('sha256') };
+  }
+
+  private async enforceRetention(): Promise<void> {
+    const maxAge = this.options.retentionMaxAgeMs ?? 0;
+    const maxBytes = this.options.retentionMaxBytes ?? 0;
+    while (this.sealed.length > 0) {
+      const oldest = this.sealed[0];
+      const overAge = maxAge > 0 && this.now().getTime() - oldest.sealedAt.getTime() > maxAge;
+      const overSize = maxBytes > 0 && this.storeBytes() > maxBytes;
+      if (!overAge && !overSize) return;
+      const anchor: AnchorDocument = {
+        kind: 'cdk8s-audit/retention-anchor',
+        version: 1,
+        deletedThrough: oldest.name,
+        lastSeq: oldest.lastSeq,
+        lastHash: oldest.lastHash,
+        digestSha256: oldest.digestSha256,
+        deletedAt: this.now().toISOString(),
+        reason: overAge ? `sealed more than ${maxAge} ms ago (--retention-max-age)` : `store over ${maxBytes} bytes (--retention-max-bytes)`,
+      };
+      await writeFileDurable(this.dir, ANCHOR_FILE, JSON.stringify(signDocument(this.options.key, anchor), null, 2) + '\n');
+      await fsp.rm(join(this.dir, oldest.name), { force: true });
+      await fsp.rm(join(this.dir, digestName(oldest.name)), { force: true });
+      await fsyncDir(this.dir);
+      this.sealed.shift();
+      this.log.info('retention deleted segment', { segment: oldest.name, lastSeq: oldest.lastSeq, reason: anchor.reason });
+    }
+  }
+
+  // ---- open: lock and recovery ----
+
+  private async lock(): Promise<void> {
+    const path = join(this.dir, LOCK_FILE);
+    try {
+      await fsp.writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number((await fsp.readFile(path, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
+      throw new StoreOpenError(`store ${this.dir}: in use by the process ${pid} (${path}); one sink per store — stop it, or give this sink its own --store`);
+    }
+    await fsp.writeFile(path, `${process.pid}\n`, { mode: 0o600 });
+  }
+
+  private damaged(what: string): StoreOpenError {
+    return new StoreOpenError(
+      `store ${this.dir}: ${what}. The store was modified or damaged; the sink will not append to it. ` +
+        `Run 'cdk8s-audit sink verify --store ${this.dir} --key KEYFILE' for the first bad place, keep the directory as evidence, and start the sink on a new --store`,
+    );
+  }
+
+  private async readSigned<T>(name: string): Promise<{ doc: T; text: string } | undefined> {
+    let text: string;
+    try {
+      text = await fsp.readFile(join(this.dir, name), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      throw this.damaged(`${name} is not JSON`);
+    }
+    const problem = signatureProblem(this.options.key, doc);
+    if (problem) throw this.damaged(`${name} ${problem}`);
+    return { doc: doc as T, text };
+  }
+
+  private async recover(): Promise<void> {
+    const names = await fsp.readdir(this.dir);
+    const anchor = await this.readSigned<AnchorDocument>(ANCHOR_FILE);
+    let seq = 0;
+    let hash = GENESIS_HASH;
+    let digestSha: string | null = null;
+    const known = new Map<number, string>([[0, GENESIS_HASH]]);
+    if (anchor) {
+      seq = anchor.doc.lastSeq;
+      hash = anchor.doc.lastHash;
+      digestSha = anchor.doc.digestSha256;
+      known.set(seq, hash);
+    }
+    const segments = names
+      .map((n) => SEGMENT_RE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ name: m[0], firstSeq: Number(m[1]) }))
+      .sort((x, y) => x.firstSeq - y.firstSeq);
+    const digests = new Set(names.filter((n) => DIGEST_RE.test(n)));
+    const windowStart = this.now().getTime() - this.dedupeWindowMs;
+    let activeInfo: { name: string; firstSeq: number } | undefined;
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i];
+      const dName = digestName(seg.name);
+      if (anchor && seg.firstSeq <= anchor.doc.lastSeq) {
+        // Retention wrote the anchor and was interrupted before deleting: finish the job.
+        await fsp.rm(join(this.dir, seg.name), { force: true });
+        await fsp.rm(join(this.dir, dName), { force: true });
+        this.log.info('completed interrupted retention', { segment: seg.name });
+        continue;
+      }
+      if (seg.firstSeq !== seq + 1) {
+        throw this.damaged(`${seg.name} starts at sequence ${seg.firstSeq} but the previous segment ends at ${seq}: segment(s) missing`);
+      }
+      if (!digests.has(dName)) {
+        if (i !== segments.length - 1) throw this.damaged(`${seg.name} has no digest but is not the newest segment`);
+        activeInfo = seg;
+        break;
+      }
+      digests.delete(dName);
+      const signed = await this.readSigned<SegmentDigest>(dName);
+      const d = signed!.doc;
+      if (d.segment !== seg.name || d.firstSeq !== seg.firstSeq) throw this.damaged(`${dName} describes ${d.segment} (first ${d.firstSeq}), not ${seg.name}`);
+      if (d.firstPrev !== hash) throw this.damaged(`${dName}: the segment's first record does not follow the previous segment's last record`);
+      if (d.previousDigestSha256 !== digestSha) throw this.damaged(`${dName} does not name the previous digest`);
+      const st = await fsp.stat(join(this.dir, seg.name));
+      if (st.size !== d.bytes) throw this.damaged(`${seg.name} is ${st.size} bytes but its signed digest says ${d.bytes}`);
+      const sealedAt = isoOrThrow(d.sealedAt, `${dName} sealedAt`);
+      if (sealedAt.getTime() >= windowStart) await this.indexSegment(seg.name, windowStart);
+      digestSha = sha256Hex(signed!.text);
+      this.sealed.push({ name: seg.name, firstSeq: d.firstSeq, lastSeq: d.lastSeq, lastHash: d.lastHash, digestSha256: digestSha, sealedAt, bytes: d.bytes + Buffer.byteLength(signed!.text) });
+      seq = d.lastSeq;
+      hash = d.lastHash;
+      known.set(seq, hash);
+    }
+    if (digests.size > 0) throw this.damaged(`digest ${[...digests][0]} has no segment: the segment was deleted`);
+    this.lastSeq = seq;
+    this.lastHash = hash;
+    this.previousDigestSha256 = digestSha;
+    if (activeInfo) await this.recoverActive(activeInfo, known, windowStart);
+    else await this.openNewSegment();
+
+    const head = await this.readSigned<HeadDocument>(HEAD_FILE);
+    if (head) {
+      const h = head.doc;
+      if (h.lastSeq > this.lastSeq) throw this.damaged(`head.json (signed) says the newest record is ${h.lastSeq} but the store ends at ${this.lastSeq}: records were removed`);
+      if (known.has(h.lastSeq) && known.get(h.lastSeq) !== h.lastHash) throw this.damaged(`record ${h.lastSeq} does not have the hash head.json (signed) recorded for it: records were modified`);
+    } else if (this.lastSeq > (anchor?.doc.lastSeq ?? 0) || this.sealed.length > 0) {
+      throw this.damaged('head.json is missing although the store holds records');
+    }
+    await this.writeHead(true);
+    this.pruneDedupe();
+    const st = await fsp.statfs(this.dir);
+    this.diskFree = st.bavail * st.bsize;
+    this.log.info('store open', { dir: this.dir, lastSeq: this.lastSeq, segments: this.sealed.length + 1, dedupeKeys: this.dedupe.size });
+  }
+
+  private indexEvent(event: Buffer, t: number, windowStart: number): void {
+    if (t < windowStart) return;
+    try {
+      const e = JSON.parse(event.toString('utf8')) as { auditID?: string; stage?: string };
+      if (typeof e.auditID === 'string' && typeof e.stage === 'string') this.dedupe.set(dedupeKey(e.auditID, e.stage), t);
+    } catch {
+      /* verify reports it; the index just lacks it */
+    }
+  }
+
+  private async indexSegment(name: string, windowStart: number): Promise<void> {
+    const { lines } = splitLines(await fsp.readFile(join(this.dir, name)));
+    for (const line of lines) {
+      const r = decodeRecord(line);
+      if (typeof r !== 'string') this.indexEvent(r.event, Date.parse(r.recv), windowStart);
+    }
+  }
+
+  private async recoverActive(seg: { name: string; firstSeq: number }, known: Map<number, string>, windowStart: number): Promise<void> {
+    const path = join(this.dir, seg.name);
+    let data = await fsp.readFile(path);
+    const { lines, torn } = splitLines(data);
+    if (torn) {
+      // An interrupted write: never synced, never acknowledged.
+      data = data.subarray(0, data.length - torn.length);
+      await fsp.truncate(path, data.length);
+      this.log.warn('discarded the torn end of the open segment (a write interrupted by a crash; never acknowledged)', { segment: seg.name, bytes: torn.length });
+    }
+    const firstPrev = this.lastHash;
+    let seq = this.lastSeq;
+    let prev = this.lastHash;
+    let openedAt: Date | undefined;
+    lines.forEach((line, i) => {
+      const r = decodeRecord(line);
+      const where = `${seg.name} record ${i + 1}`;
+      if (typeof r === 'string') throw this.damaged(`${where} ${r}`);
+      if (r.seq !== seq + 1) throw this.damaged(`${where} has sequence ${r.seq}, expected ${seq + 1}`);
+      if (r.prev !== prev) throw this.damaged(`${where} does not name the previous record's hash`);
+      if (r.computedHash !== r.hash) throw this.damaged(`${where} does not match its hash (modified)`);
+      seq = r.seq;
+      prev = r.hash;
+      known.set(seq, prev);
+      const t = Date.parse(r.recv);
+      openedAt ??= new Date(t);
+      this.indexEvent(r.event, t, windowStart);
+    });
+    const fh = await fsp.open(path, 'r+');
+    const hash = createHash('sha256').update(data);
+    this.active = { name: seg.name, firstSeq: seg.firstSeq, firstPrev, openedAt: openedAt ?? this.now(), fh, bytes: data.length, records: lines.length, hash };
+    this.lastSeq = seq;
+    this.lastHash = prev;
+  }
+}

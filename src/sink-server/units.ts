@@ -1,0 +1,46 @@
+/** Parsing of the sink's size and duration options ("16Mi", "10MiB", "1048576"; "30s", "90d", "500ms"). Pure. */
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12,
+  ki: 1024, kib: 1024, mi: 1024 ** 2, mib: 1024 ** 2, gi: 1024 ** 3, gib: 1024 ** 3, ti: 1024 ** 4, tib: 1024 ** 4,
+};
+
+/** Bytes from "16Mi", "10MiB", "64M", "1048576"; throws naming the field and the accepted forms. */
+export function parseSize(field: string, text: string): number {
+  const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
+  const value = m && unit !== undefined ? Math.round(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`${field}: ${JSON.stringify(text)} is not a size; write bytes or a number with Ki, Mi, Gi, Ti (or K, M, G, T), e.g. 16Mi`);
+  }
+  return value;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Milliseconds from "500ms", "30s", "15m", "1h", "90d", "1h30m" or "0"; throws naming the field. */
+export function parseDuration(field: string, text: string): number {
+  const t = text.trim();
+  if (t === '0') return 0;
+  const re = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(t)) !== null) {
+    total += Number(m[1]) * DURATION_UNITS[m[2]];
+    matched = re.lastIndex;
+  }
+  if (t === '' || matched !== t.length || !Number.isFinite(total)) {
+    throw new Error(`${field}: ${JSON.stringify(text)} is not a duration; write e.g. 500ms, 30s, 15m, 1h, 90d or 1h30m (0 = off)`);
+  }
+  return Math.round(total);
+}
+
+/** host:port, [v6]:port or :port (all interfaces); throws naming the field. */
+export function parseListen(field: string, text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):([0-9]{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`${field}: ${JSON.stringify(text)} is not HOST:PORT; write e.g. 0.0.0.0:8443, 127.0.0.1:0 or [::]:8443`);
+  return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]), port };
+}
