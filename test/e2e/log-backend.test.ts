@@ -3,13 +3,12 @@
  * requests included) the level, the stages and the bodies must be exactly what `evaluatePolicy` predicts.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { evaluatePolicy } from '../../src/policy/evaluate';
 import type { PolicyDocument } from '../../src/policy/model';
 import { requestAttributesFromEvent } from '../../src/policy/request-attributes';
 import { attributesFromEvents, AuditEvent, groupByAuditId, readJsonAuditLog } from './support/audit-events';
-import { logBackendArgs, writePolicyFile } from './support/audit-files';
+import { auditSetup } from './support/audit-files';
 import { checkAllEvents, checkWorkloadSteps, formatDisagreements } from './support/agreement';
 import { kubernetesVersions } from './support/binaries';
 import { startControlPlane } from './support/control-plane';
@@ -26,15 +25,15 @@ interface Run {
 async function runWithPolicy(version: string, policy: PolicyDocument): Promise<Run> {
   const dir = makeTempDir('log-backend');
   try {
-    const logPath = join(dir, 'audit.log');
-    const cp = await startControlPlane({ version, extraArgs: logBackendArgs(writePolicyFile(dir, policy), logPath) });
+    const { args, logPath } = auditSetup(version, dir, { policy, log: {} });
+    const cp = await startControlPlane({ version, extraArgs: args });
     let workload: WorkloadResult;
     try {
       workload = await runWorkload(cp, { namespace: WORKLOAD_NAMESPACE });
     } finally {
       await cp.stop();
     }
-    return { events: readJsonAuditLog(logPath), workload };
+    return { events: readJsonAuditLog(logPath!), workload };
   } finally {
     removeTempDir(dir);
   }

@@ -9,7 +9,7 @@ import type { PolicyDocument } from '../../src/policy/model';
 import { validatePolicy } from '../../src/policy/validate';
 import { ApiserverStartError } from './support/apiserver-errors';
 import { readJsonAuditLog } from './support/audit-events';
-import { writeRawFile } from './support/audit-files';
+import { auditSetup, writeRawFile } from './support/audit-files';
 import { kubernetesVersions } from './support/binaries';
 import { startControlPlane } from './support/control-plane';
 import { makeTempDir, removeTempDir } from './support/processes';
@@ -32,7 +32,7 @@ describe.each(kubernetesVersions())('policy acceptance, kube-apiserver v%s', (ve
     try {
       const text = 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n';
       expect(validatePolicy(text, { kubernetesVersion: version })).toEqual([]);
-      const cp = await startControlPlane({ version, extraArgs: [`--audit-policy-file=${writeRawFile(dir, 'good.yaml', text)}`, `--audit-log-path=${join(dir, 'audit.log')}`] });
+      const cp = await startControlPlane({ version, extraArgs: auditSetup(version, dir, { policy: text, log: {} }).args });
       console.log(`kube-apiserver v${version} ready ${cp.readyAfterMs} ms after spawn`);
       await cp.stop();
       expect(cp.apiserver.stderr()).not.toMatch(/falling back to lenient decoding/);
@@ -63,8 +63,8 @@ describe.each(kubernetesVersions())('policy acceptance, kube-apiserver v%s', (ve
       // Meant: "no events for secrets, metadata for the rest". Loaded: "no events for anything".
       const text = 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n  resource:\n  - group: ""\n    resources: ["secrets"]\n- level: Metadata\n';
       expect(validatePolicy(text, { kubernetesVersion: version }), 'the apiserver loads it, so validatePolicy must too').toEqual([]);
-      const logPath = join(dir, 'audit.log');
-      const cp = await startControlPlane({ version, extraArgs: [`--audit-policy-file=${writeRawFile(dir, 'typo.yaml', text)}`, `--audit-log-path=${logPath}`] });
+      const { args, logPath } = auditSetup(version, dir, { policy: text, log: {} });
+      const cp = await startControlPlane({ version, extraArgs: args });
       let status: number;
       try {
         status = (await cp.client.request('GET', '/api/v1/namespaces/default/configmaps')).status;
@@ -73,7 +73,7 @@ describe.each(kubernetesVersions())('policy acceptance, kube-apiserver v%s', (ve
       }
       expect(status).toBe(200);
       expect(cp.apiserver.stderr()).toMatch(/Audit policy contains errors, falling back to lenient decoding: strict decoding error: unknown field "rules\[0\]\.resource"/);
-      expect(readJsonAuditLog(logPath), 'the widened None rule must swallow every event').toEqual([]);
+      expect(readJsonAuditLog(logPath!), 'the widened None rule must swallow every event').toEqual([]);
       // evaluatePolicy agrees when given what the apiserver kept (the rule without the unknown field).
       const kept: PolicyDocument = { apiVersion: 'audit.k8s.io/v1', kind: 'Policy', rules: [{ level: 'None' }, { level: 'Metadata' }] };
       expect(evaluatePolicy(kept, { verb: 'list', resourceRequest: true, apiVersion: 'v1', resource: 'configmaps', namespace: 'default', path: '/api/v1/namespaces/default/configmaps' }).level).toBe('None');

@@ -4,12 +4,13 @@
  * one `AUDIT:` line per event.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { evaluatePolicy } from '../../src/policy/evaluate';
 import type { PolicyDocument } from '../../src/policy/model';
 import { expectedStages, parseJsonAuditLines, readAuditFile } from './support/audit-events';
-import { logBackendArgs, writePolicyFile } from './support/audit-files';
+import { auditSetup } from './support/audit-files';
+import { LogFormat } from '../../src/backends/backends';
 import { kubernetesVersions } from './support/binaries';
 import { startControlPlane } from './support/control-plane';
 import { makeTempDir, readFileSafe, removeTempDir, sleep } from './support/processes';
@@ -35,10 +36,12 @@ describe.each(kubernetesVersions())('log rotation and formats, kube-apiserver v%
   test('--audit-log-maxsize=1 rotates, --audit-log-maxbackup=2 prunes to 2, --audit-log-compress=true gzips', async () => {
     const dir = makeTempDir('rotation');
     try {
-      const logDir = join(dir, 'logs');
-      const logPath = join(logDir, 'audit.log');
-      const args = logBackendArgs(writePolicyFile(dir, POLICY), logPath, ['--audit-log-maxsize=1', '--audit-log-maxbackup=2', '--audit-log-compress=true']);
-      const cp = await startControlPlane({ version, extraArgs: args });
+      // --audit-log-maxsize=1 --audit-log-maxbackup=2 --audit-log-compress=true, rendered by LogBackend.
+      const setup = auditSetup(version, dir, { policy: POLICY, log: { maxSizeMiB: 1, maxBackups: 2, compress: true } });
+      expect(setup.args).toEqual(expect.arrayContaining(['--audit-log-maxsize=1', '--audit-log-maxbackup=2', '--audit-log-compress=true']));
+      const logPath = setup.logPath!;
+      const logDir = dirname(logPath);
+      const cp = await startControlPlane({ version, extraArgs: setup.args });
       let backups: string[] = [];
       let workload;
       try {
@@ -76,8 +79,10 @@ describe.each(kubernetesVersions())('log rotation and formats, kube-apiserver v%
   test('--audit-log-format=legacy writes one AUDIT line per event, with the stages the policy predicts', async () => {
     const dir = makeTempDir('legacy');
     try {
-      const logPath = join(dir, 'audit.log');
-      const cp = await startControlPlane({ version, extraArgs: logBackendArgs(writePolicyFile(dir, POLICY), logPath, ['--audit-log-format=legacy']) });
+      const setup = auditSetup(version, dir, { policy: POLICY, log: { format: LogFormat.LEGACY } });
+      expect(setup.args).toContain('--audit-log-format=legacy');
+      const logPath = setup.logPath!;
+      const cp = await startControlPlane({ version, extraArgs: setup.args });
       let workload;
       try {
         workload = await runWorkload(cp);

@@ -3,12 +3,12 @@
  * from src/tls, a kubeconfig from src/backends/kubeconfig, batches, truncation, and no secret leaks.
  */
 import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { PolicyDocument } from '../../src/policy/model';
 import { createCertificateAuthority, issueClientCertificate } from '../../src/tls/certs';
 import { attributesFromEvents, AuditEvent, brief, droppedEventsFromStderr, groupByAuditId, isLongRunning, readJsonAuditLog } from './support/audit-events';
-import { logBackendArgs, writePolicyFile } from './support/audit-files';
+import { auditSetup } from './support/audit-files';
+import type { WebhookBackendProps } from '../../src/backends/backends';
 import { kubernetesVersions } from './support/binaries';
 import { ControlPlane, startControlPlane } from './support/control-plane';
 import { makeTempDir, readFileSafe, removeTempDir, sleep } from './support/processes';
@@ -29,12 +29,18 @@ interface BothBackends {
 }
 
 /** Runs the workload with the log and webhook backends on at once, then stops (flushing both). */
-async function runBothBackends(version: string, policy: PolicyDocument, webhookArgs: string[] = [], workloadOptions = {}): Promise<BothBackends> {
+async function runBothBackends(
+  version: string,
+  policy: PolicyDocument,
+  webhookProps: Omit<WebhookBackendProps, 'kubernetesVersion' | 'configFile'> = {},
+  workloadOptions = {},
+): Promise<BothBackends> {
   const dir = makeTempDir('webhook');
-  const webhook = await setUpWebhook(dir, { extraArgs: webhookArgs });
+  const webhook = await setUpWebhook(dir, { props: webhookProps });
   try {
-    const logPath = join(dir, 'audit.log');
-    const cp: ControlPlane = await startControlPlane({ version, extraArgs: [...logBackendArgs(writePolicyFile(dir, policy), logPath), ...webhook.args] });
+    const setup = auditSetup(version, dir, { policy, log: {}, webhook: webhook.props });
+    const logPath = setup.logPath!;
+    const cp: ControlPlane = await startControlPlane({ version, extraArgs: setup.args });
     let workload: WorkloadResult;
     let batchesBeforeStop: number;
     let apiserverStderr = '';
@@ -142,7 +148,7 @@ describe.each(kubernetesVersions())('webhook backend, kube-apiserver v%s', (vers
 
       // Now the apiserver with a kubeconfig whose client certificate comes from another CA.
       const policy: PolicyDocument = { apiVersion: 'audit.k8s.io/v1', kind: 'Policy', rules: [{ level: 'Metadata' }] };
-      const cp = await startControlPlane({ version, extraArgs: [`--audit-policy-file=${writePolicyFile(dir, policy)}`, ...webhook.args] });
+      const cp = await startControlPlane({ version, extraArgs: auditSetup(version, dir, { policy, webhook: webhook.props }).args });
       let stderr = '';
       try {
         await cp.client.request('GET', '/api/v1/namespaces');
@@ -172,7 +178,7 @@ describe.each(kubernetesVersions())('webhook backend, kube-apiserver v%s', (vers
     const run = await runBothBackends(
       version,
       policy,
-      ['--audit-webhook-truncate-enabled=true', `--audit-webhook-truncate-max-event-size=${maxEventSize}`],
+      { truncate: { enabled: true, maxEventSizeBytes: maxEventSize } },
       { extraWrites: 3, padBytes: 40 * 1024 },
     );
     // The log backend (not truncated) sees the same event objects; its JSON line is the size the truncate

@@ -2,8 +2,10 @@
  * TLS material, receiver and kubeconfig for the webhook backend, made with the library's own
  * src/tls/certs.ts and src/backends/kubeconfig.ts, so the real apiserver checks those too.
  */
-import { writeFileSync } from 'node:fs';
+import { Duration } from 'cdk8s';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { WebhookBackendProps } from '../../../src/backends/backends';
 import { renderWebhookKubeconfig } from '../../../src/backends/kubeconfig';
 import { createCertificateAuthority, createWebhookTlsBundle, issueClientCertificate, WebhookTlsBundle } from '../../../src/tls/certs';
 import { WebhookReceiver } from './webhook-receiver';
@@ -14,14 +16,15 @@ export interface WebhookSetup {
   readonly receiver: WebhookReceiver;
   readonly tls: WebhookTlsBundle;
   readonly kubeconfigPath: string;
-  /** --audit-webhook-* flags: this kubeconfig, 1 s batches, fast retries. */
-  readonly args: string[];
+  /** WebhookBackend props: this kubeconfig, 1 s batches, fast retries (plus the caller's). */
+  readonly props: Omit<WebhookBackendProps, 'kubernetesVersion'>;
 }
 
 export interface WebhookSetupOptions {
   /** Give the apiserver a client certificate from a different CA (the receiver must refuse it). */
   readonly clientCertFromOtherCa?: boolean;
-  readonly extraArgs?: readonly string[];
+  /** More WebhookBackend props (e.g. truncate). */
+  readonly props?: Omit<WebhookBackendProps, 'kubernetesVersion' | 'configFile'>;
 }
 
 export async function setUpWebhook(dir: string, options: WebhookSetupOptions = {}): Promise<WebhookSetup> {
@@ -32,7 +35,8 @@ export async function setUpWebhook(dir: string, options: WebhookSetupOptions = {
     const otherCa = await createCertificateAuthority({ commonName: 'not-the-sink-ca' });
     client = await issueClientCertificate(otherCa, { user: APISERVER_CLIENT_USER });
   }
-  const kubeconfigPath = join(dir, 'webhook-kubeconfig.yaml');
+  mkdirSync(join(dir, 'webhook'), { recursive: true });
+  const kubeconfigPath = join(dir, 'webhook', 'kubeconfig.yaml');
   writeFileSync(
     kubeconfigPath,
     renderWebhookKubeconfig({
@@ -43,12 +47,12 @@ export async function setUpWebhook(dir: string, options: WebhookSetupOptions = {
     }),
     { mode: 0o600 },
   );
-  const args = [
-    `--audit-webhook-config-file=${kubeconfigPath}`,
+  const props: Omit<WebhookBackendProps, 'kubernetesVersion'> = {
+    configFile: kubeconfigPath,
     // Defaults are 30 s batches and a 10 s first retry: far too slow for a test.
-    '--audit-webhook-batch-max-wait=1s',
-    '--audit-webhook-initial-backoff=100ms',
-    ...(options.extraArgs ?? []),
-  ];
-  return { receiver, tls, kubeconfigPath, args };
+    initialBackoff: Duration.millis(100),
+    ...options.props,
+    batch: { maxWait: Duration.seconds(1), ...options.props?.batch },
+  };
+  return { receiver, tls, kubeconfigPath, props };
 }
