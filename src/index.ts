@@ -6,3 +6,4 @@ export * from './presets';
 export * from './report';
 export * from './gitops';
 export * from './sink-server';
+export * from './sinks';

@@ -1,0 +1,152 @@
+import { ApiObject, Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { stringify } from 'yaml';
+import { BATCH_ENVELOPE_BYTES } from '../backends/backends';
+import { WebhookKubeconfigProps } from '../backends/kubeconfig';
+import { bodyLimitProblems, buildSinkWorkload, checkPort, commonProblems, emptyDirVolume, kubeconfigFor, secretVolume, SINK_USER, throwProblems, urlHost, WebhookSinkProps } from './common';
+
+/** Props of {@link FalcoSink}. */
+export interface FalcoSinkProps extends WebhookSinkProps {
+  /** A Falco image (≥ 0.38, `engine.kind: nodriver`) that contains the k8saudit and json plugins. @default 'falcosecurity/falco-no-driver:0.39.2' */
+  readonly image?: string;
+  /** The k8saudit webserver port. @default 9765 */
+  readonly port?: number;
+  /**
+   * The plugin's `webhookMaxBatchSize`: largest request body. Must hold the apiserver's largest batch.
+   * @default 12582912 (12 MiB, the plugin's default; above the apiserver's 10 MiB default batch)
+   */
+  readonly maxBatchBytes?: number;
+  /**
+   * The plugin's `maxEventSize`: larger events are dropped by Falco. With truncation on, the apiserver never
+   * sends events above --audit-webhook-truncate-max-event-size (100 KiB by default).
+   * @default 262144 (the plugin's default)
+   */
+  readonly maxEventBytes?: number;
+  /** Rules files inside the image. @default ['/etc/falco/k8s_audit_rules.yaml'] */
+  readonly rulesFiles?: string[];
+  /** @default requests 100m CPU / 256 MiB, limits 1 CPU / 1 GiB */
+  readonly resources?: kplus.ContainerResources;
+}
+
+const CONFIG_MOUNT = '/etc/falco/cdk8s-audit';
+const TLS_MOUNT = '/etc/audit-sink/tls';
+const PEM_DIR = '/etc/falco/certs';
+
+/**
+ * Falco's k8saudit plugin as the apiserver's audit webhook (Falco splits the EventList itself), over HTTPS,
+ * with body and event limits matched to the apiserver's truncate settings.
+ *
+ * Caveats, from the plugin: it answers 200 before parsing (a batch it cannot parse is lost, not retried);
+ * it does not authenticate clients (the NetworkPolicy admits only the control plane); it reads cert and key
+ * from one PEM file, which an init container assembles from the TLS Secret. For evidence-grade storage
+ * run {@link AuditSink} as well (the apiserver supports one webhook: put Falco behind the sink's
+ * `--forward-stdout`, or use the log backend for one of them).
+ *
+ * @example
+ * new FalcoSink(chart, 'falco', {
+ *   clusterIP: '10.96.0.53',
+ *   controlPlaneCidrs: ['192.168.1.10/32'],
+ *   tls: SinkTls.fromSecret('audit-falco-tls'),
+ *   webhookBackend: new WebhookBackend({ truncate: { enabled: true } }),
+ * });
+ */
+export class FalcoSink extends Construct {
+  public readonly webhookUrl: string;
+  public readonly deployment: kplus.Deployment;
+  public readonly service: kplus.Service;
+  public readonly networkPolicy: kplus.NetworkPolicy;
+  public readonly podDisruptionBudget: ApiObject;
+  public readonly configMap: kplus.ConfigMap;
+  /** falco.yaml as an object. */
+  public readonly config: Record<string, unknown>;
+  public readonly maxBatchBytes: number;
+  public readonly maxEventBytes: number;
+
+  constructor(scope: Construct, id: string, props: FalcoSinkProps) {
+    super(scope, id);
+    const port = props.port ?? 9765;
+    checkPort('port', port);
+    const problems = commonProblems(props);
+    this.maxBatchBytes = props.maxBatchBytes ?? 12582912;
+    this.maxEventBytes = props.maxEventBytes ?? 262144;
+    if (!Number.isSafeInteger(this.maxEventBytes) || this.maxEventBytes < 1024) problems.push(`maxEventBytes: ${this.maxEventBytes} is below 1024 bytes`);
+    if (!Number.isSafeInteger(this.maxBatchBytes) || this.maxBatchBytes < this.maxEventBytes + BATCH_ENVELOPE_BYTES) {
+      problems.push(`maxBatchBytes: ${this.maxBatchBytes} cannot hold one event of maxEventBytes (${this.maxEventBytes}) plus the ${BATCH_ENVELOPE_BYTES}-byte envelope`);
+    }
+    throwProblems(`FalcoSink ${id}`, problems);
+    const name = this.node.id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    const w = buildSinkWorkload(this, { props, name, webhookPort: port, opsPort: 8765 });
+    this.deployment = w.deployment;
+    this.service = w.service;
+    this.networkPolicy = w.networkPolicy;
+    this.podDisruptionBudget = w.podDisruptionBudget;
+    this.webhookUrl = `https://${urlHost(props.clusterIP)}:${port}/k8s-audit`;
+    this.config = {
+      engine: { kind: 'nodriver' },
+      rules_files: props.rulesFiles ?? ['/etc/falco/k8s_audit_rules.yaml'],
+      plugins: [
+        {
+          name: 'k8saudit',
+          library_path: 'libk8saudit.so',
+          init_config: { sslCertificate: `${PEM_DIR}/server.pem`, maxEventSize: this.maxEventBytes, webhookMaxBatchSize: this.maxBatchBytes },
+          open_params: `https://:${port}/k8s-audit`,
+        },
+        { name: 'json', library_path: 'libjson.so', init_config: '' },
+      ],
+      load_plugins: ['k8saudit', 'json'],
+      json_output: true,
+      stdout_output: { enabled: true },
+      webserver: { enabled: true, listen_port: 8765, k8s_healthz_endpoint: '/healthz', ssl_enabled: false },
+    };
+    this.configMap = new kplus.ConfigMap(this, 'config', { data: { 'falco.yaml': stringify(this.config, { lineWidth: 0 }) } });
+    const tlsVolume = secretVolume(this, 'tls-volume', 'tls', w.tlsSecret);
+    const pemVolume = emptyDirVolume(this, 'pem-volume', 'server-pem', Size.mebibytes(1));
+    const image = props.image ?? 'falcosecurity/falco-no-driver:0.39.2';
+    const securityContext = { ensureNonRoot: true, user: SINK_USER, group: SINK_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false };
+    const init = this.deployment.addInitContainer({
+      name: 'assemble-pem',
+      image,
+      command: ['/bin/sh', '-c', `umask 077 && cat ${TLS_MOUNT}/tls.crt ${TLS_MOUNT}/tls.key > ${PEM_DIR}/server.pem`],
+      securityContext,
+      resources: { cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) }, memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) } },
+    });
+    init.mount(TLS_MOUNT, tlsVolume, { readOnly: true });
+    init.mount(PEM_DIR, pemVolume);
+    const container = this.deployment.addContainer({
+      name: 'falco',
+      image,
+      args: ['/usr/bin/falco', '-c', `${CONFIG_MOUNT}/falco.yaml`],
+      ports: [
+        { name: 'webhook', number: port },
+        { name: 'ops', number: 8765 },
+      ],
+      securityContext,
+      resources: props.resources ?? {
+        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
+        memory: { request: Size.mebibytes(256), limit: Size.gibibytes(1) },
+      },
+      readiness: kplus.Probe.fromHttpGet('/healthz', { port: 8765, periodSeconds: Duration.seconds(5) }),
+      liveness: kplus.Probe.fromHttpGet('/healthz', { port: 8765, periodSeconds: Duration.seconds(10), failureThreshold: 6 }),
+    });
+    container.mount(CONFIG_MOUNT, kplus.Volume.fromConfigMap(this, 'config-volume', this.configMap, { name: 'config' }), { readOnly: true });
+    container.mount(PEM_DIR, pemVolume, { readOnly: true });
+    container.mount('/tmp', emptyDirVolume(this, 'tmp-volume', 'tmp', Size.mebibytes(16)));
+    this.node.addValidation({
+      validate: () => {
+        const out = bodyLimitProblems(props.webhookBackend, this.maxBatchBytes, 'FalcoSink maxBatchBytes');
+        const v = props.webhookBackend?.flagValues;
+        const eventLimit = (v?.['audit-webhook-truncate-max-event-size'] as number | undefined) ?? 102400;
+        if (props.webhookBackend && v?.['audit-webhook-truncate-enabled'] === true && eventLimit > this.maxEventBytes) {
+          out.push(`webhookBackend: truncate.maxEventSizeBytes ${eventLimit} exceeds FalcoSink maxEventBytes ${this.maxEventBytes}; Falco drops larger events — lower the one or raise the other`);
+        }
+        return out;
+      },
+    });
+  }
+
+  /** The apiserver's webhook kubeconfig pointing at this sink (CA only: Falco does not check client certificates). */
+  public renderWebhookKubeconfig(props: Omit<WebhookKubeconfigProps, 'server'>): string {
+    return kubeconfigFor(this.webhookUrl, props);
+  }
+}

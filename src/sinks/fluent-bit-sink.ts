@@ -1,0 +1,156 @@
+import { ApiObject, Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { BATCH_ENVELOPE_BYTES } from '../backends/backends';
+import { WebhookKubeconfigProps } from '../backends/kubeconfig';
+import { bodyLimitProblems, buildSinkWorkload, checkPort, commonProblems, emptyDirVolume, kubeconfigFor, secretVolume, SINK_USER, throwProblems, urlHost, WebhookSinkProps } from './common';
+
+/** Props of {@link FluentBitSink}. */
+export interface FluentBitSinkProps extends WebhookSinkProps {
+  /** @default 'cr.fluentbit.io/fluent/fluent-bit:3.2.10' */
+  readonly image?: string;
+  /** The http input's port. @default 9880 */
+  readonly port?: number;
+  /**
+   * The http input's `buffer_max_size`: the largest request body Fluent Bit accepts (it answers 413 above).
+   * Must hold the apiserver's largest batch: --audit-webhook-truncate-max-batch-size plus the envelope.
+   * @default 11 MiB (the apiserver's default 10 MiB batch plus headroom)
+   */
+  readonly bufferMaxBytes?: number;
+  /**
+   * Fluent Bit `[OUTPUT]` sections (classic format) the split events go to, e.g. an `es`, `loki` or `s3` output.
+   * Use `Match kube.audit`.
+   * @default - one `stdout` output in json_lines format
+   */
+  readonly outputs?: string;
+  /** @default requests 100m CPU / 128 MiB, limits 1 CPU / 512 MiB */
+  readonly resources?: kplus.ContainerResources;
+}
+
+/** The Lua filter that turns one EventList record into one record per audit event. */
+export const FLUENT_BIT_SPLIT_LUA = `-- cdk8s-audit: split an audit.k8s.io/v1 EventList (one HTTP body) into one record per audit event.
+function split_event_list(tag, timestamp, record)
+  if record["kind"] ~= "EventList" or record["apiVersion"] ~= "audit.k8s.io/v1" or type(record["items"]) ~= "table" then
+    -- not an EventList: drop it rather than forward something that is not an audit event
+    return -1, timestamp, record
+  end
+  -- returning an array of records emits each as its own record
+  return 1, timestamp, record["items"]
+end
+`;
+
+const CONFIG_MOUNT = '/fluent-bit/etc/cdk8s-audit';
+const TLS_MOUNT = '/etc/audit-sink/tls';
+
+/**
+ * Fluent Bit's `http` input as the apiserver's audit webhook, with TLS, a body limit matched to the
+ * apiserver's batches, filesystem buffering, and a Lua filter that splits each EventList into events.
+ *
+ * Note: Fluent Bit's TLS server asks for a client certificate and checks one that is presented, but also
+ * admits clients that present none (OpenSSL SSL_VERIFY_PEER without FAIL_IF_NO_PEER_CERT); the
+ * NetworkPolicy (control plane only) is what keeps other clients out. For authenticated, tamper-evident
+ * storage use {@link AuditSink}. Fluent Bit acknowledges a batch once it is buffered, not once the output
+ * has it: set up the `outputs` with retries.
+ *
+ * @example
+ * new FluentBitSink(chart, 'fluent-bit', {
+ *   clusterIP: '10.96.0.51',
+ *   controlPlaneCidrs: ['192.168.1.10/32'],
+ *   tls: SinkTls.fromSecret('audit-fluent-bit-tls'),
+ *   outputs: '[OUTPUT]\n    Name  loki\n    Match kube.audit\n    Host  loki.logging.svc\n',
+ * });
+ */
+export class FluentBitSink extends Construct {
+  /** The URL for the webhook kubeconfig; its path is the Fluent Bit tag (`kube.audit`). */
+  public readonly webhookUrl: string;
+  public readonly deployment: kplus.Deployment;
+  public readonly service: kplus.Service;
+  public readonly networkPolicy: kplus.NetworkPolicy;
+  public readonly podDisruptionBudget: ApiObject;
+  public readonly configMap: kplus.ConfigMap;
+  public readonly bufferMaxBytes: number;
+  /** The rendered fluent-bit.conf. */
+  public readonly config: string;
+
+  constructor(scope: Construct, id: string, props: FluentBitSinkProps) {
+    super(scope, id);
+    const port = props.port ?? 9880;
+    checkPort('port', port);
+    const problems = commonProblems(props);
+    this.bufferMaxBytes = props.bufferMaxBytes ?? 11 * 1024 * 1024;
+    if (!Number.isSafeInteger(this.bufferMaxBytes) || this.bufferMaxBytes < 512 * 1024) {
+      problems.push(`bufferMaxBytes: ${this.bufferMaxBytes} is below 512 KiB (Fluent Bit's buffer_chunk_size); a batch of audit events does not fit`);
+    }
+    throwProblems(`FluentBitSink ${id}`, problems);
+    const name = this.node.id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    const w = buildSinkWorkload(this, { props, name, webhookPort: port, opsPort: 2020 });
+    this.deployment = w.deployment;
+    this.service = w.service;
+    this.networkPolicy = w.networkPolicy;
+    this.podDisruptionBudget = w.podDisruptionBudget;
+    this.webhookUrl = `https://${urlHost(props.clusterIP)}:${port}/kube.audit`;
+    const kib = Math.ceil(this.bufferMaxBytes / 1024);
+    this.config = [
+      '[SERVICE]',
+      '    Flush         1',
+      '    Log_Level     info',
+      '    HTTP_Server   On',
+      '    HTTP_Listen   0.0.0.0',
+      '    HTTP_Port     2020',
+      '    Health_Check  On',
+      '    storage.path  /var/lib/fluent-bit/buffer',
+      '    storage.sync  full',
+      '',
+      '[INPUT]',
+      '    Name                      http',
+      '    Listen                    0.0.0.0',
+      `    Port                      ${port}`,
+      `    # the apiserver's largest batch (--audit-webhook-truncate-max-batch-size + ${BATCH_ENVELOPE_BYTES} B envelope) must fit`,
+      `    buffer_max_size           ${kib}K`,
+      '    buffer_chunk_size         512K',
+      '    successful_response_code  200',
+      '    storage.type              filesystem',
+      '    tls                       On',
+      '    tls.verify                On',
+      `    tls.ca_file               ${TLS_MOUNT}/ca.crt`,
+      `    tls.crt_file              ${TLS_MOUNT}/tls.crt`,
+      `    tls.key_file              ${TLS_MOUNT}/tls.key`,
+      '',
+      '[FILTER]',
+      '    Name    lua',
+      '    Match   kube.audit',
+      `    script  ${CONFIG_MOUNT}/split-event-list.lua`,
+      '    call    split_event_list',
+      '',
+      (props.outputs ?? '[OUTPUT]\n    Name    stdout\n    Match   kube.audit\n    Format  json_lines\n').trimEnd(),
+      '',
+    ].join('\n');
+    this.configMap = new kplus.ConfigMap(this, 'config', { data: { 'fluent-bit.conf': this.config, 'split-event-list.lua': FLUENT_BIT_SPLIT_LUA } });
+    const container = this.deployment.addContainer({
+      name: 'fluent-bit',
+      image: props.image ?? 'cr.fluentbit.io/fluent/fluent-bit:3.2.10',
+      args: ['-c', `${CONFIG_MOUNT}/fluent-bit.conf`],
+      ports: [
+        { name: 'webhook', number: port },
+        { name: 'ops', number: 2020 },
+      ],
+      securityContext: { ensureNonRoot: true, user: SINK_USER, group: SINK_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false },
+      resources: props.resources ?? {
+        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
+        memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
+      },
+      readiness: kplus.Probe.fromHttpGet('/api/v1/health', { port: 2020, periodSeconds: Duration.seconds(5) }),
+      liveness: kplus.Probe.fromHttpGet('/api/v1/health', { port: 2020, periodSeconds: Duration.seconds(10), failureThreshold: 6 }),
+    });
+    container.mount(CONFIG_MOUNT, kplus.Volume.fromConfigMap(this, 'config-volume', this.configMap, { name: 'config' }), { readOnly: true });
+    container.mount(TLS_MOUNT, secretVolume(this, 'tls-volume', 'tls', w.tlsSecret), { readOnly: true });
+    container.mount('/var/lib/fluent-bit', emptyDirVolume(this, 'buffer-volume', 'buffer', Size.gibibytes(1)));
+    container.mount('/tmp', emptyDirVolume(this, 'tmp-volume', 'tmp', Size.mebibytes(16)));
+    this.node.addValidation({ validate: () => bodyLimitProblems(props.webhookBackend, this.bufferMaxBytes, 'FluentBitSink bufferMaxBytes') });
+  }
+
+  /** The apiserver's webhook kubeconfig pointing at this sink. */
+  public renderWebhookKubeconfig(props: Omit<WebhookKubeconfigProps, 'server'>): string {
+    return kubeconfigFor(this.webhookUrl, props);
+  }
+}

@@ -1,0 +1,6 @@
+export * from './common';
+export * from './network';
+export * from './audit-sink';
+export * from './fluent-bit-sink';
+export * from './vector-sink';
+export * from './falco-sink';

@@ -1,0 +1,131 @@
+import { ApiObject, Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { stringify } from 'yaml';
+import { WebhookKubeconfigProps } from '../backends/kubeconfig';
+import { buildSinkWorkload, checkPort, commonProblems, emptyDirVolume, kubeconfigFor, secretVolume, SINK_USER, throwProblems, urlHost, WebhookSinkProps } from './common';
+
+/** Props of {@link VectorSink}. */
+export interface VectorSinkProps extends WebhookSinkProps {
+  /** @default 'timberio/vector:0.43.1-distroless-libc' */
+  readonly image?: string;
+  /** The http_server source's port. @default 8443 */
+  readonly port?: number;
+  /**
+   * Vector `sinks` (as an object, rendered into vector.yaml) that receive the split events; use
+   * `inputs: ['audit_events']`.
+   * @default - one `console` sink writing JSON lines
+   */
+  readonly sinks?: Record<string, unknown>;
+  /** @default requests 100m CPU / 128 MiB, limits 1 CPU / 512 MiB */
+  readonly resources?: kplus.ContainerResources;
+}
+
+/** VRL that checks the EventList and returns its items: an array result makes Vector emit one event per item. */
+export const VECTOR_SPLIT_VRL = `if .kind != "EventList" || .apiVersion != "audit.k8s.io/v1" || !is_array(.items) {
+  abort
+}
+. = array!(.items)
+`;
+
+const CONFIG_MOUNT = '/etc/vector';
+const TLS_MOUNT = '/etc/audit-sink/tls';
+
+/**
+ * Vector's `http_server` source as the apiserver's audit webhook: mutual TLS (`verify_certificate` makes
+ * the server require a client certificate from `ca_file`), a strict path, JSON decoding, and a `remap`
+ * transform that splits each EventList into one event per audit event (bodies that are not an EventList
+ * are dropped). End-to-end acknowledgements are on, so a batch is answered only once the sinks have it.
+ * Vector has no request-body limit of its own: the apiserver's truncate settings bound the batches.
+ *
+ * @example
+ * new VectorSink(chart, 'vector', {
+ *   clusterIP: '10.96.0.52',
+ *   controlPlaneCidrs: ['192.168.1.10/32'],
+ *   tls: SinkTls.fromCertManager({ issuerName: 'audit-ca', issuerKind: CertManagerIssuerKind.CLUSTER_ISSUER }),
+ *   sinks: { loki: { type: 'loki', inputs: ['audit_events'], endpoint: 'http://loki.logging:3100', encoding: { codec: 'json' }, labels: { source: 'kube-audit' } } },
+ * });
+ */
+export class VectorSink extends Construct {
+  public readonly webhookUrl: string;
+  public readonly deployment: kplus.Deployment;
+  public readonly service: kplus.Service;
+  public readonly networkPolicy: kplus.NetworkPolicy;
+  public readonly podDisruptionBudget: ApiObject;
+  public readonly configMap: kplus.ConfigMap;
+  /** vector.yaml as an object. */
+  public readonly config: Record<string, unknown>;
+
+  constructor(scope: Construct, id: string, props: VectorSinkProps) {
+    super(scope, id);
+    const port = props.port ?? 8443;
+    checkPort('port', port);
+    const problems = commonProblems(props);
+    const sinks = props.sinks ?? { audit_stdout: { type: 'console', inputs: ['audit_events'], encoding: { codec: 'json' } } };
+    for (const [sinkName, sink] of Object.entries(sinks)) {
+      const inputs = (sink as { inputs?: unknown }).inputs;
+      if (!Array.isArray(inputs) || !inputs.includes('audit_events')) problems.push(`sinks.${sinkName}.inputs: ${JSON.stringify(inputs)} does not include 'audit_events' (the split events); add it`);
+    }
+    throwProblems(`VectorSink ${id}`, problems);
+    const name = this.node.id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    const w = buildSinkWorkload(this, { props, name, webhookPort: port, opsPort: 8686 });
+    this.deployment = w.deployment;
+    this.service = w.service;
+    this.networkPolicy = w.networkPolicy;
+    this.podDisruptionBudget = w.podDisruptionBudget;
+    this.webhookUrl = `https://${urlHost(props.clusterIP)}:${port}/audit`;
+    this.config = {
+      data_dir: '/var/lib/vector',
+      acknowledgements: { enabled: true },
+      api: { enabled: true, address: '0.0.0.0:8686' },
+      sources: {
+        apiserver_audit: {
+          type: 'http_server',
+          address: `0.0.0.0:${port}`,
+          path: '/audit',
+          strict_path: true,
+          method: 'POST',
+          decoding: { codec: 'json' },
+          tls: { enabled: true, crt_file: `${TLS_MOUNT}/tls.crt`, key_file: `${TLS_MOUNT}/tls.key`, ca_file: `${TLS_MOUNT}/ca.crt`, verify_certificate: true },
+        },
+      },
+      transforms: {
+        audit_events: { type: 'remap', inputs: ['apiserver_audit'], drop_on_abort: true, source: VECTOR_SPLIT_VRL },
+      },
+      sinks,
+    };
+    this.configMap = new kplus.ConfigMap(this, 'config', { data: { 'vector.yaml': stringify(this.config, { lineWidth: 0 }) } });
+    const container = this.deployment.addContainer({
+      name: 'vector',
+      image: props.image ?? 'timberio/vector:0.43.1-distroless-libc',
+      args: ['--config', `${CONFIG_MOUNT}/vector.yaml`],
+      ports: [
+        { name: 'webhook', number: port },
+        { name: 'ops', number: 8686 },
+      ],
+      securityContext: { ensureNonRoot: true, user: SINK_USER, group: SINK_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false },
+      resources: props.resources ?? {
+        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
+        memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
+      },
+      readiness: kplus.Probe.fromHttpGet('/health', { port: 8686, periodSeconds: Duration.seconds(5) }),
+      liveness: kplus.Probe.fromHttpGet('/health', { port: 8686, periodSeconds: Duration.seconds(10), failureThreshold: 6 }),
+    });
+    container.mount(CONFIG_MOUNT, kplus.Volume.fromConfigMap(this, 'config-volume', this.configMap, { name: 'config' }), { readOnly: true });
+    container.mount(TLS_MOUNT, secretVolume(this, 'tls-volume', 'tls', w.tlsSecret), { readOnly: true });
+    container.mount('/var/lib/vector', emptyDirVolume(this, 'data-volume', 'data', Size.gibibytes(1)));
+    container.mount('/tmp', emptyDirVolume(this, 'tmp-volume', 'tmp', Size.mebibytes(16)));
+    // Vector has no body limit to match; still require the apiserver to bound its batches.
+    this.node.addValidation({
+      validate: () =>
+        props.webhookBackend && props.webhookBackend.flagValues['audit-webhook-truncate-enabled'] !== true
+          ? ['webhookBackend: truncate.enabled is false, so batches are unbounded and Vector (no request-body limit) buffers each whole in memory; set truncate.enabled: true']
+          : [],
+    });
+  }
+
+  /** The apiserver's webhook kubeconfig pointing at this sink. */
+  public renderWebhookKubeconfig(props: Omit<WebhookKubeconfigProps, 'server'>): string {
+    return kubeconfigFor(this.webhookUrl, props);
+  }
+}
