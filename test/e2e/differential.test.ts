@@ -27,6 +27,12 @@ const PINNED: ReadonlyArray<{ name: string; text: string }> = [
   { name: 'typo resource: (silently dropped)', text: 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n  resource:\n  - group: ""\n    resources: ["secrets"]\n- level: Metadata\n' },
   { name: 'minimal good policy', text: 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n' },
   { name: 'bad level', text: 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Everything\n' },
+  // Found by this check: the decoder fills a missing kind from the target type, and only apiVersion is checked.
+  { name: 'kind missing (loaded)', text: '{"apiVersion":"audit.k8s.io/v1","rules":[{"level":"Metadata"}]}' },
+  { name: 'apiVersion missing (refused)', text: '{"kind":"Policy","rules":[{"level":"Metadata"}]}' },
+  // Found by this check: a duplicate key is a strict-decoding error, so lenient decoding loads it (last wins).
+  { name: 'duplicate key, last valid (loaded)', text: 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Bogus\n  level: Metadata\n' },
+  { name: 'duplicate key, last invalid (refused)', text: '{"apiVersion":"audit.k8s.io/v1","kind":"Policy","rules":[{"level":"Metadata","level":"Bogus"}]}' },
 ];
 
 interface Case {
