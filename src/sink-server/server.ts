@@ -48,6 +48,8 @@ export interface SinkServerOptions {
   readonly maxBodyBytes?: number;
   /** Requests being read or stored at once; more get 503. @default 8 */
   readonly maxInFlight?: number;
+  /** Body bytes being read or stored at once (declared or received so far); more get 503. Bounds memory. @default 4 × maxBodyBytes */
+  readonly maxInFlightBytes?: number;
   /** A request must arrive whole within this time (slow clients get 408 and are disconnected). @default 30 s */
   readonly requestTimeoutMs?: number;
   /** On stop, wait this long for in-flight requests. @default 25 s */
@@ -74,6 +76,7 @@ export class SinkServer {
   private server!: HttpServer;
   private ops?: HttpServer;
   private inFlight = 0;
+  private inFlightBytes = 0;
   private draining = false;
   private idle: (() => void)[] = [];
   /** The URL events are POSTed to, once listening. */
@@ -102,6 +105,7 @@ export class SinkServer {
     m.add(new Gauge('audit_sink_disk_free_bytes', "Free bytes on the store's file system (last measured).", () => store.stats().diskFreeBytes));
     m.add(new Gauge('audit_sink_queue_bytes', 'Event bytes waiting for a commit.', () => store.stats().queueBytes));
     m.add(new Gauge('audit_sink_in_flight_requests', 'Requests being read or stored.', () => this.inFlight));
+    m.add(new Gauge('audit_sink_in_flight_body_bytes', 'Request body bytes being read or stored.', () => this.inFlightBytes));
     m.add(new Gauge('audit_sink_dedupe_keys', '(auditID, stage) pairs remembered for deduplication.', () => store.stats().dedupeKeys));
     m.add(new Gauge('audit_sink_head_write_failures_total', 'Failed updates of head.json.', () => store.headWriteFailures));
     m.add(new Gauge('audit_sink_resident_memory_bytes', 'Resident set size of the sink process.', () => process.memoryUsage.rss()));
@@ -256,12 +260,23 @@ export class SinkServer {
       req.destroy();
       return;
     }
+    const budget = this.options.maxInFlightBytes ?? 4 * max;
+    const reserved = Number.isFinite(declared) ? declared : 0;
+    if (this.inFlightBytes > 0 && this.inFlightBytes + reserved > budget) {
+      res.setHeader('Connection', 'close');
+      this.reject(req, res, 503, 'overload', `${this.inFlightBytes} body bytes in flight (limit ${budget}); retry`, { 'Retry-After': '1' });
+      req.destroy();
+      return;
+    }
     this.inFlight++;
+    this.inFlightBytes += reserved;
+    let counted = reserved;
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
       this.inFlight--;
+      this.inFlightBytes -= counted;
       if (this.inFlight === 0) for (const r of this.idle.splice(0)) r();
     };
     res.on('close', finish);
@@ -271,6 +286,11 @@ export class SinkServer {
     req.on('data', (chunk: Buffer) => {
       if (tooLarge) return;
       size += chunk.length;
+      if (size > counted && !done) {
+        // Chunked bodies (no Content-Length) count as they arrive.
+        this.inFlightBytes += size - counted;
+        counted = size;
+      }
       if (size > max) {
         tooLarge = true;
         chunks.length = 0;

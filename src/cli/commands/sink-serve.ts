@@ -41,6 +41,8 @@ Limits:
   --max-body-bytes SIZE        largest request body (default 16Mi: above the apiserver's 10Mi default
                                --audit-webhook-truncate-max-batch-size plus the envelope)
   --max-in-flight N            requests read or stored at once; more get 503 (default ${DEFAULT_MAX_IN_FLIGHT})
+  --max-in-flight-bytes SIZE   request body bytes read or stored at once; more get 503 (default 4 x
+                               --max-body-bytes): bounds memory
   --max-queue-bytes SIZE       event bytes waiting for the disk before 503 (default 64Mi)
   --request-timeout DURATION   a request must arrive whole within this (default 30s)
   --min-free-bytes SIZE        answer 503 (disk_full) below this much free space (default 64Mi)
@@ -78,6 +80,7 @@ Example:
     'ops-listen': { type: 'string' },
     'max-body-bytes': { type: 'string' },
     'max-in-flight': { type: 'string' },
+    'max-in-flight-bytes': { type: 'string' },
     'max-queue-bytes': { type: 'string' },
     'request-timeout': { type: 'string' },
     'min-free-bytes': { type: 'string' },
@@ -147,6 +150,7 @@ Example:
       path: opts.path,
       maxBodyBytes: opts.maxBodyBytes,
       maxInFlight: opts.maxInFlight,
+      maxInFlightBytes: opts.maxInFlightBytes,
       requestTimeoutMs: opts.requestTimeoutMs,
       drainTimeoutMs: opts.drainTimeoutMs,
       opsListen: opts.opsListen,
@@ -190,6 +194,7 @@ interface ServeOptions {
   readonly opsListen?: { host: string; port: number };
   readonly maxBodyBytes: number;
   readonly maxInFlight: number;
+  readonly maxInFlightBytes: number;
   readonly maxQueueBytes: number;
   readonly requestTimeoutMs: number;
   readonly minFreeBytes: number;
@@ -256,6 +261,7 @@ function parseServeOptions(args: ParsedArgs, cwd: string): ServeOptions {
     opsListen: ops === 'off' ? undefined : usage(() => parseListen('--ops-listen', ops)),
     maxBodyBytes,
     maxInFlight,
+    maxInFlightBytes: size('max-in-flight-bytes', 4 * maxBodyBytes),
     maxQueueBytes: size('max-queue-bytes', DEFAULT_MAX_QUEUE_BYTES),
     requestTimeoutMs,
     minFreeBytes: size('min-free-bytes', DEFAULT_MIN_FREE_BYTES),

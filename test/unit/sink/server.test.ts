@@ -37,6 +37,16 @@ function openSlow(url: string, f: SinkFiles, head: string): Promise<{ socket: Re
   });
 }
 
+async function waitForMetric(opsUrl: string, sample: string, value: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const text = (await send(`${opsUrl}/metrics`, undefined, undefined, { method: 'GET' })).body;
+    if (metric(text, sample) === value) return;
+    if (Date.now() > deadline) throw new Error(`${sample} did not reach ${value}: ${metric(text, sample)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('sink serve: authentication', () => {
   it('refuses clients without a certificate, with one from another CA, and plain HTTP; accepts the apiserver certificate; --client-name narrows it', async () => {
     const f = await files('sink-auth');
@@ -180,14 +190,32 @@ describe('sink serve: hostile and broken input', () => {
     const sink = await startSink(f, ['--max-in-flight', '2', '--request-timeout', '5s']);
     try {
       const held = await Promise.all([0, 1].map(() => openSlow(sink.url, f, 'POST /audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{')));
-      await new Promise((r) => setTimeout(r, 200));
+      await waitForMetric(sink.opsUrl, 'audit_sink_in_flight_requests', 2);
       const res = await send(sink.url, clientOf(f), eventList([makeEvent(1)]));
       expect(res.status).toBe(503);
       expect(res.headers['retry-after']).toBe('1');
       expect(JSON.parse(res.body).reason).toBe('overload');
       held.forEach((h) => h.socket.destroy());
-      await new Promise((r) => setTimeout(r, 200));
+      await waitForMetric(sink.opsUrl, 'audit_sink_in_flight_requests', 0);
       expect((await send(sink.url, clientOf(f), eventList([makeEvent(1)]))).status).toBe(200);
+    } finally {
+      await stopSink(sink);
+    }
+  });
+
+  it('overload by bytes: bodies in flight beyond --max-in-flight-bytes get 503 before they are read', async () => {
+    const f = await files('sink-overload-bytes');
+    const sink = await startSink(f, ['--max-in-flight-bytes', '64Ki', '--request-timeout', '5s']);
+    try {
+      const held = await openSlow(sink.url, f, 'POST /audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{');
+      await waitForMetric(sink.opsUrl, 'audit_sink_in_flight_body_bytes', 60000);
+      const body = eventList([{ ...makeEvent(1), annotations: { pad: 'x'.repeat(10_000) } }]);
+      const res = await send(sink.url, clientOf(f), body);
+      expect(res.status).toBe(503);
+      expect(JSON.parse(res.body)).toMatchObject({ reason: 'overload' });
+      held.socket.destroy();
+      await waitForMetric(sink.opsUrl, 'audit_sink_in_flight_body_bytes', 0);
+      expect((await send(sink.url, clientOf(f), body)).status).toBe(200);
     } finally {
       await stopSink(sink);
     }
@@ -217,8 +245,11 @@ describe('sink serve: lifecycle', () => {
     const slow = await openSlow(sink.url, f, `POST /audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`);
     expect((await send(`${sink.opsUrl}/readyz`, undefined, undefined, { method: 'GET' })).status).toBe(200);
     sink.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await send(`${sink.opsUrl}/readyz`, undefined, undefined, { method: 'GET' })).status).toBe(503);
+    const deadline = Date.now() + 10_000;
+    while ((await send(`${sink.opsUrl}/readyz`, undefined, undefined, { method: 'GET' })).status !== 503) {
+      expect(Date.now(), '/readyz did not turn 503 after SIGTERM').toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await expect(send(sink.url, clientOf(f), body)).rejects.toThrow();
     slow.socket.write(body.slice(10));
     const { response } = await slow.closed;
