@@ -20,7 +20,13 @@ export const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_SEGMENT_MAX_AGE_MS = 60 * 60 * 1000;
 export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_DEDUPE_WINDOW_MS = 60 * 60 * 1000;
+/**
+ * The apiserver retries a batch for at most about 5 minutes with its defaults (10 s initial backoff ×1.5 over
+ * 5 steps, plus up to 30 s per attempt), so 10 minutes of (auditID, stage) pairs catch every retry.
+ */
+export const DEFAULT_DEDUPE_WINDOW_MS = 10 * 60 * 1000;
+/** Upper bound of the dedupe index (about 150 bytes each): bounds memory at any event rate. */
+export const DEFAULT_DEDUPE_MAX_KEYS = 1_000_000;
 
 export interface StoreOptions {
   /** The store directory (created 0700 if missing). */
@@ -39,8 +45,10 @@ export interface StoreOptions {
   readonly minFreeBytes?: number;
   /** Event bytes waiting for a commit before new requests are refused (overload). @default 64 MiB */
   readonly maxQueueBytes?: number;
-  /** How long (auditID, stage) pairs are remembered for deduplication. @default 1 hour */
+  /** How long (auditID, stage) pairs are remembered for deduplication. @default 10 minutes */
   readonly dedupeWindowMs?: number;
+  /** At most this many pairs are remembered (the oldest are forgotten first). @default 1,000,000 */
+  readonly dedupeMaxKeys?: number;
   readonly log?: Logger;
   /** Called with the events of each commit, after they are durable (for forwarding). */
   readonly onCommit?: (events: readonly Buffer[]) => void;
@@ -383,6 +391,7 @@ export class Store {
     await this.writeHead(false);
     const t = recv.getTime();
     for (const e of events) this.dedupe.set(dedupeKey(e.auditID, e.stage), t);
+    if (this.dedupe.size > (this.options.dedupeMaxKeys ?? DEFAULT_DEDUPE_MAX_KEYS)) this.pruneDedupe();
     this.options.onCommit?.(events.map((e) => e.raw));
   }
 
@@ -446,8 +455,9 @@ export class Store {
 
   private pruneDedupe(): void {
     const cutoff = this.now().getTime() - this.dedupeWindowMs;
+    const max = this.options.dedupeMaxKeys ?? DEFAULT_DEDUPE_MAX_KEYS;
     for (const [key, t] of this.dedupe) {
-      if (t >= cutoff) break;
+      if (t >= cutoff && this.dedupe.size <= max) break;
       this.dedupe.delete(key);
     }
   }

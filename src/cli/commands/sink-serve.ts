@@ -5,7 +5,7 @@ import { write } from '../io';
 import { jsonLogger } from '../../sink-server/metrics';
 import { DEFAULT_AUDIT_PATH, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_REQUEST_TIMEOUT_MS, SinkServer, SinkTlsMaterial } from '../../sink-server/server';
 import { loadSigningKey, SigningKeyError } from '../../sink-server/signing';
-import { DEFAULT_DEDUPE_WINDOW_MS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MIN_FREE_BYTES, DEFAULT_SEGMENT_MAX_AGE_MS, DEFAULT_SEGMENT_MAX_BYTES, Store, StoreOpenError } from '../../sink-server/store';
+import { DEFAULT_DEDUPE_MAX_KEYS, DEFAULT_DEDUPE_WINDOW_MS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MIN_FREE_BYTES, DEFAULT_SEGMENT_MAX_AGE_MS, DEFAULT_SEGMENT_MAX_BYTES, Store, StoreOpenError } from '../../sink-server/store';
 import { parseDuration, parseListen, parseSize } from '../../sink-server/units';
 
 const MiB = 1024 * 1024;
@@ -51,7 +51,9 @@ Store:
   --segment-max-age DURATION   ... or at this age (default 1h)
   --retention-max-age DURATION delete sealed segments older than this (default 0: keep)
   --retention-max-bytes SIZE   delete the oldest sealed segments above this total (default 0: no limit)
-  --dedupe-window DURATION     remember (auditID, stage) this long (default 1h; rebuilt from disk on start)
+  --dedupe-window DURATION     remember (auditID, stage) this long (default 10m, twice the apiserver's
+                               longest retry; rebuilt from disk on start)
+  --dedupe-max-keys N          remember at most this many pairs (default 1000000, about 150 MB)
   --drain-timeout DURATION     on SIGTERM wait this long for in-flight requests (default 25s)
 Output:
   --forward-stdout             also write each stored event as one JSON line to stdout, after it is durable
@@ -89,6 +91,7 @@ Example:
     'retention-max-age': { type: 'string' },
     'retention-max-bytes': { type: 'string' },
     'dedupe-window': { type: 'string' },
+    'dedupe-max-keys': { type: 'string' },
     'drain-timeout': { type: 'string' },
     'forward-stdout': { type: 'boolean' },
   },
@@ -122,6 +125,7 @@ Example:
         minFreeBytes: opts.minFreeBytes,
         maxQueueBytes: opts.maxQueueBytes,
         dedupeWindowMs: opts.dedupeWindowMs,
+        dedupeMaxKeys: opts.dedupeMaxKeys,
         log,
         onCommit: opts.forwardStdout
           ? (events) => {
@@ -203,6 +207,7 @@ interface ServeOptions {
   readonly retentionMaxAgeMs: number;
   readonly retentionMaxBytes: number;
   readonly dedupeWindowMs: number;
+  readonly dedupeMaxKeys: number;
   readonly drainTimeoutMs: number;
   readonly forwardStdout: boolean;
 }
@@ -270,6 +275,12 @@ function parseServeOptions(args: ParsedArgs, cwd: string): ServeOptions {
     retentionMaxAgeMs: dur('retention-max-age', 0),
     retentionMaxBytes: size('retention-max-bytes', 0),
     dedupeWindowMs: dur('dedupe-window', DEFAULT_DEDUPE_WINDOW_MS),
+    dedupeMaxKeys: (() => {
+      const v = s('dedupe-max-keys');
+      const n = v === undefined ? DEFAULT_DEDUPE_MAX_KEYS : Number(v);
+      if (!Number.isInteger(n) || n < 1000) throw new UsageError(`--dedupe-max-keys ${JSON.stringify(v)} is not a whole number of at least 1000`);
+      return n;
+    })(),
     drainTimeoutMs: dur('drain-timeout', DEFAULT_DRAIN_TIMEOUT_MS),
     forwardStdout: booleanOption(args, 'forward-stdout'),
   };

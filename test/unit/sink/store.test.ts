@@ -91,6 +91,17 @@ describe('Store', () => {
     expect((await verifyStore(dir, hmac)).records).toBe(4);
   });
 
+  it('the dedupe index is bounded: beyond dedupeMaxKeys the oldest pairs are forgotten first', async () => {
+    const dir = join(newDir('dedupe-cap'), 'store');
+    const store = await Store.open({ dir, key: hmac, minFreeBytes: 0, dedupeMaxKeys: 5 });
+    const events = Array.from({ length: 10 }, (_, i) => received(i));
+    for (const e of events) await store.append([e]);
+    expect(store.stats().dedupeKeys).toBe(5);
+    expect(await store.append([events[9]])).toEqual({ stored: 0, duplicates: 1 });
+    expect(await store.append([events[0]])).toEqual({ stored: 1, duplicates: 0 });
+    await store.close();
+  });
+
   it('retention deletes the oldest sealed segments behind a signed anchor; the rest still verifies', async () => {
     const dir = join(newDir('retention'), 'store');
     const store = await Store.open({ dir, key: hmac, segmentMaxBytes: 8 * 1024, retentionMaxBytes: 40 * 1024, minFreeBytes: 0 });
