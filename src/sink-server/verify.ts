@@ -163,6 +163,7 @@ export async function verifyStore(dir: string, key: SigningKey, options: VerifyO
         firstSeq ??= d.seq;
         lastSeq = d.seq;
         pending.push({ event: d.event, seq: d.seq });
+        records++;
       }
       const endsAt = `ends at seq ${seq}${lines.length ? ` (record ${lines.length})` : ' (empty)'}`;
       if (digest) {
@@ -196,7 +197,6 @@ export async function verifyStore(dir: string, key: SigningKey, options: VerifyO
         if (seq === h.lastSeq && h.bytes !== data.length) fail(seg.name, `is ${data.length} bytes but the signed head says ${h.bytes}: bytes were added or removed`);
       }
       segmentsChecked++;
-      records += lines.length;
       if (options.onEvent) for (const p of pending) options.onEvent(p.event, p.seq);
     }
     if (digests.size > 0) {

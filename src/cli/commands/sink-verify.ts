@@ -65,7 +65,7 @@ Example:
       const range = report.firstSeq !== undefined ? `seq ${report.firstSeq}–${report.lastSeq}` : 'no records';
       write(out, [`store ${dir} is intact: ${report.records} records (${range}) in ${report.segments} segment(s); chain, digests and head verified with key ${key.keyId}`, ...report.notes.map((n) => `note: ${n}`)].join('\n'));
     } else {
-      write(out, [`store ${dir} is NOT intact: ${formatProblem(report.problem!)}`, `(${report.records} records in ${report.segments} segment(s) verified before that)`, ...report.notes.map((n) => `note: ${n}`)].join('\n'));
+      write(out, [`store ${dir} is NOT intact: ${formatProblem(report.problem!)}`, `(${report.records} record(s) verified before that, ${report.segments} whole segment(s))`, ...report.notes.map((n) => `note: ${n}`)].join('\n'));
     }
     return report.ok ? ExitCode.OK : ExitCode.FINDING;
   },
