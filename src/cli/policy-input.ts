@@ -23,5 +23,6 @@ export async function loadPolicyFile(path: string, stdin: NodeJS.ReadableStream,
     throw new InputError(`${source}: the kube-apiserver would refuse this policy:\n${issues.map((i) => `  - ${formatIssue(i)}`).join('\n')}`);
   }
   const decoded = decodePolicy(read.value);
-  return { source, document: decoded.document!, unknownFieldFindings: unknownFieldFindings(decoded.unknownFields) };
+  const tolerated = [...read.duplicateKeys, ...(decoded.tolerated ?? [])];
+  return { source, document: decoded.document!, unknownFieldFindings: unknownFieldFindings(decoded.unknownFields, tolerated) };
 }

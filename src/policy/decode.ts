@@ -15,6 +15,8 @@ export interface DecodeResult {
   readonly fatal: PolicyIssue[];
   /** Fields the apiserver would silently drop. */
   readonly unknownFields: PolicyIssue[];
+  /** Other things the apiserver tolerates silently (a missing kind): reported in strict mode. */
+  readonly tolerated?: PolicyIssue[];
 }
 
 type FieldType = 'string' | 'bool' | 'stringList' | 'objectMeta' | { readonly listOf: Schema };
@@ -176,26 +178,30 @@ export function decodePolicy(raw: unknown): DecodeResult {
   if (typeMeta.length > 0) return { fatal: typeMeta, unknownFields: [] };
   const obj = d.object(raw, POLICY, '') as Record<string, unknown>;
   if (d.fatal.length > 0) return { fatal: d.fatal, unknownFields: d.unknownFields };
-  const document = { ...obj, rules: (obj.rules as unknown[] | undefined) ?? [] } as unknown as PolicyDocument;
-  return { document, fatal: [], unknownFields: d.unknownFields };
+  const tolerated: PolicyIssue[] = [];
+  if (isMissing(raw.kind)) {
+    // The decoder takes the kind from the target type and checks only the apiVersion.
+    tolerated.push({ path: 'kind', message: 'missing: the apiserver assumes Policy and loads the file', fix: 'add "kind: Policy" so every reader knows what the file is' });
+  }
+  const document = { ...obj, kind: 'Policy', rules: (obj.rules as unknown[] | undefined) ?? [] } as unknown as PolicyDocument;
+  return { document, fatal: [], unknownFields: d.unknownFields, tolerated };
+}
+
+function isMissing(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
 }
 
 /** The universal decoder picks the Go type from apiVersion and kind before anything else. */
 function checkTypeMeta(raw: Record<string, unknown>): PolicyIssue[] {
   const fix = `set "apiVersion: ${AUDIT_API_VERSION}" and "kind: Policy" (the only version the apiserver loads)`;
-  if (raw.apiVersion === undefined || raw.apiVersion === null || raw.apiVersion === '') {
-    return [{ path: 'apiVersion', message: "Object 'apiVersion' is missing", fix }];
-  }
-  if (raw.kind === undefined || raw.kind === null || raw.kind === '') {
-    return [{ path: 'kind', message: "Object 'Kind' is missing", fix }];
-  }
+  if (isMissing(raw.apiVersion)) return [{ path: 'apiVersion', message: "Object 'apiVersion' is missing", fix }];
   if (typeof raw.apiVersion !== 'string') return [{ path: 'apiVersion', message: `must be a string, got ${quote(raw.apiVersion)}`, fix }];
-  if (typeof raw.kind !== 'string') return [{ path: 'kind', message: `must be a string, got ${quote(raw.kind)}`, fix }];
+  if (!isMissing(raw.kind) && typeof raw.kind !== 'string') return [{ path: 'kind', message: `must be a string, got ${quote(raw.kind)}`, fix }];
   if (raw.apiVersion !== AUDIT_API_VERSION) {
     const old = raw.apiVersion.startsWith('audit.k8s.io/') ? ' (audit.k8s.io/v1alpha1 and v1beta1 were removed in Kubernetes 1.24)' : '';
     return [{ path: 'apiVersion', message: `${quote(raw.apiVersion)} is not loaded by the apiserver${old}`, fix }];
   }
-  if (raw.kind !== 'Policy') {
+  if (!isMissing(raw.kind) && raw.kind !== 'Policy') {
     return [{ path: 'kind', message: `no kind ${quote(raw.kind)} is registered for version ${AUDIT_API_VERSION}`, fix }];
   }
   return [];

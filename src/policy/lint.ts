@@ -52,12 +52,16 @@ export function lintPolicy(policy: PolicyDocument, options: LintOptions = {}): L
   return findings.filter((f) => !ignore.has(f.id));
 }
 
-/** Unknown fields found by the decoder, as lint errors (the apiserver drops them silently). */
-export function unknownFieldFindings(unknownFields: PolicyIssue[]): LintFinding[] {
-  return unknownFields.map((issue) => {
+/**
+ * What the apiserver's lenient decoder tolerates silently, as lint errors: unknown fields (dropped)
+ * and, as `tolerated-by-apiserver`, duplicate keys (last wins) and a missing kind.
+ */
+export function unknownFieldFindings(unknownFields: PolicyIssue[], tolerated: PolicyIssue[] = []): LintFinding[] {
+  const tagged = [...unknownFields.map((i) => ['unknown-field', i] as const), ...tolerated.map((i) => ['tolerated-by-apiserver', i] as const)];
+  return tagged.map(([id, issue]) => {
     const m = /^rules\[(\d+)\]/.exec(issue.path);
     return {
-      id: 'unknown-field',
+      id,
       severity: Severity.ERROR,
       ruleIndex: m ? Number(m[1]) : null,
       message: `${issue.path}: ${issue.message}`,

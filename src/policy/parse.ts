@@ -1,4 +1,4 @@
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, isScalar, parseAllDocuments, visit } from 'yaml';
 import { decodePolicy } from './decode';
 import { PolicyIssue, formatIssue } from './issue';
 import { PolicyDocument } from './model';
@@ -15,10 +15,33 @@ export class PolicyParseError extends Error {
  * Reads YAML or JSON text into a plain value. YAML 1.1 scalars are used (`yes` is a boolean)
  * because the apiserver's YAML library follows YAML 1.1.
  */
-export function readPolicyText(text: string): { value?: unknown; issues: PolicyIssue[] } {
-  const docs = parseAllDocuments(text, { version: '1.1', prettyErrors: true });
-  if (!Array.isArray(docs)) return { value: undefined, issues: [] }; // only comments or whitespace
+export function readPolicyText(text: string): { value?: unknown; issues: PolicyIssue[]; duplicateKeys: PolicyIssue[] } {
+  const lineCounter = new LineCounter();
+  // Duplicate keys fail only the apiserver's strict decoder; it then decodes leniently and the last
+  // value wins. So they are not fatal here either, but are reported in strict mode.
+  const docs = parseAllDocuments(text, { version: '1.1', prettyErrors: true, uniqueKeys: false, lineCounter });
+  if (!Array.isArray(docs)) return { value: undefined, issues: [], duplicateKeys: [] }; // only comments or whitespace
   const issues: PolicyIssue[] = [];
+  const duplicateKeys: PolicyIssue[] = [];
+  for (const doc of docs) {
+    visit(doc, {
+      Map(_key, map) {
+        const seen = new Set<string>();
+        for (const pair of map.items) {
+          const name = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+          if (seen.has(name)) {
+            const at = isScalar(pair.key) && pair.key.range ? lineCounter.linePos(pair.key.range[0]) : undefined;
+            duplicateKeys.push({
+              path: at ? `line ${at.line}, column ${at.col}` : '(document)',
+              message: `duplicate key ${JSON.stringify(name)}: the apiserver's strict decoder fails, its lenient decoder keeps the last value`,
+              fix: 'remove all but one of them',
+            });
+          }
+          seen.add(name);
+        }
+      },
+    });
+  }
   for (const doc of docs) {
     for (const e of doc.errors) {
       const at = e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(document)';
@@ -33,8 +56,8 @@ export function readPolicyText(text: string): { value?: unknown; issues: PolicyI
       fix: 'remove the extra "---" documents or split them into separate files',
     });
   }
-  if (issues.length > 0) return { issues };
-  return { value: nonEmpty[0]?.toJS({ maxAliasCount: 100 }), issues };
+  if (issues.length > 0) return { issues, duplicateKeys };
+  return { value: nonEmpty[0]?.toJS({ maxAliasCount: 100 }), issues, duplicateKeys };
 }
 
 /**
@@ -44,10 +67,10 @@ export function readPolicyText(text: string): { value?: unknown; issues: PolicyI
  * @throws PolicyParseError naming every problem
  */
 export function parsePolicy(text: string, source?: string): PolicyDocument {
-  const { value, issues } = readPolicyText(text);
+  const { value, issues, duplicateKeys } = readPolicyText(text);
   if (issues.length > 0) throw new PolicyParseError(issues, source);
   const decoded = decodePolicy(value);
-  const problems = [...decoded.fatal, ...decoded.unknownFields];
+  const problems = [...duplicateKeys, ...decoded.fatal, ...decoded.unknownFields, ...(decoded.tolerated ?? [])];
   if (problems.length > 0 || !decoded.document) throw new PolicyParseError(problems, source);
   return decoded.document;
 }

@@ -31,13 +31,15 @@ export function validatePolicy(policy: unknown, options: ValidateOptions = {}): 
 export function policyIssues(policy: unknown, options: ValidateOptions = {}): PolicyIssue[] {
   const version = parseKubernetesVersion(options.kubernetesVersion);
   let value = policy;
+  let duplicateKeys: PolicyIssue[] = [];
   if (typeof policy === 'string') {
     const read = readPolicyText(policy);
     if (read.issues.length > 0) return read.issues;
     value = read.value;
+    duplicateKeys = read.duplicateKeys;
   }
   const decoded = decodePolicy(value);
-  const extra = options.strict ? decoded.unknownFields : [];
+  const extra = options.strict ? [...duplicateKeys, ...decoded.unknownFields, ...(decoded.tolerated ?? [])] : [];
   if (!decoded.document) return [...decoded.fatal, ...extra];
   const issues = [...semanticIssues(decoded.document, version), ...extra];
   if (decoded.document.rules.length === 0) {

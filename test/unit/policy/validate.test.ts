@@ -144,6 +144,20 @@ describe('decoding like the apiserver', () => {
   it('YAML 1.1 booleans are booleans, as in the apiserver', () => {
     expect(validatePolicy('apiVersion: audit.k8s.io/v1\nkind: Policy\nomitManagedFields: yes\nrules: [{level: None}]')).toEqual([]);
   });
+  it('a missing kind is loaded (the decoder takes it from the target type); strict mode says so', () => {
+    const text = 'apiVersion: audit.k8s.io/v1\nrules: [{level: Metadata}]';
+    expect(validatePolicy(text)).toEqual([]);
+    expect(validatePolicy(text, { strict: true })).toEqual([expect.stringMatching(/^kind: missing: the apiserver assumes Policy/)]);
+    expect(parsePolicy('apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: [{level: Metadata}]').kind).toBe('Policy');
+  });
+  it('duplicate keys load leniently with the last value winning; strict mode reports them with their line', () => {
+    const lastValid = 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Bogus\n  level: Metadata\n';
+    expect(validatePolicy(lastValid)).toEqual([]);
+    expect(validatePolicy(lastValid, { strict: true })).toEqual([expect.stringMatching(/^line 5, column 3: duplicate key "level"/)]);
+    expect(() => parsePolicy(lastValid)).toThrow(/duplicate key "level"/);
+    const lastInvalid = '{"apiVersion":"audit.k8s.io/v1","kind":"Policy","rules":[{"level":"Metadata","level":"Bogus"}]}';
+    expect(validatePolicy(lastInvalid)).toEqual([expect.stringMatching(/^rules\[0\]\.level: Unsupported value: "Bogus"/)]);
+  });
   it('JSON is accepted', () => {
     expect(validatePolicy(JSON.stringify(doc([{ level: Level.METADATA }])))).toEqual([]);
   });
