@@ -1,30 +1,50 @@
-// The example app `cdk8s synth` runs: PCI DSS auditing with a local log and a remote sink.
-//   dist/*.k8s.yaml        cluster manifests (what Argo CD / Flux apply, via dist/kustomization.yaml)
-//   dist/node/             files for the control-plane node: policy, webhook kubeconfig, kubeadm,
-//                          kind and static-pod wiring, and files.yaml saying where each goes
-import { Chart } from 'cdk8s';
-import { AuditApp, ClusterAudit } from './src';
+// The example app `cdk8s synth` runs: PCI DSS auditing with a local log and the remote sink.
+//   dist/*.k8s.yaml, dist/kustomization.yaml   the sink (what Argo CD / Flux apply)
+//   dist/node/                                 files for the control-plane node: policy, webhook kubeconfig,
+//                                              kubeadm, kind and static-pod wiring, files.yaml (where each goes)
+import { ApiObject, Chart, Size } from 'cdk8s';
+import { AuditApp, AuditSink, ClusterAudit, SinkSigningKey, SinkTls } from './src';
 
 /** The sink's fixed ClusterIP: the apiserver runs on the host network and cannot resolve Service names. */
 const SINK_CLUSTER_IP = '10.96.0.50';
 const SINK_PORT = 8443;
+/** Control-plane node addresses: only they may reach the sink (kind's Docker network by default). */
+const CONTROL_PLANE_CIDRS = ['172.18.0.0/16'];
+const NAMESPACE = 'audit';
+/** The sink image, built from templates/sink/Dockerfile (scripts build and load it for the kind suite). */
+const SINK_IMAGE = 'cdk8s-audit-sink:0.1.0';
 
 const app = new AuditApp();
-const chart = new Chart(app, 'audit');
+// Cluster-scoped objects in a chart of their own: a chart's namespace would be stamped on them too.
+new ApiObject(new Chart(app, 'cluster'), 'namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+const chart = new Chart(app, 'audit', { namespace: NAMESPACE });
 
-new ClusterAudit(chart, 'cluster-audit', {
+const audit = new ClusterAudit(chart, 'cluster-audit', {
   kubernetesVersion: '1.37',
   presets: ['pci-dss'],
-  presetOptions: { auditNamespace: 'audit' },
+  presetOptions: { auditNamespace: NAMESPACE },
   webhook: {
     kubeconfig: {
       server: `https://${SINK_CLUSTER_IP}:${SINK_PORT}/audit`,
+      // Provisioned on the node, never committed: `cdk8s-audit certs --out DIR --sans IP:10.96.0.50`.
       certificateAuthorityFile: 'ca.crt',
       clientCertificateFile: 'apiserver-client.crt',
       clientKeyFile: 'apiserver-client.key',
     },
   },
   kind: { name: 'cdk8s-audit' },
+});
+
+new AuditSink(chart, 'audit-sink', {
+  image: SINK_IMAGE,
+  clusterIP: SINK_CLUSTER_IP,
+  port: SINK_PORT,
+  controlPlaneCidrs: CONTROL_PLANE_CIDRS,
+  tls: SinkTls.fromSecret('audit-sink-tls'),
+  signingKey: SinkSigningKey.fromSecret('audit-sink-signing-key'),
+  storageSize: Size.gibibytes(10),
+  // Checks at synth that the sink accepts every batch the apiserver may send.
+  webhookBackend: audit.apiserver.webhook,
 });
 
 app.synth();

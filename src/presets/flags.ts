@@ -22,13 +22,18 @@ export function logFlags(maxAgeDays: number, maxBackups: number, extra: PresetFl
   };
 }
 
-/** Webhook backend flags: batching that keeps the apiserver's defaults but waits at most 5 s. */
+/**
+ * Webhook backend flags: the apiserver's batching, but waiting at most 5 s, and truncation on so a
+ * batch never exceeds 10 MiB (the default limit), which any sink body limit above it accepts; an
+ * oversized event loses its bodies, never its metadata.
+ */
 export function webhookFlags(extra: PresetFlags = {}): PresetFlags {
   return {
     'audit-webhook-config-file': NODE_PATHS.webhookConfigFile,
     'audit-webhook-mode': 'batch',
     'audit-webhook-batch-max-wait': '5s',
     'audit-webhook-initial-backoff': '5s',
+    'audit-webhook-truncate-enabled': true,
     ...extra,
   };
 }
