@@ -6,3 +6,26 @@ export * from './backends';
 export * from './apiserver-audit';
 export * from './kubeconfig';
 export * from './flag-docs';
+export {
+  adviseBatching,
+  advisedWebhookProps,
+  checkBatching,
+  settingsFromFlagValues,
+  settingsOfWebhookBackend,
+  settingsToFlags,
+  webhookPropsFromSettings,
+  MODEL_SOURCES,
+  WEBHOOK_BATCH_DEFAULTS,
+} from './advisor';
+export type {
+  AdvisorFinding,
+  AdvisorStep,
+  AuditLoad,
+  AuditSinkProfile,
+  BatchCapacity,
+  BatchSettings,
+  BatchingAdvice,
+  BatchingAdvisorInput,
+  BatchingCheck,
+  FindingSeverity,
+} from './advisor';

@@ -13,6 +13,7 @@ import { kubeconfigCommand } from './kubeconfig';
 import { certsCommand } from './certs';
 import { kindConfigCommand } from './kind-config';
 import { kubeadmConfigCommand } from './kubeadm-config';
+import { adviseCommand } from './advise';
 
 /**
  * Every verb of the `cdk8s-audit` command, in the order `--help` lists them.
@@ -33,4 +34,5 @@ export const COMMANDS: Command[] = [
   kubeadmConfigCommand,
   sinkServeCommand,
   sinkVerifyCommand,
+  adviseCommand,
 ];
