@@ -6,4 +6,5 @@ export * from './presets';
 export * from './report';
 export * from './gitops';
 export * from './sink-server';
+export * from './alerts';
 export * from './sinks';

@@ -135,7 +135,7 @@ Examples:
     }
     const flags = result.flags ?? settingsToFlags(result.settings, version);
     if (format === 'flags') write(io.stdout, flags.join('\n'));
-    else if (format === 'json') write(io.stdout, JSON.stringify(toJson(result, flags, checking, version), (_k, v) => (v === Infinity ? null : v), 2));
+    else if (format === 'json') write(io.stdout, JSON.stringify(toJson(result, flags, checking, input), (_k, v) => (v === Infinity ? null : v), 2));
     else write(io.stdout, renderText(result, flags, checking, version));
     if (result.drops) {
       if (format !== 'text') for (const f of result.findings.filter((x) => x.severity === 'drop')) write(io.stderr, `cdk8s-audit: ${optionNames(f.message)}`);
@@ -231,10 +231,11 @@ function settingValuesFromArgs(args: ParsedArgs, problems: string[]): Record<str
   return out;
 }
 
-function toJson(result: BatchingCheck, flags: readonly string[], checking: boolean, version: string): object {
+function toJson(result: BatchingCheck, flags: readonly string[], checking: boolean, input: BatchingAdvisorInput): object {
   return {
     kind: checking ? 'check' : 'advice',
-    kubernetesVersion: version,
+    kubernetesVersion: input.kubernetesVersion,
+    input: { load: input.load, sink: input.sink, headroom: input.headroom ?? 2, maxDelaySeconds: input.maxDelaySeconds },
     drops: result.drops,
     settings: result.settings,
     flags,

@@ -14,6 +14,7 @@ import { certsCommand } from './certs';
 import { kindConfigCommand } from './kind-config';
 import { kubeadmConfigCommand } from './kubeadm-config';
 import { adviseCommand } from './advise';
+import { alertsCommand } from './alerts';
 
 /**
  * Every verb of the `cdk8s-audit` command, in the order `--help` lists them.
@@ -35,4 +36,5 @@ export const COMMANDS: Command[] = [
   sinkServeCommand,
   sinkVerifyCommand,
   adviseCommand,
+  alertsCommand,
 ];
