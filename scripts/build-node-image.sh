@@ -44,6 +44,11 @@ V=$KIND_K8S_VERSION
 NODE_IMAGE="cdk8s-audit/kind-node:v$V"
 BASE_IMAGE="cdk8s-audit/kind-base:bookworm"
 CNI_IMAGE="cdk8s-audit/kind-cni:v1"
+# kind's default storage: rancher's local-path-provisioner (built from its Go module) with the helper pod
+# on the base image; the manifest is kind's own, read from the kind module and pointed at these images.
+LOCAL_PATH_VERSION="0.0.30"
+STORAGE_IMAGE="cdk8s-audit/kind-local-path-provisioner:v$LOCAL_PATH_VERSION"
+HELPER_IMAGE="cdk8s-audit/kind-helper:v1"
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 FILES="$here/include/node-image"
@@ -210,6 +215,35 @@ build_pause() {
 }
 build_pause "$pause_v"
 
+build_local_path() {
+  local v=$1 out="$K8S_BIN/local-path-provisioner-v$1" dir="$K8S_CACHE/work/local-path-provisioner-v$1"
+  if [ -x "$out" ]; then log "local-path-provisioner v$v cached: $out"; return; fi
+  local start=$SECONDS
+  rm -rf "$dir"; mkdir -p "$dir"
+  printf 'module cdk8s-audit.local/local-path-build\n\ngo 1.23.0\n\nrequire github.com/rancher/local-path-provisioner v%s\n' "$v" > "$dir/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/rancher/local-path-provisioner"\n' > "$dir/tools.go"
+  log "local-path-provisioner v$v: downloading modules"
+  (cd "$dir" && go mod tidy >/dev/null 2>"$dir/tidy.log") || { cat "$dir/tidy.log" >&2; die "go mod tidy failed for local-path-provisioner v$v"; }
+  log "local-path-provisioner v$v: compiling"
+  (cd "$dir" && go build -trimpath -o "$out.tmp" -ldflags "-s -w" github.com/rancher/local-path-provisioner) \
+    || die "go build failed for local-path-provisioner v$v"
+  mv "$out.tmp" "$out"
+  log "local-path-provisioner v$v built in $((SECONDS - start))s"
+}
+build_local_path "$LOCAL_PATH_VERSION"
+
+# kind's default storage manifest (the Go string constant in pkg/build/nodeimage/const_storage.go of the
+# pinned kind), with its two image references pointed at the images built here.
+storage_manifest() {
+  local src="$KIND_DIR/pkg/build/nodeimage/const_storage.go" out
+  [ -f "$src" ] || die "kind's storage manifest source $src is missing"
+  out=$(awk '/^const defaultStorageManifest = `/{on=1; sub(/^const defaultStorageManifest = `/, ""); } on{ if ($0 ~ /^`$/) { exit } print }' "$src" \
+    | sed -e "s#\` + storageProvisionerImage + \`#$STORAGE_IMAGE#g" -e "s#\` + storageHelperImage + \`#$HELPER_IMAGE#g")
+  case "$out" in *"$STORAGE_IMAGE"*"$HELPER_IMAGE"*) ;; *) die "could not read kind's storage manifest from $src" ;; esac
+  case "$out" in *'` +'*) die "kind's storage manifest in $src references images this script does not know" ;; esac
+  echo "$out"
+}
+
 # ---------------------------------------------------------------------------------------------
 # 3. Component images, saved to one archive for the node's containerd.
 build_images() {
@@ -244,11 +278,14 @@ build_images() {
   printf 'FROM %s\nCOPY kubectl cdk8s-audit-cni /usr/local/bin/\nENTRYPOINT ["/usr/local/bin/cdk8s-audit-cni"]\nLABEL cdk8s-audit.key=%s\n' "$BASE_IMAGE" "$KEY" > "$ctx/cni/Dockerfile"
   docker build -q -t "$CNI_IMAGE" "$ctx/cni" >/dev/null 2>"$ctx/cni/build.log" || { cat "$ctx/cni/build.log" >&2; die "docker build $CNI_IMAGE failed"; }
   refs+=("$CNI_IMAGE")
+  image "$STORAGE_IMAGE" "$BASE_IMAGE" "$K8S_BIN/local-path-provisioner-v$LOCAL_PATH_VERSION" /usr/local/bin/local-path-provisioner
+  # The helper pod runs kind's setup/teardown shell scripts: the base image has sh, mkdir and rm.
+  docker tag "$BASE_IMAGE" "$HELPER_IMAGE"; refs+=("$HELPER_IMAGE")
   log "images: saving ${#refs[@]} images"
   docker save "${refs[@]}" -o "$WORK/images.tar"
   printf '%s\n' "${refs[@]}" > "$WORK/images.txt"
   # The registry-named tags were only needed for the archive.
-  for tag in "${refs[@]}"; do [ "$tag" = "$CNI_IMAGE" ] || docker rmi "$tag" >/dev/null 2>&1 || true; done
+  for tag in "${refs[@]}"; do case "$tag" in cdk8s-audit/*) ;; *) docker rmi "$tag" >/dev/null 2>&1 || true ;; esac; done
   log "images: built in $((SECONDS - start))s ($(du -h "$WORK/images.tar" | cut -f1))"
 }
 build_images
@@ -264,7 +301,7 @@ build_node() {
   for b in kubelet kubeadm kubectl; do docker cp "$K8S_BIN/$b-v$V" "$c:/usr/bin/$b"; done
   docker exec "$c" mkdir -p /kind/manifests
   sed "s#CNI_IMAGE#$CNI_IMAGE#" "$FILES/cni.yaml" | docker exec -i "$c" sh -c 'cat > /kind/manifests/default-cni.yaml'
-  docker exec -i "$c" sh -c 'cat > /kind/manifests/default-storage.yaml' < "$FILES/storage.yaml"
+  storage_manifest | docker exec -i "$c" sh -c 'cat > /kind/manifests/default-storage.yaml'
   echo "v$V" | docker exec -i "$c" sh -c 'cat > /kind/version'
   docker exec "$c" sed -i "s#sandbox_image = .*#sandbox_image = \"$PAUSE_IMG\"#" /etc/containerd/config.toml
   # Pods may not ask for a lower oom_score_adj than containerd's own: lowering it needs CAP_SYS_RESOURCE,

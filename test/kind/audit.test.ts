@@ -19,6 +19,7 @@ import { AuditEvent, parseJsonAuditLines } from '../e2e/support/audit-events';
 import { ApiClient } from './support/client';
 import { KindCluster } from './support/cluster';
 import { REPO, nodeImage, requireDocker, run } from './support/tools';
+import { SinkManifests, SinkStore, buildAndLoadImage, deploySink, findSink, readSinkStore } from './support/sink';
 import { KindWorkloadResult, runKindWorkload } from './support/workload';
 
 const DIST = join(REPO, 'dist');
@@ -51,11 +52,13 @@ function flagValue(args: readonly string[], name: string): string | undefined {
 }
 
 let cluster: KindCluster | undefined;
+let sinkNamespace: string | undefined;
 let failed = false;
 let args: string[] = [];
 let policy: PolicyDocument;
 let policyText = '';
 let image = '';
+let certDir = '';
 
 describe('kind: the synthesized example app on a real cluster', () => {
   beforeAll(async () => {
@@ -82,8 +85,8 @@ describe('kind: the synthesized example app on a real cluster', () => {
       const kubeconfigPath = flagValue(args, 'audit-webhook-config-file');
       const kubeconfigEntry = manifest.files.find((f) => f.nodePath === kubeconfigPath);
       const server: string = parse(readFileSync(join(REPO, kubeconfigEntry!.file), 'utf8')).clusters[0].cluster.server;
-      const certDir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-kind-certs-'));
-      try {
+      certDir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-kind-certs-'));
+      {
         await timed('certs', () => run('node', [join(REPO, 'lib/cli/main.js'), 'certs', '--out', certDir, '--sans', new URL(server).hostname]));
         const mounts = kindConfig.nodes[0].extraMounts ?? [];
         for (const item of separately) {
@@ -93,8 +96,6 @@ describe('kind: the synthesized example app on a real cluster', () => {
           if (!existsSync(src)) throw new Error(`cdk8s-audit certs wrote no ${basename(item.nodePath)} (needed at ${item.nodePath})`);
           copyFileSync(src, join(REPO, mount.hostPath, basename(item.nodePath)));
         }
-      } finally {
-        rmSync(certDir, { recursive: true, force: true });
       }
     }
 
@@ -108,8 +109,9 @@ describe('kind: the synthesized example app on a real cluster', () => {
   });
 
   afterAll(async () => {
+    if (certDir) rmSync(certDir, { recursive: true, force: true });
     if (!cluster) return;
-    if (failed) console.error(await cluster.diagnostics());
+    if (failed) console.error(await cluster.diagnostics(sinkNamespace));
     await timed('kind delete cluster', () => cluster!.delete());
     console.log(`kind suite timings (s): ${JSON.stringify(timings)}`);
   });
@@ -157,6 +159,24 @@ describe('kind: the synthesized example app on a real cluster', () => {
     expect(notRunning).toEqual([]);
   }));
 
+  let sink: SinkManifests;
+
+  it('the sink from dist/*.k8s.yaml runs: image built and loaded, Secrets created, manifests applied, rollout complete', check(async () => {
+    sink = findSink(DIST);
+    sinkNamespace = sink.namespace;
+    await timed('sink image build + kind load', () => buildAndLoadImage(cluster!, sink.image));
+    if (sink.pullAlways.length) {
+      console.warn(`the sink Deployment pulls ${sink.image} with imagePullPolicy Always (containers ${sink.pullAlways.join(', ')}): no registry serves it offline, so the suite applies it with IfNotPresent`);
+    }
+    await timed('sink deploy', () => deploySink(cluster!, sink, certDir));
+    const svc = sink.docs.find((d) => d.kind === 'Service' && d.metadata.namespace === sink.namespace);
+    const server = new URL(parse(readFileSync(join(REPO, kubeconfigFile()), 'utf8')).clusters[0].cluster.server);
+    // The webhook kubeconfig the apiserver loaded points at the sink Service's fixed ClusterIP and port.
+    expect(svc, `a Service in namespace ${sink.namespace}`).toBeDefined();
+    expect(svc!.spec.clusterIP).toBe(server.hostname);
+    expect(svc!.spec.ports.map((p: { port: number }) => String(p.port))).toContain(server.port);
+  }));
+
   let workload: KindWorkloadResult;
   let events: AuditEvent[] = [];
 
@@ -182,15 +202,63 @@ describe('kind: the synthesized example app on a real cluster', () => {
     for (const u of ['system:kube-scheduler', 'system:kube-controller-manager', `system:node:${cluster!.node}`]) expect(users).toContain(u);
   }));
 
-  it('the secret canary is nowhere in the node audit log; the configmap control is there exactly when its level records bodies', check(async () => {
+  let store: SinkStore;
+
+  it('the sink received the workload over mTLS at the predicted levels, and `sink verify` passes on its store', check(async () => {
+    // The webhook backend batches (max wait from the generated flags); poll until every workload event arrived.
+    const wanted = new Set(events.filter((e) => workload.steps.some((s) => s.auditId === e.auditID)).map((e) => `${e.auditID}/${e.stage}`));
+    const deadline = Date.now() + 120_000;
+    let missing: string[] = [];
+    await timed('sink delivery', async () => {
+      for (;;) {
+        store = await readSinkStore(cluster!, sink);
+        const have = new Set(store.events.map((e) => `${e.auditID}/${e.stage}`));
+        missing = [...wanted].filter((k) => !have.has(k));
+        if (!missing.length || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    });
+    console.log(`sink: ${store.events.length} events verified (${store.verifySummary.split('\n')[0]})`);
+    expect(missing, 'workload events in the node log but not in the sink').toEqual([]);
+    const steps = checkWorkloadSteps(policy, workload.steps, store.events);
+    expect(steps, formatDisagreements(policy, steps)).toEqual([]);
+    // Both backends apply one policy: an event in both has the same level. Requests whose stages all reached the
+    // sink (batches sent before the sink was up were dropped after the apiserver's retries) agree with evaluatePolicy.
+    const stagesOf = (list: readonly AuditEvent[]) => {
+      const m = new Map<string, string[]>();
+      for (const e of list) m.set(e.auditID, [...(m.get(e.auditID) ?? []), `${e.stage}:${e.level}`].sort());
+      return m;
+    };
+    const inLog = stagesOf(events);
+    const inSink = stagesOf(store.events);
+    const levelDiffs = store.events.filter((e) => events.some((l) => l.auditID === e.auditID && l.stage === e.stage && l.level !== e.level));
+    expect(levelDiffs.map((e) => `${e.auditID} ${e.stage} ${e.level}`)).toEqual([]);
+    const complete = store.events.filter((e) => inLog.get(e.auditID)?.join() === inSink.get(e.auditID)?.join());
+    const all = checkAllEvents(policy, complete);
+    console.log(`sink: ${all.requests} complete requests checked against evaluatePolicy, by level ${JSON.stringify(all.byLevel)}`);
+    expect(all.disagreements, formatDisagreements(policy, all.disagreements)).toEqual([]);
+    expect(all.requests).toBeGreaterThan(workload.steps.length / 2);
+  }));
+
+  it('the secret canary is in neither the node audit log nor the sink store; the configmap control is there exactly when its level records bodies', check(async () => {
     const logText = events.map((e) => JSON.stringify(e)).join('\n');
-    expect(logText).not.toContain(workload.secretCanary);
     const cmStep = workload.steps.find((s) => s.description === 'create configmap')!;
     const level = evaluatePolicy(policy, cmStep.expected).level;
     const bodies = level === 'Request' || level === 'RequestResponse';
-    expect(logText.includes(workload.configMapCanary), `configmap create at ${level}`).toBe(bodies);
+    for (const [where, text] of [['node audit log', logText], ['sink store', store.raw]] as const) {
+      expect(text.includes(workload.secretCanary), `secret canary in the ${where}`).toBe(false);
+      expect(text.includes(workload.configMapCanary), `configmap control in the ${where} (create configmap at ${level})`).toBe(bodies);
+    }
   }));
 });
+
+function kubeconfigFile(): string {
+  const manifest = parse(readFileSync(join(NODE_DIR, 'files.yaml'), 'utf8')) as FilesManifest;
+  const path = flagValue(args, 'audit-webhook-config-file');
+  const entry = manifest.files.find((f) => f.nodePath === path);
+  if (!entry) throw new Error(`dist/node/files.yaml lists no file for --audit-webhook-config-file=${path}`);
+  return entry.file;
+}
 
 /** The pause image kubeadm uses: preloaded in every kind node image, so the workload's pod runs offline. */
 async function pauseImage(c: KindCluster): Promise<string> {

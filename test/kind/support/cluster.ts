@@ -84,7 +84,7 @@ export class KindCluster {
   }
 
   /** Everything a failure report needs; never throws. */
-  async diagnostics(): Promise<string> {
+  async diagnostics(sinkNamespace?: string): Promise<string> {
     const parts: string[] = [`=== kind cluster ${this.name} diagnostics`];
     const section = async (title: string, cmd: string, args: string[], lines = 60) => {
       const res = await tryRun(cmd, args, { timeoutMs: 60_000 });
@@ -98,6 +98,10 @@ export class KindCluster {
     await section("kube-apiserver's audit flags (static pod manifest)", 'docker', ['exec', this.node, 'sh', '-c', "grep -n -- '--audit\\|audit-' /etc/kubernetes/manifests/kube-apiserver.yaml"]);
     await section('audit mounts in the node', 'docker', ['exec', this.node, 'sh', '-c', 'ls -la /etc/kubernetes/audit /etc/kubernetes/audit-webhook /var/log/kubernetes/audit 2>&1']);
     await section('kube-apiserver log', 'docker', ['exec', this.node, 'sh', '-c', 'tail -n 40 /var/log/pods/kube-system_kube-apiserver-*/kube-apiserver/*.log 2>&1'], 40);
+    if (sinkNamespace) {
+      await section(`sink (namespace ${sinkNamespace})`, this.kubectl, [...k, '-n', sinkNamespace, 'describe', 'pods'], 40);
+      await section('sink log', this.kubectl, [...k, '-n', sinkNamespace, 'logs', '--all-containers', '--tail=30', '-l', 'cdk8s.io/metadata.addr'], 30);
+    }
     await section('kubelet journal', 'docker', ['exec', this.node, 'journalctl', '-u', 'kubelet', '--no-pager', '-n', '40'], 40);
     await section('containerd journal', 'docker', ['exec', this.node, 'journalctl', '-u', 'containerd', '--no-pager', '-n', '20'], 20);
     return parts.join('\n');
