@@ -740,6 +740,16 @@ export function adviseBatching(input: BatchingAdvisorInput): BatchingAdvice {
 
   // Throttle: the sink's concurrency caps qps; the average rate with headroom sets the floor.
   const qNeed = (d.h * d.r) / B;
+  // The drain rate that keeps the buffer for h × the burst within the memory budget (C_budget events).
+  const memoryBudgetQps = (batch: number): { q: number; text: string } => {
+    const budgetBytes = input.maxBufferMemoryBytes ?? DEFAULT_MAX_BUFFER_MEMORY_BYTES;
+    const cBudget = Math.floor(budgetBytes / d.S);
+    const q = d.D > 0 ? niceUp(Math.max(0, (d.h * d.P * d.D - cBudget) / (batch * d.D))) : 0;
+    return {
+      q,
+      text: `C_budget = ${budgetBytes} / ${d.S} = ${cBudget}, q_mem = max(0, (${num(d.h)} × ${num(d.P)} × ${num(d.D)} − ${cBudget}) / (${batch} × ${num(d.D)})) = ${num(q)}`,
+    };
+  };
   let q: number;
   let qFormula: string;
   let qArithmetic: string;
@@ -772,22 +782,20 @@ export function adviseBatching(input: BatchingAdvisorInput): BatchingAdvice {
         B = bBody;
       }
     }
-    q = Math.min(qSink, Math.max(niceUp((d.h * d.r) / B), WEBHOOK_BATCH_DEFAULTS.throttleQps));
-    qFormula = 'qps = min(q_sink, max(h × r / B, 10)), q_sink = (maxInFlight − 1) / L';
-    qArithmetic = `${qSinkText}; min(${num(qSink)}, max(${num(d.h)} × ${num(d.r)} / ${B}, 10)) = ${num(q)}`;
+    const budget = memoryBudgetQps(B);
+    q = Math.min(qSink, Math.max(niceUp((d.h * d.r) / B), WEBHOOK_BATCH_DEFAULTS.throttleQps, budget.q));
+    qFormula = 'qps = min(q_sink, max(h × r / B, 10, q_mem)), q_sink = (maxInFlight − 1) / L, q_mem = (h × P × D − C_budget) / (B × D)';
+    qArithmetic = `${qSinkText}; ${budget.text}; min(${num(qSink)}, max(${num(d.h)} × ${num(d.r)} / ${B}, 10, ${num(budget.q)})) = ${num(q)}`;
     burst = Math.max(1, Math.floor(d.M - q * d.L + 1e-9));
     burstFormula = 'burst = max(1, ⌊maxInFlight − qps × L⌋)';
     burstArithmetic = `max(1, ⌊${d.M} − ${num(q)} × ${num(d.L)}⌋) = ${burst}`;
   } else {
     // No sink limit: keep upstream's 10 unless the average needs more, or the burst would need a
-    // buffer over the memory budget (then drain faster: h × N − C_budget events in D seconds).
-    const cBudget = Math.floor((input.maxBufferMemoryBytes ?? DEFAULT_MAX_BUFFER_MEMORY_BYTES) / d.S);
-    const qBudget = d.D > 0 ? (d.h * d.P * d.D - cBudget) / (B * d.D) : 0;
-    q = Math.max(niceUp(qNeed), WEBHOOK_BATCH_DEFAULTS.throttleQps, niceUp(Math.max(0, qBudget)));
-    qFormula = 'qps = max(h × r / B, 10, (h × P × D − C_budget) / (B × D)), C_budget = maxBufferMemory / eventSize';
-    qArithmetic =
-      `C_budget = ${input.maxBufferMemoryBytes ?? DEFAULT_MAX_BUFFER_MEMORY_BYTES} / ${d.S} = ${cBudget}; ` +
-      `max(${num(d.h)} × ${num(d.r)} / ${B}, 10, (${num(d.h)} × ${num(d.P)} × ${num(d.D)} − ${cBudget}) / (${B} × ${num(d.D)})) = ${num(q)}`;
+    // buffer over the memory budget.
+    const budget = memoryBudgetQps(B);
+    q = Math.max(niceUp(qNeed), WEBHOOK_BATCH_DEFAULTS.throttleQps, budget.q);
+    qFormula = 'qps = max(h × r / B, 10, q_mem), q_mem = (h × P × D − C_budget) / (B × D)';
+    qArithmetic = `${budget.text}; max(${num(d.h)} × ${num(d.r)} / ${B}, 10, ${num(budget.q)}) = ${num(q)}`;
     burst = Math.max(1, Math.ceil(q * 1.5));
     burstFormula = 'burst = ⌈1.5 × qps⌉ (upstream ratio 15/10)';
     burstArithmetic = `⌈1.5 × ${num(q)}⌉ = ${burst}`;

@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { Chart, Duration, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import {
   adviseBatching,
@@ -17,6 +17,7 @@ import {
 import { ApiserverAudit } from '../../../src/backends/apiserver-audit';
 import { AuditMode, WebhookBackend } from '../../../src/backends/backends';
 import { AuditConfigError } from '../../../src/backends/errors';
+import { ClusterAudit } from '../../../src/gitops/cluster-audit';
 
 /** The e2e scenario: a slow, small sink (1 s per batch, 4 at once, 64 KiB bodies). */
 const SLOW_SINK: BatchingAdvisorInput = {
@@ -330,6 +331,12 @@ describe('the props option', () => {
     expect(line).toContain('--audit-webhook-batch-throttle-qps=3');
     expect(line).toContain('--audit-webhook-truncate-max-event-size=4096');
     expect(line).toContain('--audit-webhook-config-file=/etc/kubernetes/audit-webhook/kubeconfig.yaml');
+  });
+
+  it('ClusterAudit takes the advised props as its webhook backend, over the preset flags', () => {
+    const kubeconfig = { server: 'https://10.96.0.50:8443/audit', certificateAuthorityFile: 'ca.crt', clientCertificateFile: 'client.crt', clientKeyFile: 'client.key' };
+    const audit = new ClusterAudit(new Chart(Testing.app(), 'c'), 'audit', { presets: ['pci-dss'], webhook: { kubeconfig, backend: advisedWebhookProps(SLOW_SINK) } });
+    expect(settingsOfWebhookBackend(audit.apiserver.webhook!)).toEqual(adviseBatching(SLOW_SINK).settings);
   });
 
   it('base props keep their own fields, the advice sets the batching', () => {
