@@ -3,6 +3,7 @@ export * from './backends';
 export * from './control-plane';
 export * from './tls/certs';
 export * from './presets';
+export * from './presets/alert-rules';
 export * from './report';
 export * from './gitops';
 export * from './sink-server';

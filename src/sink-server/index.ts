@@ -5,3 +5,8 @@ export * from './event-list';
 export * from './signing';
 export * from './layout';
 export * from './units';
+export * from './forward-format';
+export { ALERT_RULES_API_VERSION, ALERT_RULES_KIND, AlertRulesError, alertRulesProblems, checkAlertRules, parseAlertRules, renderAlertRulesYaml } from './rules';
+export type { AlertOutcome, AlertRule, AlertRuleType, AlertRulesDocument, AlertSelector, FirstSeenKeyField, SinkAlertSeverity, SourceIpMode } from './rules';
+export { InMemoryFirstSeen, RulesEngine } from './rules-engine';
+export type { AuditEventFields, FirstSeenMemory, SinkAlert } from './rules-engine';

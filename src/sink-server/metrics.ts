@@ -48,6 +48,24 @@ export class Gauge implements Metric {
   }
 }
 
+/**
+ * A metric family with labels whose samples are read when rendered: `read()` returns one sample per label
+ * set. TYPE gauge, or counter for values that only grow (kept by the code that owns them).
+ */
+export class GaugeVec implements Metric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => readonly { labels: Labels; value: number }[],
+    private readonly type: 'gauge' | 'counter' = 'gauge',
+  ) {}
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
+    for (const { labels, value } of this.read()) lines.push(`${this.name}${labelText(labels)} ${value}`);
+    return lines.join('\n');
+  }
+}
+
 export class Histogram implements Metric {
   private readonly counts: number[];
   private sum = 0;

@@ -50,8 +50,11 @@ export interface StoreOptions {
   /** At most this many pairs are remembered (the oldest are forgotten first). @default 1,000,000 */
   readonly dedupeMaxKeys?: number;
   readonly log?: Logger;
-  /** Called with the events of each commit, after they are durable (for forwarding). */
-  readonly onCommit?: (events: readonly Buffer[]) => void;
+  /**
+   * Called with the events of each commit, after they are durable (for forwarding and rules), and the
+   * sequence number of the first of them (the others follow consecutively). Must not block.
+   */
+  readonly onCommit?: (events: readonly Buffer[], firstSeq: number, hashes: readonly string[]) => void;
   /** @default () => new Date() */
   readonly now?: () => Date;
 }
@@ -346,11 +349,13 @@ export class Store {
     }
     const recv = this.now();
     const lines: Buffer[] = [];
+    const hashes: string[] = [];
     let seq = this.lastSeq;
     let prev = this.lastHash;
     for (const e of events) {
       const r = encodeRecord(++seq, recv, prev, e.raw);
       lines.push(r.line);
+      hashes.push(r.hash);
       prev = r.hash;
     }
     const data = Buffer.concat(lines);
@@ -392,7 +397,11 @@ export class Store {
     const t = recv.getTime();
     for (const e of events) this.dedupe.set(dedupeKey(e.auditID, e.stage), t);
     if (this.dedupe.size > (this.options.dedupeMaxKeys ?? DEFAULT_DEDUPE_MAX_KEYS)) this.pruneDedupe();
-    this.options.onCommit?.(events.map((e) => e.raw));
+    this.options.onCommit?.(
+      events.map((e) => e.raw),
+      seq - events.length + 1,
+      hashes,
+    );
   }
 
   private headDocument(): HeadDocument {

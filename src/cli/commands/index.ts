@@ -7,6 +7,7 @@ import { presetCommand } from './preset';
 import { reportCommand } from './report';
 import { sinkServeCommand } from './sink-serve';
 import { sinkVerifyCommand } from './sink-verify';
+import { sinkRulesEvalCommand, sinkRulesPresetCommand, sinkRulesValidateCommand } from './sink-rules';
 import { validateCommand } from './validate';
 import { flagsCommand } from './flags';
 import { kubeconfigCommand } from './kubeconfig';
@@ -37,4 +38,7 @@ export const COMMANDS: Command[] = [
   sinkVerifyCommand,
   adviseCommand,
   alertsCommand,
+  sinkRulesValidateCommand,
+  sinkRulesPresetCommand,
+  sinkRulesEvalCommand,
 ];

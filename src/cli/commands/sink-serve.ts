@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { createWriteStream, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, ExitCode, InputError, ParsedArgs, UsageError, booleanOption, stringOption } from '../command';
 import { write } from '../io';
@@ -7,6 +7,10 @@ import { DEFAULT_AUDIT_PATH, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, D
 import { loadSigningKey, SigningKeyError } from '../../sink-server/signing';
 import { DEFAULT_DEDUPE_MAX_KEYS, DEFAULT_DEDUPE_WINDOW_MS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MIN_FREE_BYTES, DEFAULT_SEGMENT_MAX_AGE_MS, DEFAULT_SEGMENT_MAX_BYTES, Store, StoreOpenError } from '../../sink-server/store';
 import { parseDuration, parseListen, parseSize } from '../../sink-server/units';
+import { RecordFeed } from '../../sink-server/feed';
+import { HttpTargetError } from '../../sink-server/forward-http';
+import { Pipeline } from '../../sink-server/pipeline';
+import { OUTPUT_HELP, OUTPUT_OPTIONS, OutputOptions, parseOutputOptions } from './sink-serve-outputs';
 
 const MiB = 1024 * 1024;
 
@@ -58,6 +62,7 @@ Store:
 Output:
   --forward-stdout             also write each stored event as one JSON line to stdout, after it is durable
                                (for a log shipper; the local store stays the record of truth)
+${OUTPUT_HELP}
   -h, --help                   show this help
 
 Logs are JSON lines on stderr; they never contain event bodies or key material.
@@ -94,10 +99,12 @@ Example:
     'dedupe-max-keys': { type: 'string' },
     'drain-timeout': { type: 'string' },
     'forward-stdout': { type: 'boolean' },
+    ...OUTPUT_OPTIONS,
   },
   async run(args, io) {
     if (args.positionals.length) throw new UsageError(`sink serve takes no arguments, got ${args.positionals.map((p) => JSON.stringify(p)).join(' ')}`);
     const opts = parseServeOptions(args, io.cwd);
+    const outputs = parseOutputOptions(args, io.cwd, opts.forwardStdout);
     const log = jsonLogger(io.stderr);
     let key;
     try {
@@ -113,6 +120,8 @@ Example:
     }
     const stdout = io.stdout;
     let forwardDropped = 0;
+    const pipeline = buildPipeline(outputs, io.stdout, log);
+    let feed: RecordFeed | undefined;
     let store: Store;
     try {
       store = await Store.open({
@@ -127,17 +136,17 @@ Example:
         dedupeWindowMs: opts.dedupeWindowMs,
         dedupeMaxKeys: opts.dedupeMaxKeys,
         log,
-        onCommit: opts.forwardStdout
-          ? (events) => {
-              const w = stdout as NodeJS.WritableStream & { writableLength?: number };
-              if ((w.writableLength ?? 0) > 64 * MiB) {
-                forwardDropped += events.length;
-                if (forwardDropped === events.length) log.warn('stdout is not keeping up; forwarding drops events (they stay in the store)');
-                return;
-              }
-              w.write(Buffer.concat(events.flatMap((e) => [e, Buffer.from('\n')])));
-            }
-          : undefined,
+        onCommit: (events, firstSeq, hashes) => {
+          feed?.onCommit(events, firstSeq, hashes);
+          if (!opts.forwardStdout) return;
+          const w = stdout as NodeJS.WritableStream & { writableLength?: number };
+          if ((w.writableLength ?? 0) > 64 * MiB) {
+            forwardDropped += events.length;
+            if (forwardDropped === events.length) log.warn('stdout is not keeping up; forwarding drops events (they stay in the store)');
+            return;
+          }
+          w.write(Buffer.concat(events.flatMap((e) => [e, Buffer.from('\n')])));
+        },
       });
     } catch (e) {
       if (e instanceof StoreOpenError) throw new InputError(`--store: ${e.message}`);
@@ -145,6 +154,7 @@ Example:
       if (err.code) throw new InputError(`--store ${opts.store}: cannot open it (${err.code}: ${err.message})`);
       throw e;
     }
+    feed = new RecordFeed(store.dir, store.stats().lastSeq);
     const server = new SinkServer({
       store,
       listen: opts.listen,
@@ -160,9 +170,17 @@ Example:
       opsListen: opts.opsListen,
       log,
     });
+    pipeline?.registerMetrics(server.metrics);
+    try {
+      await pipeline?.start(feed, store.dir);
+    } catch (e) {
+      await store.close();
+      throw new InputError(`cannot start forwarding or rules: ${(e as Error).message}`);
+    }
     try {
       await server.start();
     } catch (e) {
+      await pipeline?.stop(0);
       await store.close();
       const err = e as NodeJS.ErrnoException;
       throw new InputError(`--listen: cannot listen (${err.code ?? err.message})`);
@@ -172,10 +190,13 @@ Example:
         log.info('signal received', { signal });
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
-        server.stop().then(resolveStop, (e) => {
-          log.error('stop failed', { error: (e as Error).message });
-          resolveStop();
-        });
+        server
+          .stop()
+          .then(() => pipeline?.stop(outputs.drainTimeoutMs))
+          .then(resolveStop, (e) => {
+            log.error('stop failed', { error: (e as Error).message });
+            resolveStop();
+          });
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
@@ -183,6 +204,34 @@ Example:
     return ExitCode.OK;
   },
 };
+
+/** The forwarders and rules, or undefined when none is configured. Reads TLS and credential files now (exit 1 on problems). */
+function buildPipeline(outputs: OutputOptions, stdout: NodeJS.WritableStream, log: ReturnType<typeof jsonLogger>): Pipeline | undefined {
+  if (outputs.forwards.length === 0 && !outputs.rules) return undefined;
+  let stream = stdout;
+  if (outputs.rules && outputs.alertsFile) {
+    let fd: number;
+    try {
+      fd = openSync(outputs.alertsFile, 'a', 0o600);
+    } catch (e) {
+      throw new InputError(`--alerts-file: cannot open ${outputs.alertsFile} for appending (${(e as NodeJS.ErrnoException).code})`);
+    }
+    stream = createWriteStream('', { fd });
+  }
+  try {
+    return new Pipeline({
+      forwards: outputs.forwards,
+      batch: outputs.batch,
+      retry: outputs.retry,
+      forwardFrom: outputs.forwardFrom,
+      rules: outputs.rules ? { doc: outputs.rules, stream, webhook: outputs.webhook } : undefined,
+      log,
+    });
+  } catch (e) {
+    if (e instanceof HttpTargetError) throw new InputError(e.message);
+    throw e;
+  }
+}
 
 interface ServeOptions {
   readonly store: string;
