@@ -476,26 +476,38 @@ export class WebhookBackend implements IAuditBackend {
     ];
   }
 
+  /**
+   * A POST carries up to batch max-size events of up to truncate max-event-size bytes each: the
+   * truncate layer sits before the batching buffer and sees one event at a time, so
+   * --audit-webhook-truncate-max-batch-size never splits a webhook batch (measured on the real
+   * apiserver in test/e2e/advisor.test.ts).
+   */
   private sinkLimitProblems(lookup: FlagLookup): string[] {
     const limit = this.props.sinkMaxBodyBytes;
     if (limit === undefined) return [];
     if (!(Number.isSafeInteger(limit) && limit > 0)) return [`sinkMaxBodyBytes: ${formatValue(limit)} is not a size; give bytes > 0`];
     const enabled = lookup.get('audit-webhook-truncate-enabled') === true;
-    const batchBytes = lookup.get('audit-webhook-truncate-max-batch-size') as number;
+    const batchEvents = lookup.get('audit-webhook-batch-max-size') as number;
     const eventBytes = lookup.get('audit-webhook-truncate-max-event-size') as number;
     const fits = limit - BATCH_ENVELOPE_BYTES;
+    const eventFix = Math.floor(fits / batchEvents);
+    const batchFix = Math.floor(fits / eventBytes);
+    const fixes =
+      `set truncate.maxEventSizeBytes to ≤ ${eventFix}` +
+      (batchFix >= 1 ? `, or batch.maxSize to ≤ ${batchFix}` : '') +
+      ' (a POST holds batch.maxSize events of up to truncate.maxEventSizeBytes each; truncate.maxBatchSizeBytes does not split webhook batches)';
     if (!enabled) {
       return [
         `truncate.enabled (--audit-webhook-truncate-enabled): false leaves request bodies unbounded (a batch is up to ` +
-          `${formatValue(lookup.get('audit-webhook-batch-max-size'))} events of any size), but the sink accepts at most sinkMaxBodyBytes ${limit}; ` +
-          `larger requests are refused, retried and dropped (cdk8s-audit check); set truncate.enabled to true and truncate.maxBatchSizeBytes to ≤ ${fits}`,
+          `${batchEvents} events of any size), but the sink accepts at most sinkMaxBodyBytes ${limit}; ` +
+          `larger requests are refused, retried and dropped (cdk8s-audit check); set truncate.enabled to true and ${fixes.slice(4)}`,
       ];
     }
-    if (batchBytes > fits) {
+    if (batchEvents * eventBytes > fits) {
       return [
-        `truncate.maxBatchSizeBytes (--audit-webhook-truncate-max-batch-size): ${batchBytes} plus the ${BATCH_ENVELOPE_BYTES}-byte EventList envelope exceeds ` +
-          `sinkMaxBodyBytes ${limit}; the sink refuses such batches and they are dropped after retries (cdk8s-audit check); ` +
-          `set truncate.maxBatchSizeBytes to ≤ ${fits}${eventBytes > fits ? ` and truncate.maxEventSizeBytes to ≤ ${fits}` : ''}`,
+        `truncate.maxEventSizeBytes (--audit-webhook-truncate-max-event-size): ${eventBytes} × batch.maxSize ${batchEvents} = ` +
+          `${batchEvents * eventBytes} bytes plus the ${BATCH_ENVELOPE_BYTES}-byte EventList envelope exceeds ` +
+          `sinkMaxBodyBytes ${limit}; the sink refuses such batches and they are dropped after retries (cdk8s-audit check); ${fixes}`,
       ];
     }
     return [];

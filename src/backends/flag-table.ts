@@ -194,7 +194,7 @@ function truncateFlags(plugin: 'log' | 'webhook'): AuditFlagSpec[] {
       type: FlagType.BYTES,
       unit: 'bytes',
       defaults: always(10 * 1024 * 1024),
-      doc: 'Largest batch sent to the backend; larger batches are split. The serialized batch can be several hundred bytes larger.',
+      doc: 'Largest batch the truncate layer passes on in one call. In the kube-apiserver it sits before the batching buffer and sees one event per call, so it does not bound a webhook POST: that is batch max-size × max-event-size plus the envelope.',
       rules: [
         {
           kind: 'at-least-flag',

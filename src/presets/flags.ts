@@ -23,9 +23,9 @@ export function logFlags(maxAgeDays: number, maxBackups: number, extra: PresetFl
 }
 
 /**
- * Webhook backend flags: the apiserver's batching, but waiting at most 5 s, and truncation on so a
- * batch never exceeds 10 MiB (the default limit), which any sink body limit above it accepts; an
- * oversized event loses its bodies, never its metadata.
+ * Webhook backend flags: the apiserver's batching, but waiting at most 5 s, and truncation on with
+ * events of at most 40 KiB, so a POST (400 events × 40 KiB + envelope) stays under the sink's default
+ * 16 MiB body limit. An oversized event loses its bodies, never its metadata.
  */
 export function webhookFlags(extra: PresetFlags = {}): PresetFlags {
   return {
@@ -34,6 +34,7 @@ export function webhookFlags(extra: PresetFlags = {}): PresetFlags {
     'audit-webhook-batch-max-wait': '5s',
     'audit-webhook-initial-backoff': '5s',
     'audit-webhook-truncate-enabled': true,
+    'audit-webhook-truncate-max-event-size': 40960,
     ...extra,
   };
 }

@@ -246,7 +246,7 @@ export class SinkServer {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > max) {
       res.setHeader('Connection', 'close');
-      this.reject(req, res, 413, 'too_large', `Content-Length ${declared} exceeds the ${max}-byte limit (--max-body-bytes); enable --audit-webhook-truncate-enabled with a max batch size below it`);
+      this.reject(req, res, 413, 'too_large', `Content-Length ${declared} exceeds the ${max}-byte limit (--max-body-bytes); enable --audit-webhook-truncate-enabled with --audit-webhook-batch-max-size × --audit-webhook-truncate-max-event-size below it`);
       req.destroy();
       return;
     }
@@ -295,7 +295,7 @@ export class SinkServer {
         tooLarge = true;
         chunks.length = 0;
         res.setHeader('Connection', 'close');
-        this.reject(req, res, 413, 'too_large', `the body exceeds the ${max}-byte limit (--max-body-bytes); enable --audit-webhook-truncate-enabled with a max batch size below it`);
+        this.reject(req, res, 413, 'too_large', `the body exceeds the ${max}-byte limit (--max-body-bytes); enable --audit-webhook-truncate-enabled with --audit-webhook-batch-max-size × --audit-webhook-truncate-max-event-size below it`);
         req.destroy();
         return;
       }

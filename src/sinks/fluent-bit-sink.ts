@@ -13,7 +13,7 @@ export interface FluentBitSinkProps extends WebhookSinkProps {
   readonly port?: number;
   /**
    * The http input's `buffer_max_size`: the largest request body Fluent Bit accepts (it answers 413 above).
-   * Must hold the apiserver's largest batch: --audit-webhook-truncate-max-batch-size plus the envelope.
+   * Must hold the apiserver's largest batch: --audit-webhook-batch-max-size × --audit-webhook-truncate-max-event-size plus the envelope.
    * @default 11 MiB (the apiserver's default 10 MiB batch plus headroom)
    */
   readonly bufferMaxBytes?: number;
@@ -105,7 +105,7 @@ export class FluentBitSink extends Construct {
       '    Name                      http',
       '    Listen                    0.0.0.0',
       `    Port                      ${port}`,
-      `    # the apiserver's largest batch (--audit-webhook-truncate-max-batch-size + ${BATCH_ENVELOPE_BYTES} B envelope) must fit`,
+      `    # the apiserver's largest batch (--audit-webhook-batch-max-size × --audit-webhook-truncate-max-event-size + ${BATCH_ENVELOPE_BYTES} B envelope) must fit`,
       `    buffer_max_size           ${kib}K`,
       '    buffer_chunk_size         512K',
       '    successful_response_code  200',

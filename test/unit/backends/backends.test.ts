@@ -126,9 +126,9 @@ describe('WebhookBackend', () => {
       { expectedEventsPerSecond: 5000 },
       /^batch.throttle.qps \(--audit-webhook-batch-throttle-qps\): 10 batches\/s × batch.maxSize 400 events = 4000 events\/s, below expectedEventsPerSecond 5000; the 10000-event buffer fills in 10 s .*raise batch.throttle.qps to ≥ 12.5 or batch.maxSize to ≥ 500/,
     ],
-    ['sink limit without truncation', { sinkMaxBodyBytes: 1048576 }, /^truncate.enabled \(--audit-webhook-truncate-enabled\): false leaves request bodies unbounded .*sinkMaxBodyBytes 1048576.*set truncate.enabled to true and truncate.maxBatchSizeBytes to ≤ 1047552/],
-    ['sink limit below the 10 MiB default batch', { sinkMaxBodyBytes: 1048576, truncate: { enabled: true } }, /^truncate.maxBatchSizeBytes \(--audit-webhook-truncate-max-batch-size\): 10485760 plus the 1024-byte EventList envelope exceeds sinkMaxBodyBytes 1048576/],
-    ['sink limit below event size', { sinkMaxBodyBytes: 50000, truncate: { enabled: true, maxBatchSizeBytes: 200000 } }, /set truncate.maxBatchSizeBytes to ≤ 48976 and truncate.maxEventSizeBytes to ≤ 48976/],
+    ['sink limit without truncation', { sinkMaxBodyBytes: 1048576 }, /^truncate.enabled \(--audit-webhook-truncate-enabled\): false leaves request bodies unbounded .*sinkMaxBodyBytes 1048576.*set truncate.enabled to true and truncate.maxEventSizeBytes to ≤ 2618, or batch.maxSize to ≤ 10 /],
+    ['400 events of 100 KiB exceed the sink limit', { sinkMaxBodyBytes: 16 * 1024 * 1024, truncate: { enabled: true } }, /^truncate.maxEventSizeBytes \(--audit-webhook-truncate-max-event-size\): 102400 × batch.maxSize 400 = 40960000 bytes plus the 1024-byte EventList envelope exceeds sinkMaxBodyBytes 16777216.*set truncate.maxEventSizeBytes to ≤ 41940, or batch.maxSize to ≤ 163 /],
+    ['the batch byte limit does not help', { sinkMaxBodyBytes: 1048576, truncate: { enabled: true, maxBatchSizeBytes: 1000000 } }, /^truncate.maxEventSizeBytes .*truncate.maxBatchSizeBytes does not split webhook batches/],
     ['bad sink limit', { sinkMaxBodyBytes: 0 }, /^sinkMaxBodyBytes: 0 is not a size/],
   ])('refuses %s', (_n, props, message) => {
     const problems = problemsOf(() => new WebhookBackend(props));
@@ -139,7 +139,7 @@ describe('WebhookBackend', () => {
     ['throttle that keeps up', { expectedEventsPerSecond: 4000 }],
     ['no throttle', { expectedEventsPerSecond: 1e6, batch: { throttle: { enabled: false } } }],
     ['blocking mode ignores batch settings', { mode: AuditMode.BLOCKING, batch: { bufferSize: 0 }, expectedEventsPerSecond: 1e6 }],
-    ['truncated batches that fit', { sinkMaxBodyBytes: 4 * 1024 * 1024, truncate: { enabled: true, maxBatchSizeBytes: 4 * 1024 * 1024 - 1024 } }],
+    ['truncated batches that fit', { sinkMaxBodyBytes: 16 * 1024 * 1024, truncate: { enabled: true, maxEventSizeBytes: 40960 } }],
   ])('accepts %s', (_n, props) => {
     expect(problemsOf(() => new WebhookBackend(props))).toEqual([]);
   });

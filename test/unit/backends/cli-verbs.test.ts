@@ -49,7 +49,8 @@ describe('flags', () => {
     ['unparsable number', [...LOG, '--log-maxsize', 'big'], /--log-maxsize \(--audit-log-maxsize\): "big" is not an integer/],
     ['retention goal', [...LOG, '--log-maxage', '30', '--retention-days', '90'], /--log-maxage \(--audit-log-maxage\): 30 deletes rotated files after 30 days, short of --retention-days 90 .*set --log-maxage to ≥ 90/],
     ['throttle', [...HOOK, '--expected-events-per-second', '9000'], /raise --webhook-batch-throttle-qps to ≥ 22.5 or --webhook-batch-max-size to ≥ 900/],
-    ['sink limit', [...HOOK, '--sink-max-body-bytes', '100000'], /set --webhook-truncate-enabled to true and --webhook-truncate-max-batch-size to ≤ 98976/],
+    ['sink limit', [...HOOK, '--sink-max-body-bytes', '100000'], /set --webhook-truncate-enabled to true and --webhook-truncate-max-event-size to ≤ 247 \(a POST holds --webhook-batch-max-size events/],
+    ['sink limit with truncation', [...HOOK, '--webhook-truncate-enabled=true', '--sink-max-body-bytes', '16777216'], /--webhook-truncate-max-event-size \(--audit-webhook-truncate-max-event-size\): 102400 × --webhook-batch-max-size 400 = 40960000 bytes .* set --webhook-truncate-max-event-size to ≤ 41940, or --webhook-batch-max-size to ≤ 163/],
     ['truncate sizes checked with truncation off', [...HOOK, '--webhook-truncate-max-batch-size', '10'], /invalid audit truncate webhook max batch size 10, must be greater than max event size \(102400\)/],
     ['policy in /etc/kubernetes', [...LOG, '--policy-file', '/etc/kubernetes/policy.yaml'], /exposes admin.conf/],
   ])('exits 1 for %s, naming the flag, the value, the rule and the fix', (_n, args, message) => {

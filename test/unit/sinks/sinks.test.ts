@@ -131,9 +131,11 @@ describe('AuditSink', () => {
       const sink = new AuditSink(chart, 'sink', { ...base(), webhookBackend: backend, maxBodyBytes });
       return sink.node.validate();
     };
-    expect(check(new WebhookBackend({ truncate: { enabled: true } }))).toEqual([]);
+    // A POST holds batch.maxSize events of up to truncate.maxEventSizeBytes (the batch byte limit does not split webhook batches).
+    expect(check(new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 40960 } }))).toEqual([]);
     expect(check(new WebhookBackend({}))[0]).toMatch(/webhookBackend vs AuditSink maxBodyBytes \(16777216 bytes\): truncate\.enabled.*false leaves request bodies unbounded/);
-    expect(check(new WebhookBackend({ truncate: { enabled: true } }), 4 * 1024 * 1024)[0]).toMatch(/truncate\.maxBatchSizeBytes.*10485760.*exceeds.*set truncate\.maxBatchSizeBytes to ≤ 4193280/);
+    expect(check(new WebhookBackend({ truncate: { enabled: true } }))[0]).toMatch(/truncate\.maxEventSizeBytes .*102400 × batch\.maxSize 400 = 40960000 bytes .*exceeds sinkMaxBodyBytes 16777216/);
+    expect(check(new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 40960 } }), 4 * 1024 * 1024)[0]).toMatch(/set truncate\.maxEventSizeBytes to ≤ 10483, or batch\.maxSize to ≤ 102/);
   });
 });
 
@@ -164,8 +166,8 @@ describe('FluentBitSink', () => {
   });
 
   it('synth refuses apiserver batches larger than buffer_max_size', () => {
-    const sink = new FluentBitSink(new Chart(Testing.app(), 'c'), 'fb', { ...common, bufferMaxBytes: 4 * 1024 * 1024, webhookBackend: new WebhookBackend({ truncate: { enabled: true } }) });
-    expect(sink.node.validate()[0]).toMatch(/FluentBitSink bufferMaxBytes \(4194304 bytes\).*maxBatchSizeBytes to ≤ 4193280/);
+    const sink = new FluentBitSink(new Chart(Testing.app(), 'c'), 'fb', { ...common, bufferMaxBytes: 4 * 1024 * 1024, webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 40960 } }) });
+    expect(sink.node.validate()[0]).toMatch(/FluentBitSink bufferMaxBytes \(4194304 bytes\).*40960 × batch\.maxSize 400 .*set truncate\.maxEventSizeBytes to ≤ 10483/);
     expect(() => new FluentBitSink(new Chart(Testing.app(), 'c'), 'fb', { ...common, bufferMaxBytes: 1000 })).toThrow(/bufferMaxBytes: 1000 is below 512 KiB/);
   });
 });
@@ -215,7 +217,7 @@ describe('FalcoSink', () => {
   });
 
   it('synth refuses truncate limits larger than Falco accepts', () => {
-    const sink = new FalcoSink(new Chart(Testing.app(), 'c'), 'f', { ...common, maxEventBytes: 65536, webhookBackend: new WebhookBackend({ truncate: { enabled: true } }) });
+    const sink = new FalcoSink(new Chart(Testing.app(), 'c'), 'f', { ...common, maxEventBytes: 65536, webhookBackend: new WebhookBackend({ truncate: { enabled: true }, batch: { maxSize: 100 } }) });
     expect(sink.node.validate()).toEqual([expect.stringMatching(/maxEventSizeBytes 102400 exceeds FalcoSink maxEventBytes 65536/)]);
     expect(() => new FalcoSink(new Chart(Testing.app(), 'c'), 'f', { ...common, maxBatchBytes: 1000 })).toThrow(/maxBatchBytes: 1000 cannot hold one event/);
   });
