@@ -14,6 +14,7 @@ import { makeTempDir, removeTempDir } from '../../e2e/support/processes';
 import type { BenchContext, Section, SectionResult } from '../lib/context';
 import { fmtBytes, fmtNum } from '../lib/format';
 import { LoadClient, LoadRequest, LoadResult } from '../lib/load';
+import { cpuSeconds } from '../lib/proc';
 import { parseMetrics, startSink } from '../lib/sink-process';
 import { Figure, makeFigure, median } from '../lib/stats';
 
@@ -83,13 +84,6 @@ interface Target {
   readonly cp: ControlPlane;
   readonly client: LoadClient;
   readonly next: (i: number) => LoadRequest;
-}
-
-/** CPU seconds (user + system) the process has used so far, from /proc. */
-function cpuSeconds(pid: number | undefined): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 function target(cp: ControlPlane, concurrency: number): Target {
