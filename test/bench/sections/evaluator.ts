@@ -7,10 +7,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluatePolicy, getPreset, PolicyDocument, requestAttributesFromEvent } from '../../../src';
-import type { Section, SectionResult } from '../lib/context';
-import { fmtBytes } from '../lib/format';
-import { pciAuditLog } from '../lib/pci-log';
-import { makeFigure } from '../lib/stats';
+import type { Section, SectionResult } from '../support/context';
+import { fmtBytes } from '../support/format';
+import { pciAuditLog } from '../support/pci-log';
+import { makeFigure } from '../support/stats';
 
 const TARGET = 0.6;
 

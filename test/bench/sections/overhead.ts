@@ -11,12 +11,12 @@ import { getPreset, PRESET_NAMES } from '../../../src';
 import { writePolicyFile } from '../../e2e/support/audit-files';
 import { ControlPlane, startControlPlane } from '../../e2e/support/control-plane';
 import { makeTempDir, removeTempDir } from '../../e2e/support/processes';
-import type { BenchContext, Section, SectionResult } from '../lib/context';
-import { fmtBytes, fmtNum } from '../lib/format';
-import { LoadClient, LoadRequest, LoadResult } from '../lib/load';
-import { cpuSeconds } from '../lib/proc';
-import { parseMetrics, startSink } from '../lib/sink-process';
-import { Figure, makeFigure, median } from '../lib/stats';
+import type { BenchContext, Section, SectionResult } from '../support/context';
+import { fmtBytes, fmtNum } from '../support/format';
+import { LoadClient, LoadRequest, LoadResult } from '../support/load';
+import { cpuSeconds } from '../support/proc';
+import { parseMetrics, startSink } from '../support/sink-process';
+import { Figure, makeFigure, median } from '../support/stats';
 
 const NS = 'bench-load';
 const TARGET = 0.9;

@@ -9,13 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, removeTempDir } from '../../e2e/support/processes';
-import type { BenchContext, Section, SectionResult } from '../lib/context';
-import { fmtBytes, fmtNum } from '../lib/format';
-import { LoadClient, LoadResult } from '../lib/load';
-import { pciAuditLog } from '../lib/pci-log';
-import { cpuSeconds } from '../lib/proc';
-import { startSink } from '../lib/sink-process';
-import { makeFigure, median, percentile } from '../lib/stats';
+import type { BenchContext, Section, SectionResult } from '../support/context';
+import { fmtBytes, fmtNum } from '../support/format';
+import { LoadClient, LoadResult } from '../support/load';
+import { pciAuditLog } from '../support/pci-log';
+import { cpuSeconds } from '../support/proc';
+import { startSink } from '../support/sink-process';
+import { makeFigure, median, percentile } from '../support/stats';
 
 /** The apiserver's default --audit-webhook-batch-max-size. */
 const BATCH_EVENTS = 400;

@@ -8,8 +8,8 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { makeTempDir, removeTempDir } from '../../e2e/support/processes';
-import type { Section, SectionResult } from '../lib/context';
-import { makeFigure, median } from '../lib/stats';
+import type { Section, SectionResult } from '../support/context';
+import { makeFigure, median } from '../support/stats';
 
 const run = promisify(execFile);
 const REPO = resolve(__dirname, '..', '..', '..');

@@ -10,10 +10,10 @@ import { evaluatePolicy, probeAttributes, validatePolicy } from '../../../src';
 import { logBackendArgs, writePolicyFile } from '../../e2e/support/audit-files';
 import { startControlPlane } from '../../e2e/support/control-plane';
 import { makeTempDir, removeTempDir } from '../../e2e/support/processes';
-import { readLogVolume, volumeOf } from '../lib/audit-log';
-import { ARTIFACT_PCI_LOG, BenchContext, Section, SectionResult } from '../lib/context';
-import { fmtBytes } from '../lib/format';
-import { Figure, FigureInput, makeFigure, median } from '../lib/stats';
+import { readLogVolume, volumeOf } from '../support/audit-log';
+import { ARTIFACT_PCI_LOG, BenchContext, Section, SectionResult } from '../support/context';
+import { fmtBytes } from '../support/format';
+import { Figure, FigureInput, makeFigure, median } from '../support/stats';
 import { BenchPolicy, benchPolicies, GKE_STYLE } from '../policies';
 import { allProbeEntries, coverage, Coverage, predictedCoverage, ProbeEntry, runBenchWorkload } from '../workload';
 
