@@ -15,7 +15,8 @@ import type { BenchContext, Section, SectionResult } from '../support/context';
 import { fmtBytes, fmtNum } from '../support/format';
 import { LoadClient, LoadRequest, LoadResult } from '../support/load';
 import { cpuSeconds } from '../support/proc';
-import { parseMetrics, startSink } from '../support/sink-process';
+import { metricValue } from '../../e2e/support/sink-process';
+import { startSink } from '../support/sink-process';
 import { Figure, makeFigure, median } from '../support/stats';
 
 const NS = 'bench-load';
@@ -90,12 +91,11 @@ function target(cp: ControlPlane, concurrency: number): Target {
   return { cp, client: new LoadClient({ baseUrl: cp.url, caPem: servingCa(cp) }, concurrency), next: mix(cp) };
 }
 
-async function apiserverMetrics(cp: ControlPlane): Promise<Map<string, number>> {
-  const res = await cp.client.request('GET', '/metrics');
-  return parseMetrics(res.text);
+/** One sample of the apiserver's /metrics (0 when absent: error counters appear with the first error). */
+async function apiserverMetric(cp: ControlPlane): Promise<(sample: string) => number> {
+  const text = (await cp.client.request('GET', '/metrics')).text;
+  return (sample) => metricValue(text, sample) || 0;
 }
-
-const sumOf = (m: Map<string, number>, prefix: string) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
 
 type Burst = LoadResult & { readonly apiserverCpuMsPerRequest: number };
 
@@ -160,23 +160,23 @@ export const overheadSection: Section = {
             if (r % 7 === 6 || r === rounds - 1) ctx.log(`overhead ${preset} round ${r + 1}/${rounds}: audited ${a.rps.toFixed(0)} req/s p50 ${a.p50Ms.toFixed(1)} p99 ${a.p99Ms.toFixed(1)} ms; off ${o.rps.toFixed(0)} req/s p50 ${o.p50Ms.toFixed(1)} p99 ${o.p99Ms.toFixed(1)} ms`);
           }
           audited.client.close();
-          const m = await apiserverMetrics(cp);
+          const m = await apiserverMetric(cp);
           await cp.stop(); // flushes the webhook buffer
           cp = undefined;
           // The preset waits up to 5 s per webhook batch; give the last ones time to be stored.
           const before = Date.now();
-          let sm = await sink.metrics();
-          while (Date.now() - before < 15_000 && (sm.get('audit_sink_events_total') ?? 0) < sumOf(m, 'apiserver_audit_event_total')) {
+          let stored = await sink.metric('audit_sink_events_total');
+          while (Date.now() - before < 15_000 && stored < m('apiserver_audit_event_total')) {
             await new Promise((r) => setTimeout(r, 250));
-            sm = await sink.metrics();
+            stored = await sink.metric('audit_sink_events_total');
           }
           runs.push({
             preset,
             ...results,
-            auditEvents: sumOf(m, 'apiserver_audit_event_total'),
-            webhookErrors: sumOf(m, 'apiserver_audit_error_total{plugin="webhook"}'),
-            logErrors: sumOf(m, 'apiserver_audit_error_total{plugin="log"}'),
-            sinkStored: sm.get('audit_sink_events_total') ?? 0,
+            auditEvents: m('apiserver_audit_event_total'),
+            webhookErrors: m('apiserver_audit_error_total{plugin="webhook"}'),
+            logErrors: m('apiserver_audit_error_total{plugin="log"}'),
+            sinkStored: stored,
             logBytes: statSync(logPath).size,
           });
         } finally {

@@ -138,7 +138,7 @@ export const sinkSection: Section = {
         bodyBytes += batches.reduce((n, b) => n + b.body.length, 0);
         ctx.log(`sink round ${r + 1}/${rounds}: sink ${values[r].toFixed(0)} events/s p99 ${p99s[r].toFixed(1)} ms; raw append+fdatasync ${baselines[r].toFixed(0)} events/s p99 ${rawP99s[r].toFixed(1)} ms; paced p99 ${pacedP99s[r].toFixed(1)} ms`);
       }
-      const stored = (await sink.metrics()).get('audit_sink_events_total') ?? 0;
+      const stored = await sink.metric('audit_sink_events_total');
       if (stored !== sent) throw new Error(`the sink stored ${stored} events of ${sent} sent`);
     } finally {
       client.close();
