@@ -19,12 +19,14 @@ export const PCI_DSS: PresetDefinition = {
       id: '10.2.1.1', summary: 'All individual user accesses to cardholder data are logged',
       rules: ['secrets-metadata', 'reads-metadata', 'catch-all'],
       probes: [PROBES.readSecret(CDE), PROBES.listConfigMaps(CDE), PROBES.getPod(CDE)],
+      evidence: { description: 'requests by people and service accounts (not control-plane components) decided by these rules', individualUsersOnly: true },
       note: `Cardholder data is assumed in namespace "${CDE}" for the probes; every namespace is covered the same way.`,
     },
     {
       id: '10.2.1.2', summary: 'All actions taken by any individual with administrative access are logged',
       rules: ['credential-changes', 'system-object-changes', 'workload-changes', 'writes', 'reads-metadata', 'catch-all'],
       probes: [PROBES.createClusterRoleBinding(), PROBES.deleteDeployment('default'), PROBES.getNodes()],
+      evidence: { description: 'requests by people and service accounts (not control-plane components) decided by these rules', individualUsersOnly: true },
     },
     {
       id: '10.2.1.3', summary: 'All access to audit logs is logged',

@@ -70,6 +70,8 @@ export interface EvidenceSelector {
   readonly responseCodes?: number[];
   /** Verbs that count. */
   readonly verbs?: string[];
+  /** Leave out requests by control-plane identities (`system:` users other than service accounts). */
+  readonly individualUsersOnly?: boolean;
 }
 
 /** How long audit records are kept. */

@@ -70,6 +70,11 @@ export function parseAuditLog(text: string): { events: LoggedEvent[]; unreadable
 
 const EXAMPLES = 5;
 
+/** Control-plane identities (system:apiserver, system:kube-scheduler, system:node:…), not service accounts or people. */
+function isControlPlaneUser(name: string | undefined): boolean {
+  return name === undefined || (name.startsWith('system:') && !name.startsWith('system:serviceaccount:'));
+}
+
 /** Builds the evidence report: requirement → rules → probes → observed events. */
 export function buildEvidenceReport(preset: ComposedPreset, options: { kubernetesVersion: string; log?: { source: string; text: string }; now?: Date }): EvidenceReport {
   const parsed = options.log ? parseAuditLog(options.log.text) : undefined;
@@ -87,6 +92,7 @@ export function buildEvidenceReport(preset: ComposedPreset, options: { kubernete
     const matching = decided.filter(({ event, ruleIndex }) => {
       if (event.level === Level.NONE) return false;
       if (req.evidence?.verbs && !req.evidence.verbs.includes(event.verb ?? '')) return false;
+      if (req.evidence?.individualUsersOnly && isControlPlaneUser(event.user?.username)) return false;
       if (req.evidence?.responseCodes) return req.evidence.responseCodes.includes(event.responseStatus?.code ?? 0);
       return ruleIndex !== null && ruleIndices.includes(ruleIndex);
     });

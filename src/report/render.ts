@@ -2,12 +2,12 @@ import { Block, toHtml, toMarkdown } from './document';
 import { EvidenceReport, RequirementResult } from './evidence';
 
 const STATUS_TEXT: Record<RequirementResult['status'], string> = {
-  evidenced: '✅ evidenced',
-  'no-evidence': '⚠️ no observed evidence',
+  evidenced: '✓ evidenced',
+  'no-evidence': '⚠ no observed evidence',
   'not-checked': 'covered by rules (no log given)',
-  settings: '✅ met by backend settings',
+  settings: '✓ met by backend settings',
   'outside-policy': 'met outside the policy (see note)',
-  failing: '❌ not met',
+  failing: '✗ not met',
 };
 
 function eventLine(e: RequirementResult['evidence'][number]): string {
@@ -72,19 +72,19 @@ export function reportBlocks(report: EvidenceReport): Block[] {
           `${x.probe.description}: \`${x.probe.method} ${x.probe.path}\``,
           x.probe.as,
           x.probe.maxLevel && x.probe.maxLevel !== x.probe.minLevel ? `${x.probe.minLevel} to ${x.probe.maxLevel}` : x.probe.maxLevel ? `exactly ${x.probe.minLevel}` : `at least ${x.probe.minLevel}`,
-          `${x.predicted}${x.satisfied ? '' : ' ❌'}`,
+          `${x.predicted}${x.satisfied ? '' : ' ✗'}`,
           report.log ? (x.observed.length ? x.observed.join(', ') : 'not seen') : '—',
         ]),
       });
     }
     if (r.flags.length) {
       blocks.push({ kind: 'heading', level: 3, text: 'Backend settings' });
-      blocks.push({ kind: 'table', header: ['Flag', 'Required', 'Preset sets', 'OK'], rows: r.flags.map((f) => [`--${f.flag}`, f.required, String(f.actual ?? '(unset)'), f.ok ? 'yes' : 'no ❌']) });
+      blocks.push({ kind: 'table', header: ['Flag', 'Required', 'Preset sets', 'OK'], rows: r.flags.map((f) => [`--${f.flag}`, f.required, String(f.actual ?? '(unset)'), f.ok ? 'yes' : 'no ✗']) });
     }
     if (report.log) {
       blocks.push({ kind: 'heading', level: 3, text: `Observed events (${r.evidenceCount})` });
       if (r.requirement.evidence) blocks.push({ kind: 'paragraph', text: `Counted: ${r.requirement.evidence.description}.` });
-      blocks.push(r.evidence.length ? { kind: 'list', items: r.evidence.map(eventLine) } : { kind: 'paragraph', text: r.status === 'outside-policy' || r.status === 'settings' ? 'Not applicable.' : '⚠️ No event in the log demonstrates this requirement.' });
+      blocks.push(r.evidence.length ? { kind: 'list', items: r.evidence.map(eventLine) } : { kind: 'paragraph', text: r.status === 'outside-policy' || r.status === 'settings' ? 'Not applicable.' : '⚠ No event in the log demonstrates this requirement.' });
     }
   }
   blocks.push({ kind: 'heading', level: 2, text: 'Appendix: the policy' });

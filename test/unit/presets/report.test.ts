@@ -27,7 +27,7 @@ describe('evidence report', () => {
     const cr = byId['10.2.1.2'].probes.find((p) => p.probe.path === '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings')!;
     expect(cr.observed).toEqual(['RequestResponse']);
     const md = renderReportMarkdown(r);
-    expect(md).toContain('⚠️ no observed evidence');
+    expect(md).toContain('⚠ no observed evidence');
     expect(md).toContain('## pci-dss 10.2.1.5: Changes to identification and authentication credentials are logged');
     expect(md).not.toContain('must-not-appear');
     const html = renderReportHtml(r);
