@@ -42,7 +42,7 @@ export function reportBlocks(report: EvidenceReport): Block[] {
         r.requirement.summary,
         r.ruleIndices.length ? r.ruleIndices.map((i) => `#${i}`).join(', ') : '—',
         r.probes.length ? `${r.probes.filter((x) => x.satisfied).length}/${r.probes.length} at required level` : '—',
-        report.log ? String(r.evidenceCount) : '—',
+        report.log && r.status !== 'settings' && r.status !== 'outside-policy' ? String(r.evidenceCount) : '—',
         STATUS_TEXT[r.status],
       ]),
     },
