@@ -218,13 +218,13 @@ export class Consumer {
     return { seq: doc.seq, hash: doc.hash };
   }
 
-  private async saveCursor(durable: boolean): Promise<void> {
+  private async saveCursor(durable: boolean, seq = this.cursor, hash = this.cursorHash): Promise<void> {
     const doc: CursorDocument = {
       kind: 'cdk8s-audit/consumer-cursor',
       version: 1,
       consumer: this.options.label,
-      seq: this.cursor,
-      hash: this.cursorHash,
+      seq,
+      hash,
       updatedAt: new Date().toISOString(),
     };
     const tmp = `${this.cursorPath}.tmp`;
@@ -331,15 +331,16 @@ export class Consumer {
       this.lastError = undefined;
       this.lastSuccessMs = Date.now();
       const lastRecord = batch[batch.length - 1];
-      this.cursor = lastRecord.seq;
-      this.cursorHash = lastRecord.hash ?? null;
-      this.options.onProgress?.(batch.length);
       try {
+        // Written before the in-memory cursor (and its metric) moves, so "caught up" means "on disk".
         // Not fsynced per batch: after a power loss the cursor may lag and a batch is delivered again.
-        await this.saveCursor(false);
+        await this.saveCursor(false, lastRecord.seq, lastRecord.hash ?? null);
       } catch (e) {
         this.options.log.warn('could not write the consumer cursor; it is retried after the next batch', { consumer: this.options.label, code: (e as NodeJS.ErrnoException).code });
       }
+      this.cursor = lastRecord.seq;
+      this.cursorHash = lastRecord.hash ?? null;
+      this.options.onProgress?.(batch.length);
     }
   }
 }

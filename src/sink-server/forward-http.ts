@@ -10,8 +10,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export type AuthConfig =
   | { readonly kind: 'none' }
-  /** A file holding `user:password`. */
-  | { readonly kind: 'basic'; readonly file: string }
+  /** A file holding `user:password`, or only the password when `user` is given. */
+  | { readonly kind: 'basic'; readonly file: string; readonly user?: string }
   /** A file holding a bearer token. */
   | { readonly kind: 'bearer'; readonly file: string }
   /** A file holding an Elasticsearch API key (the base64 `id:api_key` form). */
@@ -78,8 +78,8 @@ function authHeader(option: string, auth: AuthConfig): string | undefined {
       return undefined;
     case 'basic': {
       const v = readCredential(option, auth.file);
-      if (!v.includes(':')) throw new HttpTargetError(`${option}: ${auth.file} must hold "user:password" (no colon found)`);
-      return `Basic ${Buffer.from(v, 'utf8').toString('base64')}`;
+      if (auth.user === undefined && !v.includes(':')) throw new HttpTargetError(`${option}: ${auth.file} must hold "user:password" (no colon found), or give the user name with the -user option`);
+      return `Basic ${Buffer.from(auth.user === undefined ? v : `${auth.user}:${v}`, 'utf8').toString('base64')}`;
     }
     case 'bearer':
       return `Bearer ${readCredential(option, auth.file)}`;

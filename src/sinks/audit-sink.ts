@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
@@ -16,6 +17,27 @@ import {
   urlHost,
   WebhookSinkProps,
 } from './common';
+import { peerCidrProblems } from './network';
+import {
+  AlertWebhookProps,
+  alertWebhookProblems,
+  ElasticsearchOutputProps,
+  elasticsearchOutputProblems,
+  lokiLabelFields,
+  LokiOutputProps,
+  lokiOutputProblems,
+  lokiStaticLabels,
+  LoggingAuth,
+  LoggingTls,
+  mountOutputSecrets,
+  outputSecretFiles,
+  sinkServeTargetArgs,
+  urlNeedsDns,
+  urlPort,
+} from './outputs';
+import { formatIssue } from '../policy/issue';
+import { AlertRulesDocument, alertRulesProblems, renderAlertRulesYaml } from '../sink-server/rules';
+import { DEFAULT_ES_INDEX } from '../sink-server/forward-format';
 
 /** Props of {@link AuditSink}. */
 export interface AuditSinkProps extends WebhookSinkProps {
@@ -48,9 +70,31 @@ export interface AuditSinkProps extends WebhookSinkProps {
   readonly clientNames?: string[];
   /** @default requests 100m CPU / 128 MiB, limits 1 CPU / 512 MiB */
   readonly resources?: kplus.ContainerResources;
+  /**
+   * Alert rules the sink evaluates on every stored event (`sink serve --rules`), e.g.
+   * `presetAlertRules('pci-dss', { approvedSourceCidrs: [...] })`. Rendered into a ConfigMap mounted
+   * read-only; the pod template carries the rules' SHA-256, so a change rolls the pod. Alerts go to the
+   * container's stdout (JSON lines) and `audit_sink_alerts_total{rule}`.
+   * @default - no rules
+   */
+  readonly alertRules?: AlertRulesDocument;
+  /** Also POST alerts to this HTTPS endpoint (needs `alertRules` and `egressCidrs`). @default - none */
+  readonly alertWebhook?: AlertWebhookProps;
+  /** Forward every stored event to Elasticsearch (`_bulk`, `_id` = auditID-stage). Needs `egressCidrs`. @default - none */
+  readonly forwardElasticsearch?: ElasticsearchOutputProps;
+  /** Forward every stored event to Loki (push API). Needs `egressCidrs`. @default - none */
+  readonly forwardLoki?: LokiOutputProps;
+  /**
+   * Where the forwarding destinations and the alert webhook are: the NetworkPolicy, which otherwise denies
+   * all egress, admits these CIDRs on the URLs' ports (and cluster DNS when a URL names a host).
+   * @default - none (required with forwarding or an alert webhook)
+   */
+  readonly egressCidrs?: string[];
 }
 
 const STORE_MOUNT = '/var/lib/audit-sink';
+const RULES_MOUNT = '/etc/audit-sink/rules';
+const OUTPUTS_MOUNT = '/etc/audit-sink/outputs';
 const TLS_MOUNT = '/etc/audit-sink/tls';
 const KEY_MOUNT = '/etc/audit-sink/signing';
 
@@ -88,6 +132,8 @@ export class AuditSink extends Construct {
   /** The cert-manager Certificate, when TLS comes from cert-manager. */
   public readonly certificate?: ApiObject;
   public readonly maxBodyBytes: number;
+  /** The ConfigMap holding rules.yaml, when `alertRules` is given. */
+  public readonly alertRulesConfigMap?: kplus.ConfigMap;
 
   constructor(scope: Construct, id: string, props: AuditSinkProps) {
     super(scope, id);
@@ -107,10 +153,30 @@ export class AuditSink extends Construct {
     if (!Number.isSafeInteger(this.maxBodyBytes) || this.maxBodyBytes < 1024) problems.push(`maxBodyBytes: ${this.maxBodyBytes} is below 1024 bytes`);
     const clientNames = props.clientNames ?? ['kube-apiserver-audit'];
     if (clientNames.length === 0) problems.push('clientNames: empty; list the CN of the apiserver\'s webhook client certificate (cdk8s-audit certs: kube-apiserver-audit)');
+    if (props.alertRules) problems.push(...alertRulesProblems(props.alertRules).map((i) => `alertRules.${formatIssue(i)}`));
+    if (props.alertWebhook) {
+      problems.push(...alertWebhookProblems('alertWebhook', props.alertWebhook));
+      if (!props.alertRules) problems.push('alertWebhook: given without alertRules, so there are no alerts to send; add alertRules (e.g. presetAlertRules(...))');
+    }
+    if (props.forwardElasticsearch) problems.push(...elasticsearchOutputProblems('forwardElasticsearch', props.forwardElasticsearch));
+    if (props.forwardLoki) problems.push(...lokiOutputProblems('forwardLoki', props.forwardLoki));
+    const destinations = [props.forwardElasticsearch?.url, props.forwardLoki?.url, props.alertWebhook?.url].filter((u): u is string => u !== undefined);
+    if (destinations.length && !(props.egressCidrs ?? []).length) {
+      problems.push('egressCidrs: empty, but the sink must reach ' + destinations.join(', ') + '; list the CIDRs those hosts are in (the NetworkPolicy denies all other egress)');
+    }
+    problems.push(...peerCidrProblems('egressCidrs', props.egressCidrs ?? [], false));
     throwProblems(`AuditSink ${id}`, problems);
 
     const name = `${this.node.id}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-    const workload = buildSinkWorkload(this, { props, name, webhookPort: port, opsPort, denyEgress: true });
+    const validUrls = destinations.filter((u) => /^https:/.test(u));
+    const workload = buildSinkWorkload(this, {
+      props,
+      name,
+      webhookPort: port,
+      opsPort,
+      denyEgress: true,
+      allowEgress: destinations.length ? { cidrs: props.egressCidrs ?? [], ports: validUrls.map(urlPort), dns: validUrls.some(urlNeedsDns) } : undefined,
+    });
     this.deployment = workload.deployment;
     this.service = workload.service;
     this.networkPolicy = workload.networkPolicy;
@@ -129,6 +195,31 @@ export class AuditSink extends Construct {
     const keyVolume = secretVolume(this, 'signing-key-volume', 'signing-key', keySecret, { [props.signingKey.key]: 'signing.key' });
     const tmpVolume = emptyDirVolume(this, 'tmp-volume', 'tmp', Size.mebibytes(16));
 
+    // Forwarding, rules and webhook: flags now, Secret and ConfigMap mounts once the container exists.
+    const outputs: { prefix: string; dir: string; tls?: LoggingTls; auth?: LoggingAuth }[] = [];
+    const outputArgs: string[] = [];
+    const target = (flag: string, prefix: string, o: { url: string; tls?: LoggingTls; auth?: LoggingAuth }) => {
+      const dir = `${OUTPUTS_MOUNT}/${prefix}`;
+      outputs.push({ prefix, dir, tls: o.tls, auth: o.auth });
+      outputArgs.push(...sinkServeTargetArgs(flag, o.url, o.auth, outputSecretFiles(dir, o.tls, o.auth)));
+    };
+    let rulesYaml: string | undefined;
+    if (props.alertRules) {
+      rulesYaml = renderAlertRulesYaml(props.alertRules);
+      outputArgs.push('--rules', `${RULES_MOUNT}/rules.yaml`);
+    }
+    if (props.alertWebhook) target('alerts-webhook', 'alert-webhook', props.alertWebhook);
+    if (props.forwardElasticsearch) {
+      target('forward-elasticsearch', 'es', props.forwardElasticsearch);
+      outputArgs.push('--forward-elasticsearch-index', props.forwardElasticsearch.index ?? DEFAULT_ES_INDEX);
+    }
+    if (props.forwardLoki) {
+      const l = props.forwardLoki;
+      target('forward-loki', 'loki', l);
+      outputArgs.push('--forward-loki-labels', lokiLabelFields(l).join(','));
+      for (const [k, v] of Object.entries(lokiStaticLabels(l))) outputArgs.push('--forward-loki-label', `${k}=${v}`);
+      if (l.tenant) outputArgs.push('--forward-loki-tenant', l.tenant);
+    }
     const args = [
       'sink', 'serve',
       '--store', `${STORE_MOUNT}/store`,
@@ -140,6 +231,7 @@ export class AuditSink extends Construct {
       '--max-body-bytes', String(this.maxBodyBytes),
       '--retention-max-bytes', String(retentionMaxBytes),
       ...(props.retentionMaxAge ? ['--retention-max-age', `${Math.round(props.retentionMaxAge.toSeconds())}s`] : []),
+      ...outputArgs,
     ];
     const container = this.deployment.addContainer({
       name: 'sink',
@@ -162,6 +254,14 @@ export class AuditSink extends Construct {
     container.mount(TLS_MOUNT, tlsVolume, { readOnly: true });
     container.mount(KEY_MOUNT, keyVolume, { readOnly: true });
     container.mount('/tmp', tmpVolume);
+
+    if (rulesYaml !== undefined) {
+      this.alertRulesConfigMap = new kplus.ConfigMap(this, 'alert-rules', { data: { 'rules.yaml': rulesYaml } });
+      container.mount(RULES_MOUNT, kplus.Volume.fromConfigMap(this, 'alert-rules-volume', this.alertRulesConfigMap, { name: 'alert-rules' }), { readOnly: true });
+      // sink serve reads the rules at start: a change of the rules must roll the pod.
+      this.deployment.podMetadata.addAnnotation('cdk8s-audit.io/alert-rules-sha256', createHash('sha256').update(rulesYaml).digest('hex'));
+    }
+    for (const o of outputs) mountOutputSecrets(this, container, o.prefix, o.dir, o.tls, o.auth);
 
     this.node.addValidation({ validate: () => bodyLimitProblems(props.webhookBackend, this.maxBodyBytes, 'AuditSink maxBodyBytes') });
   }

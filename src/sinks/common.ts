@@ -156,8 +156,10 @@ export interface SinkWorkloadSpec {
   readonly webhookPort: number;
   /** Port for health and metrics; admitted from metricsCidrs. */
   readonly opsPort?: number;
-  /** Deny all egress (the sink talks to nobody). @default false */
+  /** Deny all egress (the sink talks to nobody) except `allowEgress`. @default false */
   readonly denyEgress?: boolean;
+  /** With denyEgress: what the sink may still reach (its forwarding destinations, cluster DNS). */
+  readonly allowEgress?: { readonly cidrs: readonly string[]; readonly ports: readonly number[]; readonly dns: boolean };
 }
 
 export interface SinkWorkload {
@@ -196,10 +198,20 @@ export function buildSinkWorkload(scope: Construct, spec: SinkWorkloadSpec): Sin
   if (spec.opsPort !== undefined) {
     for (const peer of peers('metrics', props.metricsCidrs ?? [])) rules.push({ peer, ports: [kplus.NetworkPolicyPort.tcp(spec.opsPort)] });
   }
+  const egressRules: kplus.NetworkPolicyRule[] = [];
+  const allow = spec.allowEgress;
+  if (allow) {
+    for (const peer of peers('egress', allow.cidrs)) egressRules.push({ peer, ports: [...new Set(allow.ports)].map((p) => kplus.NetworkPolicyPort.tcp(p)) });
+    if (allow.dns) {
+      // Cluster DNS (CoreDNS/kube-dns pods in kube-system) to resolve the destinations' names.
+      const dns = kplus.Pods.select(scope, 'cluster-dns', { labels: { 'k8s-app': 'kube-dns' }, namespaces: kplus.Namespaces.select(scope, 'cluster-dns-namespace', { names: ['kube-system'] }) });
+      egressRules.push({ peer: dns, ports: [kplus.NetworkPolicyPort.udp(53), kplus.NetworkPolicyPort.tcp(53)] });
+    }
+  }
   const networkPolicy = new kplus.NetworkPolicy(scope, 'network-policy', {
     selector: deployment,
     ingress: { default: kplus.NetworkPolicyTrafficDefault.DENY, rules },
-    egress: spec.denyEgress ? { default: kplus.NetworkPolicyTrafficDefault.DENY, rules: [] } : undefined,
+    egress: spec.denyEgress ? { default: kplus.NetworkPolicyTrafficDefault.DENY, rules: egressRules } : undefined,
   });
   const podDisruptionBudget = new kplus.k8s.KubePodDisruptionBudget(scope, 'pdb', {
     spec: {

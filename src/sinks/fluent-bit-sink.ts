@@ -4,6 +4,17 @@ import { Construct } from 'constructs';
 import { BATCH_ENVELOPE_BYTES } from '../backends/backends';
 import { WebhookKubeconfigProps } from '../backends/kubeconfig';
 import { bodyLimitProblems, buildSinkWorkload, checkPort, commonProblems, emptyDirVolume, kubeconfigFor, secretVolume, SINK_USER, throwProblems, urlHost, WebhookSinkProps } from './common';
+import {
+  addCredentialEnv,
+  ElasticsearchOutputProps,
+  elasticsearchOutputProblems,
+  fluentBitElasticsearchOutput,
+  fluentBitLokiOutput,
+  fluentBitOutputProblems,
+  LokiOutputProps,
+  lokiOutputProblems,
+  mountOutputSecrets,
+} from './outputs';
 
 /** Props of {@link FluentBitSink}. */
 export interface FluentBitSinkProps extends WebhookSinkProps {
@@ -23,6 +34,14 @@ export interface FluentBitSinkProps extends WebhookSinkProps {
    * @default - one `stdout` output in json_lines format
    */
   readonly outputs?: string;
+  /**
+   * An `es` output (Elasticsearch `_bulk`; `Generate_ID On` so a retried chunk is not indexed twice; TLS
+   * verified; the password from a Secret through an environment variable). Added to `outputs`.
+   * @default - none
+   */
+  readonly elasticsearch?: ElasticsearchOutputProps;
+  /** A `loki` output (labels from the event, the event as a JSON line; TLS; credentials from a Secret). Added to `outputs`. @default - none */
+  readonly loki?: LokiOutputProps;
   /** @default requests 100m CPU / 128 MiB, limits 1 CPU / 512 MiB */
   readonly resources?: kplus.ContainerResources;
 }
@@ -41,6 +60,7 @@ end
 
 const CONFIG_MOUNT = '/fluent-bit/etc/cdk8s-audit';
 const TLS_MOUNT = '/etc/audit-sink/tls';
+const OUTPUTS_MOUNT = '/etc/audit-sink/outputs';
 
 /**
  * Fluent Bit's `http` input as the apiserver's audit webhook, with TLS, a body limit matched to the
@@ -81,7 +101,15 @@ export class FluentBitSink extends Construct {
     if (!Number.isSafeInteger(this.bufferMaxBytes) || this.bufferMaxBytes < 512 * 1024) {
       problems.push(`bufferMaxBytes: ${this.bufferMaxBytes} is below 512 KiB (Fluent Bit's buffer_chunk_size); a batch of audit events does not fit`);
     }
+    if (props.elasticsearch) problems.push(...elasticsearchOutputProblems('elasticsearch', props.elasticsearch));
+    if (props.loki) problems.push(...lokiOutputProblems('loki', props.loki));
+    problems.push(...fluentBitOutputProblems(props.elasticsearch, props.loki));
     throwProblems(`FluentBitSink ${id}`, problems);
+    const typed = [
+      props.elasticsearch ? fluentBitElasticsearchOutput(props.elasticsearch, `${OUTPUTS_MOUNT}/es`) : undefined,
+      props.loki ? fluentBitLokiOutput(props.loki, `${OUTPUTS_MOUNT}/loki`) : undefined,
+    ].filter((o): o is NonNullable<typeof o> => o !== undefined);
+    const outputSections = [...(props.outputs !== undefined || typed.length === 0 ? [props.outputs ?? '[OUTPUT]\n    Name    stdout\n    Match   kube.audit\n    Format  json_lines\n'] : []), ...typed.map((o) => o.config)];
     const name = this.node.id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
     const w = buildSinkWorkload(this, { props, name, webhookPort: port, opsPort: 2020 });
     this.deployment = w.deployment;
@@ -122,7 +150,7 @@ export class FluentBitSink extends Construct {
       `    script  ${CONFIG_MOUNT}/split-event-list.lua`,
       '    call    split_event_list',
       '',
-      (props.outputs ?? '[OUTPUT]\n    Name    stdout\n    Match   kube.audit\n    Format  json_lines\n').trimEnd(),
+      outputSections.map((o) => o.trimEnd()).join('\n\n'),
       '',
     ].join('\n');
     this.configMap = new kplus.ConfigMap(this, 'config', { data: { 'fluent-bit.conf': this.config, 'split-event-list.lua': FLUENT_BIT_SPLIT_LUA } });
@@ -146,6 +174,8 @@ export class FluentBitSink extends Construct {
     container.mount(TLS_MOUNT, secretVolume(this, 'tls-volume', 'tls', w.tlsSecret), { readOnly: true });
     container.mount('/var/lib/fluent-bit', emptyDirVolume(this, 'buffer-volume', 'buffer', Size.gibibytes(1)));
     container.mount('/tmp', emptyDirVolume(this, 'tmp-volume', 'tmp', Size.mebibytes(16)));
+    for (const o of typed) mountOutputSecrets(this, container, o.mount.prefix, o.mount.dir, o.mount.tls, undefined);
+    addCredentialEnv(this, container, typed.map((o) => o.env));
     this.node.addValidation({ validate: () => bodyLimitProblems(props.webhookBackend, this.bufferMaxBytes, 'FluentBitSink bufferMaxBytes') });
   }
 

@@ -4,3 +4,4 @@ export * from './audit-sink';
 export * from './fluent-bit-sink';
 export * from './vector-sink';
 export * from './falco-sink';
+export * from './outputs';

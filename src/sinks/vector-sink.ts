@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { WebhookKubeconfigProps } from '../backends/kubeconfig';
 import { buildSinkWorkload, checkPort, commonProblems, emptyDirVolume, kubeconfigFor, secretVolume, SINK_USER, throwProblems, urlHost, WebhookSinkProps } from './common';
+import { addCredentialEnv, ElasticsearchOutputProps, elasticsearchOutputProblems, LokiOutputProps, lokiOutputProblems, mountOutputSecrets, vectorElasticsearchSink, vectorLokiSink } from './outputs';
 
 /** Props of {@link VectorSink}. */
 export interface VectorSinkProps extends WebhookSinkProps {
@@ -17,6 +18,15 @@ export interface VectorSinkProps extends WebhookSinkProps {
    * @default - one `console` sink writing JSON lines
    */
   readonly sinks?: Record<string, unknown>;
+  /**
+   * An `elasticsearch` sink (bulk `create` with `id_key` = auditID-stage, so a retry indexes nothing
+   * twice; index date from stageTimestamp; TLS verified; credentials from a Secret via an environment
+   * variable). Added to `sinks`.
+   * @default - none
+   */
+  readonly elasticsearch?: ElasticsearchOutputProps;
+  /** A `loki` sink (low-cardinality labels, entry time = stageTimestamp, the event as a JSON line). Added to `sinks`. @default - none */
+  readonly loki?: LokiOutputProps;
   /** @default requests 100m CPU / 128 MiB, limits 1 CPU / 512 MiB */
   readonly resources?: kplus.ContainerResources;
 }
@@ -30,6 +40,7 @@ export const VECTOR_SPLIT_VRL = `if .kind != "EventList" || .apiVersion != "audi
 
 const CONFIG_MOUNT = '/etc/vector';
 const TLS_MOUNT = '/etc/audit-sink/tls';
+const OUTPUTS_MOUNT = '/etc/audit-sink/outputs';
 
 /**
  * Vector's `http_server` source as the apiserver's audit webhook: mutual TLS (`verify_certificate` makes
@@ -61,12 +72,20 @@ export class VectorSink extends Construct {
     const port = props.port ?? 8443;
     checkPort('port', port);
     const problems = commonProblems(props);
-    const sinks = props.sinks ?? { audit_stdout: { type: 'console', inputs: ['audit_events'], encoding: { codec: 'json' } } };
+    const typedOutputs = props.elasticsearch !== undefined || props.loki !== undefined;
+    const sinks = props.sinks ?? (typedOutputs ? {} : { audit_stdout: { type: 'console', inputs: ['audit_events'], encoding: { codec: 'json' } } });
     for (const [sinkName, sink] of Object.entries(sinks)) {
       const inputs = (sink as { inputs?: unknown }).inputs;
       if (!Array.isArray(inputs) || !inputs.includes('audit_events')) problems.push(`sinks.${sinkName}.inputs: ${JSON.stringify(inputs)} does not include 'audit_events' (the split events); add it`);
     }
+    if (props.elasticsearch) problems.push(...elasticsearchOutputProblems('elasticsearch', props.elasticsearch));
+    if (props.loki) problems.push(...lokiOutputProblems('loki', props.loki));
+    for (const taken of ['elasticsearch', 'loki']) {
+      if (props[taken as 'loki'] && taken in sinks) problems.push(`sinks.${taken}: the name is used by the ${taken} prop's sink; rename yours`);
+    }
     throwProblems(`VectorSink ${id}`, problems);
+    const es = props.elasticsearch ? vectorElasticsearchSink(props.elasticsearch, `${OUTPUTS_MOUNT}/es`) : undefined;
+    const loki = props.loki ? vectorLokiSink(props.loki, `${OUTPUTS_MOUNT}/loki`) : undefined;
     const name = this.node.id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
     const w = buildSinkWorkload(this, { props, name, webhookPort: port, opsPort: 8686 });
     this.deployment = w.deployment;
@@ -91,8 +110,10 @@ export class VectorSink extends Construct {
       },
       transforms: {
         audit_events: { type: 'remap', inputs: ['apiserver_audit'], drop_on_abort: true, source: VECTOR_SPLIT_VRL },
+        ...(es ? { audit_events_es: es.config.transform } : {}),
+        ...(loki ? { audit_events_loki: loki.config.transform } : {}),
       },
-      sinks,
+      sinks: { ...sinks, ...(es ? { elasticsearch: es.config.sink } : {}), ...(loki ? { loki: loki.config.sink } : {}) },
     };
     this.configMap = new kplus.ConfigMap(this, 'config', { data: { 'vector.yaml': stringify(this.config, { lineWidth: 0 }) } });
     const container = this.deployment.addContainer({
@@ -115,6 +136,8 @@ export class VectorSink extends Construct {
     container.mount(TLS_MOUNT, secretVolume(this, 'tls-volume', 'tls', w.tlsSecret), { readOnly: true });
     container.mount('/var/lib/vector', emptyDirVolume(this, 'data-volume', 'data', Size.gibibytes(1)));
     container.mount('/tmp', emptyDirVolume(this, 'tmp-volume', 'tmp', Size.mebibytes(16)));
+    for (const o of [es, loki]) if (o) mountOutputSecrets(this, container, o.mount.prefix, o.mount.dir, o.mount.tls, undefined);
+    addCredentialEnv(this, container, [es?.env, loki?.env]);
     // Vector has no body limit to match; still require the apiserver to bound its batches.
     this.node.addValidation({
       validate: () =>

@@ -16,6 +16,7 @@ function targetOptions(prefix: string, apiKey: boolean): OptionSpec {
     [`${prefix}-cert`]: { type: 'string' },
     [`${prefix}-key`]: { type: 'string' },
     [`${prefix}-basic-auth-file`]: { type: 'string' },
+    [`${prefix}-user`]: { type: 'string' },
     [`${prefix}-bearer-token-file`]: { type: 'string' },
     ...(apiKey ? { [`${prefix}-api-key-file`]: { type: 'string' as const } } : {}),
   };
@@ -56,7 +57,8 @@ cursor in <store>/state/; forwarding never holds up or weakens the store):
   --forward-loki-tenant ID     X-Scope-OrgID
   --forward-{elasticsearch,loki}-ca FILE      CA bundle for the server certificate (default: system CAs)
   --forward-{elasticsearch,loki}-cert FILE, -key FILE   client certificate for mutual TLS
-  --forward-{elasticsearch,loki}-basic-auth-file FILE   "user:password" (re-read for every request)
+  --forward-{elasticsearch,loki}-basic-auth-file FILE   "user:password" (re-read for every request), or
+                               only the password with --forward-{elasticsearch,loki}-user NAME
   --forward-{elasticsearch,loki}-bearer-token-file FILE a bearer token (re-read for every request)
   --forward-elasticsearch-api-key-file FILE             an Elasticsearch API key (Authorization: ApiKey)
   --forward-batch-max-events N (default 500), --forward-batch-max-bytes SIZE (default 4Mi),
@@ -74,7 +76,7 @@ Alert rules:
                                durable event; alerts are JSON lines on stdout and audit_sink_alerts_total
   --alerts-file FILE           append alert lines to FILE instead of stdout
   --alerts-webhook URL         also POST alerts (JSON, batched, retried with backoff) to this HTTPS URL
-  --alerts-webhook-ca FILE, -cert FILE, -key FILE, -basic-auth-file FILE, -bearer-token-file FILE`;
+  --alerts-webhook-ca FILE, -cert FILE, -key FILE, -basic-auth-file FILE (+ -user NAME), -bearer-token-file FILE`;
 
 export interface OutputOptions {
   readonly forwards: ForwardConfig[];
@@ -101,7 +103,7 @@ function target(args: ParsedArgs, cwd: string, prefix: string, insecure: boolean
   const url = s(prefix);
   const related = Object.keys(args.values).filter((k) => k.startsWith(`${prefix}-`) && args.values[k] !== undefined);
   if (!url) {
-    const own = related.filter((k) => ['-ca', '-cert', '-key', '-basic-auth-file', '-bearer-token-file', '-api-key-file'].some((x) => k === `${prefix}${x}`));
+    const own = related.filter((k) => ['-ca', '-cert', '-key', '-basic-auth-file', '-user', '-bearer-token-file', '-api-key-file'].some((x) => k === `${prefix}${x}`));
     if (own.length) throw new UsageError(`--${own[0]} needs --${prefix} URL`);
     return undefined;
   }
@@ -109,9 +111,14 @@ function target(args: ParsedArgs, cwd: string, prefix: string, insecure: boolean
   const auths = (['basic-auth-file', 'bearer-token-file', 'api-key-file'] as const).filter((a) => s(`${prefix}-${a}`) !== undefined);
   if (auths.length > 1) throw new UsageError(`--${prefix}-${auths[0]} and --${prefix}-${auths[1]}: give one kind of credentials`);
   const kind = auths[0];
+  const user = s(`${prefix}-user`);
+  if (user !== undefined && kind !== 'basic-auth-file') throw new UsageError(`--${prefix}-user needs --${prefix}-basic-auth-file FILE (holding the password)`);
+  if (user !== undefined && (user === '' || user.includes(':'))) throw new UsageError(`--${prefix}-user ${JSON.stringify(user)} is not a user name (non-empty, no ':')`);
   const auth: AuthConfig = !kind
     ? { kind: 'none' }
-    : { kind: kind === 'basic-auth-file' ? 'basic' : kind === 'bearer-token-file' ? 'bearer' : 'apikey', file: abs(s(`${prefix}-${kind}`))! };
+    : kind === 'basic-auth-file'
+      ? { kind: 'basic', file: abs(s(`${prefix}-${kind}`))!, user }
+      : { kind: kind === 'bearer-token-file' ? 'bearer' : 'apikey', file: abs(s(`${prefix}-${kind}`))! };
   usage(() => {
     try {
       checkTargetUrl(`--${prefix}`, url, insecure, auth.kind !== 'none');

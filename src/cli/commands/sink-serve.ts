@@ -177,19 +177,30 @@ Example:
       await store.close();
       throw new InputError(`cannot start forwarding or rules: ${(e as Error).message}`);
     }
+    // Handlers before the server listens: a SIGTERM right after the "listening" line must drain, not kill.
+    let signalled = false;
+    let requestStop: (() => void) | undefined;
+    const onSignal = (signal: string) => {
+      log.info('signal received', { signal });
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      signalled = true;
+      requestStop?.();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     try {
       await server.start();
     } catch (e) {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
       await pipeline?.stop(0);
       await store.close();
       const err = e as NodeJS.ErrnoException;
       throw new InputError(`--listen: cannot listen (${err.code ?? err.message})`);
     }
     await new Promise<void>((resolveStop) => {
-      const onSignal = (signal: string) => {
-        log.info('signal received', { signal });
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
+      requestStop = () => {
         server
           .stop()
           .then(() => pipeline?.stop(outputs.drainTimeoutMs))
@@ -198,8 +209,7 @@ Example:
             resolveStop();
           });
       };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      if (signalled) requestStop();
     });
     return ExitCode.OK;
   },
