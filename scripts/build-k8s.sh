@@ -15,10 +15,10 @@ K8S_VERSIONS=${K8S_VERSIONS_OVERRIDE:-$K8S_VERSIONS}
 k8s_env
 
 if [ "${1:-}" = "--print" ]; then
-  missing=0
-  for v in $K8S_VERSIONS; do f="$K8S_BIN/kube-apiserver-v$v"; [ -x "$f" ] || missing=1; echo "$f"; done
-  f="$K8S_BIN/etcd-v$ETCD_VERSION"; [ -x "$f" ] || missing=1; echo "$f"
-  exit $missing
+  absent=0
+  for v in $K8S_VERSIONS; do f="$K8S_BIN/kube-apiserver-v$v"; [ -x "$f" ] || absent=1; echo "$f"; done
+  f="$K8S_BIN/etcd-v$ETCD_VERSION"; [ -x "$f" ] || absent=1; echo "$f"
+  exit $absent
 fi
 
 k8s_require_go

@@ -79,6 +79,8 @@ if [ "$mode" = official ]; then
   require_docker
   if docker image inspect "$img" >/dev/null 2>&1; then log "official node image present: $img"
   else log "pulling $img"; docker pull "$img" >&2 || die "docker pull $img failed: no registry reachable? Use KIND_NODE_IMAGE=offline"; fi
+  # The suite drives the cluster with a kubectl of the suite's version, built like the offline image's.
+  k8s_lock; k8s_build "$V" kubectl
   echo "$img"; exit 0
 fi
 
@@ -110,7 +112,7 @@ build_base() {
   local root="$WORK/rootfs" kb="$KIND_DIR/images/base/files" start=$SECONDS
   command -v debootstrap >/dev/null || {
     [ "$(id -u)" = 0 ] || die "debootstrap is missing: sudo apt-get install debootstrap"
-    log "installing debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null || die "apt-get install debootstrap failed"
+    log "installing debootstrap"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 debootstrap >/dev/null || die "apt-get install debootstrap failed"
   }
   [ "$(id -u)" = 0 ] || die "debootstrap needs root"
   rm -rf "$root"; mkdir -p "$root" "$K8S_CACHE/debs"
@@ -247,7 +249,7 @@ storage_manifest() {
 # ---------------------------------------------------------------------------------------------
 # 3. Component images, saved to one archive for the node's containerd.
 build_images() {
-  local ctx="$WORK/images" start=$SECONDS name bin tag refs=()
+  local ctx="$WORK/images" start=$SECONDS name tag refs=()
   rm -rf "$ctx"; mkdir -p "$ctx"
   # image <ref> <from> <binary> <path in image>
   image() {

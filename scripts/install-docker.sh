@@ -29,11 +29,11 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq || die "apt-get update failed (Debian's package mirror must be reachable)"
+  apt-get update -qq -o DPkg::Lock::Timeout=600 || die "apt-get update failed (Debian's package mirror must be reachable)"
   # policy-rc.d 101: the package scripts must not try to start services (there may be no init system).
   prc=/usr/sbin/policy-rc.d; made_prc=0
   if [ ! -e "$prc" ]; then printf '#!/bin/sh\nexit 101\n' > "$prc"; chmod +x "$prc"; made_prc=1; fi
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { [ $made_prc = 1 ] && rm -f "$prc"; die "apt-get install ${missing[*]} failed"; }
+  apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >/dev/null || { [ $made_prc = 1 ] && rm -f "$prc"; die "apt-get install ${missing[*]} failed"; }
   [ $made_prc = 1 ] && rm -f "$prc"
 else
   log "packages present: ${pkgs[*]}"
