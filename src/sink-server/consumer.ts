@@ -9,10 +9,11 @@
  * The cursor is one small JSON file in `<store>/state/`, replaced atomically; it never grows.
  */
 import { createHash } from 'node:crypto';
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { FeedError, FeedReader, FeedRecord, RecordFeed } from './feed';
 import { Logger } from './metrics';
+import { fsyncDir } from './store';
 
 export const STATE_DIR = 'state';
 
@@ -92,15 +93,6 @@ export async function ensureStateDir(storeDir: string): Promise<string> {
   const dir = join(storeDir, STATE_DIR);
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   return dir;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, fsConstants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>

@@ -55,6 +55,11 @@ abstract class HttpOutput implements ConsumerTarget {
     readonly stats: OutputStats,
   ) {}
 
+  /** The API endpoint: the configured URL if it already ends with `path`, else `path` below it. */
+  protected endpoint(path: string): URL {
+    return this.http.url.pathname.replace(/\/+$/, '').endsWith(`/${path}`) ? this.http.url : this.http.resolve(path);
+  }
+
   protected async post(url: URL, body: Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<HttpResponse> {
     try {
       const res = await this.http.post(url, body, headers, signal);
@@ -92,7 +97,7 @@ abstract class HttpOutput implements ConsumerTarget {
 }
 
 export class ElasticsearchOutput extends HttpOutput {
-  private readonly bulkUrl: URL;
+  private readonly bulkUrl = this.endpoint('_bulk');
 
   constructor(
     http: HttpTarget,
@@ -101,7 +106,6 @@ export class ElasticsearchOutput extends HttpOutput {
     stats = newOutputStats(),
   ) {
     super('elasticsearch', http, log, stats);
-    this.bulkUrl = http.url.pathname.replace(/\/+$/, '').endsWith('/_bulk') ? http.url : http.resolve('_bulk');
   }
 
   protected async send(events: readonly Buffer[], signal: AbortSignal): Promise<'done' | 'too_large'> {
@@ -142,7 +146,7 @@ export interface LokiOutputOptions {
 }
 
 export class LokiOutput extends HttpOutput {
-  private readonly pushUrl: URL;
+  private readonly pushUrl = this.endpoint('loki/api/v1/push');
 
   constructor(
     http: HttpTarget,
@@ -151,7 +155,6 @@ export class LokiOutput extends HttpOutput {
     stats = newOutputStats(),
   ) {
     super('loki', http, log, stats);
-    this.pushUrl = http.url.pathname.replace(/\/+$/, '').endsWith('/loki/api/v1/push') ? http.url : http.resolve('loki/api/v1/push');
   }
 
   protected async send(events: readonly Buffer[], signal: AbortSignal): Promise<'done' | 'too_large'> {

@@ -124,7 +124,8 @@ function isoOrThrow(s: unknown, what: string): Date {
   return d;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** fsyncs a directory (so a rename or create in it survives a crash). */
+export async function fsyncDir(dir: string): Promise<void> {
   const fh = await fsp.open(dir, fsConstants.O_RDONLY);
   try {
     await fh.sync();

@@ -8,7 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ALERT_RULES, presetAlertRules } from '../../../src/presets/alert-rules';
-import { PRESET_NAMES } from '../../../src/presets';
+import { getPreset, PRESET_NAMES } from '../../../src/presets';
+import { evaluatePolicy } from '../../../src/policy/evaluate';
+import { requestAttributesFromHttp } from '../../../src/policy/request-attributes';
 import { AlertRule, AlertRulesDocument, AlertRulesError, alertRulesProblems, parseAlertRules, renderAlertRulesYaml } from '../../../src/sink-server/rules';
 import { AuditEventFields, InMemoryFirstSeen, ipInCidrs, RulesEngine } from '../../../src/sink-server/rules-engine';
 import { parseCidr } from '../../../src/sinks/network';
@@ -198,6 +200,34 @@ describe('preset alert rules', () => {
     ]);
     expect(() => presetAlertRules('pci-dss', { approvedSourceCidrs: ['10.0.0.0'] })).toThrow(/cidrSets\.approved\[0\]: "10\.0\.0\.0" is not a CIDR/);
     expect(() => presetAlertRules('pci')).toThrow(/unknown preset "pci"; valid presets: baseline, cis, pci-dss/);
+  });
+});
+
+describe('preset alert rules see what the preset policy records', () => {
+  // A request each default rule is about, and a user it fires for.
+  const examples: Record<string, [string, string, { name: string; groups: string[] }]> = {
+    'protected-namespace-write-from-unapproved-source': ['POST', '/api/v1/namespaces/kube-system/configmaps', { name: 'alice', groups: ['system:authenticated'] }],
+    'new-secret-reader': ['GET', '/api/v1/namespaces/payments/secrets/db', { name: 'alice', groups: ['system:authenticated'] }],
+    'exec-into-pod': ['POST', '/api/v1/namespaces/dev/pods/web/exec?command=id', { name: 'alice', groups: ['system:authenticated'] }],
+    'exec-from-unapproved-source': ['POST', '/api/v1/namespaces/dev/pods/web/attach', { name: 'alice', groups: ['system:authenticated'] }],
+    'rbac-change-by-non-admin': ['POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/dev/rolebindings', { name: 'bob', groups: ['system:authenticated'] }],
+    'anonymous-request-succeeded': ['GET', '/api/v1/namespaces/payments', { name: 'system:anonymous', groups: ['system:unauthenticated'] }],
+  };
+  it.each(PRESET_NAMES)('%s: every request its rules are about is logged at Metadata or more with the ResponseComplete stage', (preset) => {
+    const policy = getPreset(preset).policy;
+    const rules = presetAlertRules(preset);
+    for (const rule of rules.rules) {
+      const [method, uri, user] = examples[rule.name];
+      const attrs = requestAttributesFromHttp(method, uri, user);
+      // The example is one the rule is about…
+      const engine = new RulesEngine({ ...rules, rules: [rule] });
+      const fired = engine.evaluate({ auditID: 'x', stage: 'ResponseComplete', verb: attrs.verb, requestURI: uri, user: { username: user.name, groups: user.groups }, sourceIPs: ['203.0.113.1'], responseStatus: { code: 200 } });
+      expect(fired.map((a) => a.rule), `${rule.name} example`).toEqual([rule.name]);
+      // …and the preset's policy records it so that the sink sees it.
+      const decision = evaluatePolicy(policy, attrs);
+      expect(decision.level, `${preset}: ${rule.name}`).not.toBe('None');
+      expect(decision.omitStages, `${preset}: ${rule.name}`).not.toContain('ResponseComplete');
+    }
   });
 });
 
