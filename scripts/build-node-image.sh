@@ -208,7 +208,11 @@ build_coredns "$coredns_v"
 build_pause() {
   local v=$1 out="$K8S_BIN/pause-$1" src
   if [ -x "$out" ]; then log "pause $v cached: $out"; return; fi
-  command -v gcc >/dev/null || die "gcc is needed to compile pause: apt-get install gcc libc6-dev"
+  if ! command -v gcc >/dev/null || { ! [ -f /usr/lib/x86_64-linux-gnu/libc.a ] && ! [ -f /usr/lib/libc.a ]; }; then
+    [ "$(id -u)" = 0 ] || die "gcc and a static libc are needed to compile pause: sudo apt-get install gcc libc6-dev"
+    log "installing gcc libc6-dev (to compile pause)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 gcc libc6-dev >/dev/null || die "apt-get install gcc libc6-dev failed"
+  fi
   src="$(k8s_module_dir "$V")/build/pause/linux/pause.c"
   [ -f "$src" ] || die "pause source not found at $src"
   gcc -Os -Wall -static -DVERSION="v$v-cdk8s-audit" -o "$out.tmp" "$src" || die "compiling pause failed (static glibc: apt-get install libc6-dev)"
