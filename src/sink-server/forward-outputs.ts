@@ -98,6 +98,8 @@ abstract class HttpOutput implements ConsumerTarget {
 
 export class ElasticsearchOutput extends HttpOutput {
   private readonly bulkUrl = this.endpoint('_bulk');
+  /** _ids refused while the current batch is being retried (counted and logged once). */
+  private readonly refusedInBatch = new Set<string>();
 
   constructor(
     http: HttpTarget,
@@ -125,14 +127,18 @@ export class ElasticsearchOutput extends HttpOutput {
       throw new RetryableError(`elasticsearch: ${(e as Error).message}`);
     }
     for (const r of outcome.refused) {
-      this.log.error('elasticsearch refused a document; it stays in the local store', { output: this.name, id: items[r.index].id, index: items[r.index].indexName, status: r.status, errorType: r.type });
+      const doc = items[r.index];
+      if (this.refusedInBatch.has(doc.id)) continue; // refused again on a resend of the same batch
+      this.refusedInBatch.add(doc.id);
+      this.stats.refused++;
+      this.log.error('elasticsearch refused a document; it stays in the local store', { output: this.name, id: doc.id, index: doc.indexName, status: r.status, errorType: r.type });
     }
-    this.stats.refused += outcome.refused.length;
     this.stats.existing += outcome.existing;
     if (outcome.retry.length > 0) {
       // Resend the whole batch: created documents answer 409 next time, so nothing is indexed twice.
       throw new RetryableError(`elasticsearch could not index ${outcome.retry.length} of ${events.length} documents now (429/5xx per item)`);
     }
+    this.refusedInBatch.clear();
     this.stats.delivered += outcome.created + outcome.existing;
     return 'done';
   }

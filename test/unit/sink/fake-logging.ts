@@ -144,6 +144,8 @@ export class FakeElasticsearch extends FakeServer {
   creates = 0;
   /** Items answered 409 (the document existed). */
   conflicts = 0;
+  /** Documents with these _ids are always refused (400 mapper_parsing_exception, reason quoting a value). */
+  readonly refuseIds = new Set<string>();
 
   protected handle(req: IncomingMessage, body: Buffer, item429: boolean): { status: number; body?: unknown } {
     check(req.method === 'POST', `method ${req.method}, expected POST`);
@@ -169,7 +171,9 @@ export class FakeElasticsearch extends FakeServer {
       check(id === `${doc.auditID}-${doc.stage}`, `line ${i + 1}: _id ${id} is not auditID-stage`);
       check(doc['@timestamp'] === doc.stageTimestamp, `line ${i + 2}: @timestamp ${String(doc['@timestamp'])} is not the stageTimestamp`);
       this.creates++;
-      if (item429 && i === 0) {
+      if (this.refuseIds.has(id)) {
+        items.push({ create: { _index: index, _id: id, status: 400, error: { type: 'mapper_parsing_exception', reason: `failed to parse field [user] of type [long]. Preview of field's value: '${String((doc.user as { username?: string })?.username)}'` } } });
+      } else if (item429 && i === 0) {
         items.push({ create: { _index: index, _id: id, status: 429, error: { type: 'es_rejected_execution_exception', reason: 'rejected execution' } } });
       } else if (this.docs.has(id)) {
         this.conflicts++;

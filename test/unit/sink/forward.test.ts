@@ -229,19 +229,37 @@ describe('sink serve --forward-elasticsearch', () => {
     expect(sink.stderr()).toMatch(/records were deleted by retention before this consumer got to them/);
   });
 
-  it('refused documents (400 on the whole request) are counted and skipped, never retried forever; a batch answered 413 is split', async () => {
+  it('refused documents are counted once and skipped, never retried forever: a 400 on the whole request, an item refused by a mapping error (also while its batch is resent); a batch answered 413 is split', async () => {
     const e = await env('fwd-es-refuse');
     const es = await fakeEs(e);
     es.failNext({ kind: 'status', status: 413 }, { kind: 'status', status: 400 });
     const sink = await startSink(e.f, [...esArgs(e, es.url), ...FAST, '--forward-batch-max-events', '10', '--forward-batch-max-wait', '300ms']);
     await sendEvents(e.f, sink, 10, 10);
     await until(async () => sample(await metricsText(sink), 'audit_sink_forward_lag_events{output="elasticsearch"}') === 0, () => 'lag');
+    // 413 → halves of 5; the first half was refused (400), the second indexed.
+    expect(sample(await metricsText(sink), 'audit_sink_forward_refused_events_total{output="elasticsearch"}')).toBe(5);
+    expect(es.docs.size).toBe(5);
+    // A batch with a document Elasticsearch cannot map, answered per item 429 for another one first.
+    const batch = Array.from({ length: 10 }, (_, i) => makeEvent(100 + i));
+    es.refuseIds.add(id(batch[3]));
+    const secret = `user-${randomUUID()}`;
+    batch[3].user.username = secret;
+    es.failNext({ kind: 'item-429' });
+    expect((await send(sink.url, clientOf(e.f), eventList(batch))).status).toBe(200);
+    await until(async () => sample(await metricsText(sink), 'audit_sink_forward_lag_events{output="elasticsearch"}') === 0, () => 'lag');
     const m = await metricsText(sink);
     expect(await stopSink(sink)).toBe(0);
-    // 413 → halves of 5; the first half was refused (400), the second indexed.
-    expect(sample(m, 'audit_sink_forward_refused_events_total{output="elasticsearch"}')).toBe(5);
-    expect(es.docs.size).toBe(5);
+    expect(es.docs.size).toBe(14);
+    expect(es.docs.has(id(batch[3]))).toBe(false);
+    expect(sample(m, 'audit_sink_forward_refused_events_total{output="elasticsearch"}')).toBe(6);
+    expect(sample(m, 'audit_sink_forward_retries_total{output="elasticsearch"}')).toBe(1);
     expect(sink.stderr()).toMatch(/elasticsearch refused the whole _bulk request/);
+    const refusals = sink.stderr().split('\n').filter((l) => l.includes('elasticsearch refused a document'));
+    expect(refusals).toHaveLength(1);
+    expect(JSON.parse(refusals[0])).toMatchObject({ id: id(batch[3]), status: 400, errorType: 'mapper_parsing_exception' });
+    // Elasticsearch's reason quotes the value; the sink never logs it.
+    expect(sink.stderr()).not.toContain(secret);
+    expect(storedEvents(e.f)).toHaveLength(20);
   });
 });
 
