@@ -3,7 +3,9 @@
 //   dist/node/                                 files for the control-plane node: policy, webhook kubeconfig,
 //                                              kubeadm, kind and static-pod wiring, files.yaml (where each goes)
 import { ApiObject, Chart, Size } from 'cdk8s';
-import { AuditApp, AuditSink, ClusterAudit, SinkSigningKey, SinkTls } from './src';
+// The compiled library (`npm run synth` builds it first), as a user's app imports the package: transpiling
+// the library's sources on every synth would make synth several times slower.
+import { AuditApp, AuditSink, ClusterAudit, SinkSigningKey, SinkTls } from './lib';
 
 /** The sink's fixed ClusterIP: the apiserver runs on the host network and cannot resolve Service names. */
 const SINK_CLUSTER_IP = '10.96.0.50';
