@@ -43,6 +43,12 @@ import { DEFAULT_ES_INDEX } from '../sink-server/forward-format';
 export interface AuditSinkProps extends WebhookSinkProps {
   /** The image built from templates/sink/Dockerfile (runs `cdk8s-audit`), e.g. `registry.example.com/cdk8s-audit-sink:0.1.0`. */
   readonly image: string;
+  /**
+   * When the kubelet pulls the image. Pin a version tag or digest: with IfNotPresent a node keeps using
+   * the image it has, which is also what an offline or air-gapped cluster (images loaded, no registry) needs.
+   * @default kplus.ImagePullPolicy.IF_NOT_PRESENT
+   */
+  readonly imagePullPolicy?: kplus.ImagePullPolicy;
   /** The key that signs segment digests and the head (`sink serve --key`). */
   readonly signingKey: SinkSigningKey;
   /** The webhook port (`sink serve --listen`). @default 8443 */
@@ -236,6 +242,7 @@ export class AuditSink extends Construct {
     const container = this.deployment.addContainer({
       name: 'sink',
       image: props.image,
+      imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args,
       ports: [
         { name: 'webhook', number: port },

@@ -36,6 +36,8 @@ describe('AuditSink', () => {
 
   it('runs `sink serve` on the PVC with TLS from the Secret, the signing key, the apiserver client name and the body/retention limits', () => {
     expect(container.image).toBe('registry.example.com/cdk8s-audit-sink:0.1.0');
+    // The kubelet keeps a pinned image it has: offline and air-gapped clusters load it, no registry answers.
+    expect(container.imagePullPolicy).toBe('IfNotPresent');
     expect(container.args.join(' ')).toBe(
       'sink serve --store /var/lib/audit-sink/store --key /etc/audit-sink/signing/signing.key --tls-dir /etc/audit-sink/tls --client-name kube-apiserver-audit ' +
         `--listen 0.0.0.0:8443 --ops-listen 0.0.0.0:8081 --max-body-bytes 16777216 --retention-max-bytes ${Math.floor(20 * 1024 ** 3 * 0.85)}`,
