@@ -5,80 +5,31 @@
  * the apiserver's retries and the sink's dedupe must still give every event exactly once. Afterwards
  * `sink verify` passes and the sink holds the same (auditID, stage) pairs as the log backend.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { renderWebhookKubeconfig } from '../../src/backends/kubeconfig';
 import { createWebhookTlsBundle } from '../../src/tls/certs';
-import { AuditEvent, brief, droppedEventsFromStderr, readJsonAuditLog } from './support/audit-events';
+import { brief, droppedEventsFromStderr, readJsonAuditLog } from './support/audit-events';
 import { logBackendArgs, writePolicyFile } from './support/audit-files';
 import { kubernetesVersions } from './support/binaries';
 import { startControlPlane } from './support/control-plane';
-import { freePort, makeTempDir, removeTempDir, RunningProcess, sleep, startProcess, stopProcess } from './support/processes';
+import { freePort, makeTempDir, removeTempDir, sleep, stopProcess } from './support/processes';
+import { SINK_CLIENT_NAME, SinkProcess, getText, metricValue, startSinkProcess, verifySinkStore, writeSinkFiles } from './support/sink-process';
 import { runWorkload } from './support/workload';
 import { POLICY_SECRETS_METADATA } from './policies';
 
-const MAIN = join(__dirname, '..', '..', 'lib', 'cli', 'main.js');
-const CLIENT_USER = 'kube-apiserver-audit';
 const key = (e: { auditID: string; stage: string }) => `${e.auditID} ${e.stage}`;
-
-interface Sink {
-  readonly proc: RunningProcess;
-  readonly opsUrl: string;
-}
-
-async function startSink(dir: string, port: number, run: number): Promise<Sink> {
-  const logDir = join(dir, `sink-run-${run}`);
-  mkdirSync(logDir);
-  const proc = startProcess('sink', process.execPath, [
-    MAIN, 'sink', 'serve',
-    '--store', join(dir, 'store'),
-    '--key', join(dir, 'signing.key'),
-    '--tls-dir', join(dir, 'tls'),
-    '--client-name', CLIENT_USER,
-    '--listen', `127.0.0.1:${port}`,
-    '--ops-listen', '127.0.0.1:0',
-    '--segment-max-bytes', '256Ki',
-  ], logDir);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const line = proc.stderr().split('\n').find((l) => l.includes('"msg":"listening"'));
-    if (line) return { proc, opsUrl: (JSON.parse(line) as { ops: string }).ops };
-    if (!proc.isRunning() || Date.now() > deadline) throw new Error(`sink did not start: ${proc.stderr()}`);
-    await sleep(50);
-  }
-}
-
-function getText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request(url, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
-function metric(text: string, sample: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(sample + ' '));
-  return line ? Number(line.slice(sample.length + 1)) : NaN;
-}
+const startSink = (dir: string, port: number, run: number): Promise<SinkProcess> =>
+  startSinkProcess(dir, port, ['--segment-max-bytes', '256Ki'], `sink-run-${run}`);
+const metric = metricValue;
 
 describe.each(kubernetesVersions())('sink serve receives the real webhook, kube-apiserver v%s', (version) => {
   test('every event arrives once over mTLS despite a kill -9 of the sink; sink verify passes; same events as the log backend', async () => {
     const dir = makeTempDir('sink-delivery');
     try {
-      const tls = await createWebhookTlsBundle({ sans: ['127.0.0.1'], clientUser: CLIENT_USER });
-      mkdirSync(join(dir, 'tls'));
-      writeFileSync(join(dir, 'tls', 'tls.crt'), tls.sink.certPem);
-      writeFileSync(join(dir, 'tls', 'tls.key'), tls.sink.keyPem, { mode: 0o600 });
-      writeFileSync(join(dir, 'tls', 'ca.crt'), tls.ca.certPem);
-      writeFileSync(join(dir, 'signing.key'), randomBytes(32), { mode: 0o600 });
+      const tls = await createWebhookTlsBundle({ sans: ['127.0.0.1'], clientUser: SINK_CLIENT_NAME });
+      writeSinkFiles(dir, tls);
       const port = await freePort();
       let sink = await startSink(dir, port, 1);
       const kubeconfig = join(dir, 'webhook-kubeconfig.yaml');
@@ -124,9 +75,9 @@ describe.each(kubernetesVersions())('sink serve receives the real webhook, kube-
       expect(metric(metrics, 'audit_sink_tls_handshake_failures_total')).toBe(0);
       expect(metrics.split('\n').filter((l) => l.startsWith('audit_sink_rejects_total{') && !l.endsWith(' 0'))).toEqual([]);
 
-      const verify = spawnSync(process.execPath, [MAIN, 'sink', 'verify', '--store', join(dir, 'store'), '--key', join(dir, 'signing.key'), '--events'], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+      const verify = verifySinkStore(sink);
       expect(verify.status, verify.stderr).toBe(0);
-      const sinkEvents = verify.stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditEvent);
+      const sinkEvents = verify.events;
       const sinkKeys = new Map(sinkEvents.map((e) => [key(e), e]));
       expect(sinkEvents.length - sinkKeys.size, 'events stored twice').toBe(0);
 
