@@ -74,7 +74,7 @@ export function renderFlagReference(): string {
     '- Mounts: directories only (log rotation renames files), never `/`, `/etc`, `/etc/kubernetes`, `/var/log` and the like, and never a directory kubeadm already mounts; the policy and webhook directories read-only and apart from the read-write log directory.',
     '- `LogBackendProps.retentionDays`: `maxAgeDays` must not delete files earlier, and with `expectedMiBPerDay`, `maxBackups × maxSizeMiB` must hold the days; stdout cannot meet a retention goal.',
     '- `expectedEventsPerSecond`: in batch mode with throttling, `qps × batch max size` must carry the rate, or the buffer fills and events are dropped.',
-    '- `WebhookBackendProps.sinkMaxBodyBytes`: truncation must be on, with `maxBatchSizeBytes` + 1024 bytes of EventList envelope within the sink\'s limit.',
+    '- `WebhookBackendProps.sinkMaxBodyBytes`: truncation must be on, with `batch.maxSize` × `truncate.maxEventSizeBytes` + 1024 bytes of EventList envelope within the sink\'s limit (a POST holds up to batch max-size events; `maxBatchSizeBytes` does not split webhook batches).',
     '',
   );
   return out.join('\n');

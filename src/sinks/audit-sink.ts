@@ -121,7 +121,7 @@ const KEY_MOUNT = '/etc/audit-sink/signing';
  *   tls: SinkTls.fromSecret('audit-sink-tls'),
  *   signingKey: SinkSigningKey.fromSecret('audit-sink-signing-key'),
  *   storageSize: Size.gibibytes(50),
- *   webhookBackend: new WebhookBackend({ truncate: { enabled: true } }),
+ *   webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 40 * 1024 } }), // 400 × 40 KiB fits 16 MiB
  * });
  * // the --audit-webhook-config-file for the control-plane nodes:
  * const kubeconfig = sink.renderWebhookKubeconfig({ certificateAuthorityFile: '/etc/kubernetes/audit-webhook/ca.crt',

@@ -48,7 +48,7 @@ const PEM_DIR = '/etc/falco/certs';
  *   clusterIP: '10.96.0.53',
  *   controlPlaneCidrs: ['192.168.1.10/32'],
  *   tls: SinkTls.fromSecret('audit-falco-tls'),
- *   webhookBackend: new WebhookBackend({ truncate: { enabled: true } }),
+ *   webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 30 * 1024 } }), // 400 × 30 KiB fits
  * });
  */
 export class FalcoSink extends Construct {
