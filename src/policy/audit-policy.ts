@@ -57,7 +57,7 @@ export class AuditPolicy extends Construct {
   public static fromPreset(scope: Construct, id: string, presets: string | string[], options: PresetOptions & Pick<AuditPolicyProps, 'lintFailOn' | 'lintIgnore'> = {}): AuditPolicy {
     const composed = getPreset(presets, options);
     const policy = AuditPolicy.fromDocument(scope, id, composed.policy, options);
-    policy.preset = composed;
+    policy._preset = composed;
     return policy;
   }
 
@@ -74,7 +74,10 @@ export class AuditPolicy extends Construct {
   /** The version the policy is validated for. */
   public readonly kubernetesVersion: string;
   /** The composed preset, when made by `fromPreset` (its requirement table, retention and backend flags). */
-  public preset?: ComposedPreset;
+  public get preset(): ComposedPreset | undefined {
+    return this._preset;
+  }
+  private _preset?: ComposedPreset;
   private readonly _rules: PolicyRule[] = [];
   private _omitStages: Stage[] | undefined;
   private _omitManagedFields: boolean | undefined;

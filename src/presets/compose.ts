@@ -1,6 +1,5 @@
 import { AuditRuleProps, toPolicyRule } from '../policy/audit-rule';
 import { evaluatePolicy } from '../policy/evaluate';
-import { DEFAULT_KUBERNETES_VERSION } from '../policy/kubernetes-version';
 import { AUDIT_API_VERSION, Level, PolicyDocument, PolicyRule, RequestAttributes, Stage, levelRank } from '../policy/model';
 import { requestAttributesFromHttp } from '../policy/request-attributes';
 import { CATALOGUE } from './catalogue';
@@ -166,4 +165,3 @@ function mergeFlags(all: PresetFlags[]): PresetFlags {
   return out;
 }
 
-export { DEFAULT_KUBERNETES_VERSION };
