@@ -87,4 +87,18 @@ describe('policy generator', () => {
     expect(a.filter((p) => p.mutations.length > 0).length).toBeGreaterThan(10);
     expect(new Rng(1).int(10)).toBe(new Rng(1).int(10));
   });
+
+  // The differential suite draws a fresh seed on every run, so the generator must not throw for any seed.
+  // A CI run once drew a seed where a "null rule" mutation was followed by one that edits a rule.
+  test('never throws, whatever the seed, and mutations compose (e.g. a null rule, then a rule edit)', () => {
+    const failures: string[] = [];
+    for (let seed = 0; seed < 500; seed++) {
+      try {
+        generatePolicies(seed, 220);
+      } catch (e) {
+        failures.push(`seed ${seed}: ${(e as Error).message}`);
+      }
+    }
+    expect(failures.slice(0, 5), `${failures.length} of 500 seeds throw`).toEqual([]);
+  });
 });

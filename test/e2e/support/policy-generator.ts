@@ -91,16 +91,27 @@ interface Mutation {
   apply(policy: Json, rng: Rng): void;
 }
 
+/**
+ * An object element of `owner[key]` to mutate, added when there is none: earlier mutations may have left
+ * a null, an array or a string where a list of objects was, or null elements in it.
+ */
+function someObjectIn(owner: Json, key: string, fresh: () => Json, rng: Rng): Json {
+  if (!Array.isArray(owner[key])) owner[key] = [];
+  const objects = owner[key].filter((item: Json) => item !== null && typeof item === 'object' && !Array.isArray(item));
+  if (objects.length > 0) return rng.pick(objects);
+  const item = fresh();
+  owner[key].push(item);
+  return item;
+}
+
 function someRule(policy: Json, rng: Rng): Json {
-  if (!Array.isArray(policy.rules) || policy.rules.length === 0) policy.rules = [{ level: 'Metadata' }];
-  return rng.pick(policy.rules);
+  return someObjectIn(policy, 'rules', () => ({ level: 'Metadata' }), rng);
 }
 
 function someGroupResources(policy: Json, rng: Rng): Json {
   const rule = someRule(policy, rng);
   delete rule.nonResourceURLs;
-  if (!Array.isArray(rule.resources) || rule.resources.length === 0) rule.resources = [{ group: '' }];
-  return rng.pick(rule.resources);
+  return someObjectIn(rule, 'resources', () => ({ group: '' }), rng);
 }
 
 export const MUTATIONS: readonly Mutation[] = [
