@@ -1,4 +1,4 @@
-import { Chart, Duration, Testing } from 'cdk8s';
+import { Chart, Duration } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import {
   adviseBatching,
@@ -18,6 +18,7 @@ import { ApiserverAudit } from '../../../src/backends/apiserver-audit';
 import { AuditMode, WebhookBackend } from '../../../src/backends/backends';
 import { AuditConfigError } from '../../../src/backends/errors';
 import { ClusterAudit } from '../../../src/gitops/cluster-audit';
+import { testApp } from '../support/temp-dir';
 
 /** The e2e scenario: a slow, small sink (1 s per batch, 4 at once, 64 KiB bodies). */
 const SLOW_SINK: BatchingAdvisorInput = {
@@ -335,7 +336,7 @@ describe('the props option', () => {
 
   it('ClusterAudit takes the advised props as its webhook backend, over the preset flags', () => {
     const kubeconfig = { server: 'https://10.96.0.50:8443/audit', certificateAuthorityFile: 'ca.crt', clientCertificateFile: 'client.crt', clientKeyFile: 'client.key' };
-    const audit = new ClusterAudit(new Chart(Testing.app(), 'c'), 'audit', { presets: ['pci-dss'], webhook: { kubeconfig, backend: advisedWebhookProps(SLOW_SINK) } });
+    const audit = new ClusterAudit(new Chart(testApp(), 'c'), 'audit', { presets: ['pci-dss'], webhook: { kubeconfig, backend: advisedWebhookProps(SLOW_SINK) } });
     expect(settingsOfWebhookBackend(audit.apiserver.webhook!)).toEqual(adviseBatching(SLOW_SINK).settings);
   });
 

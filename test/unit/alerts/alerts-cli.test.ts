@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderPrometheusRuleFile } from '../../../src/alerts/rules';
 import { cli } from '../../support/cli';
+import { tempDir } from '../support/temp-dir';
 
 describe('cdk8s-audit alerts', () => {
   it('--help exits 0 and names every rule', () => {
@@ -31,7 +31,7 @@ describe('cdk8s-audit alerts', () => {
   });
 
   it('--advice takes advise --format json: the capacity rule uses its drain rate, the latency rule its sink latency', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-alerts-'));
+    const dir = tempDir('alerts');
     const advice = cli(['advise', '--rps', '50', '--sink-latency', '400ms', '--sink-max-in-flight', '8', '--format', 'json']);
     expect(advice.code).toBe(0);
     writeFileSync(join(dir, 'advice.json'), advice.stdout);

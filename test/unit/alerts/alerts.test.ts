@@ -7,12 +7,13 @@ import { checkPromQL } from '../../../src/alerts/promql';
 import { auditAlertGroups, AuditAlertOptions, renderPrometheusRuleFile } from '../../../src/alerts/rules';
 import { adviseBatching } from '../../../src/backends/advisor';
 import { REJECT_REASONS } from '../../../src/sink-server/event-list';
+import { testApp } from '../support/temp-dir';
 
 const advice = adviseBatching({ load: { requestsPerSecond: 50, peakRequestsPerSecond: 500, burstSeconds: 30 }, sink: { latencySeconds: 0.4, maxInFlight: 8 } });
 const FULL: AuditAlertOptions = { webhookHost: '10.96.0.50:8443', advice: { ...advice, sinkLatencySeconds: 0.4 } };
 
 function synth(props: ConstructorParameters<typeof AuditAlerts>[2]) {
-  const chart = new Chart(Testing.app(), 'test', { namespace: 'monitoring' });
+  const chart = new Chart(testApp(), 'test', { namespace: 'monitoring' });
   new AuditAlerts(chart, 'alerts', props);
   return Testing.synth(chart);
 }

@@ -1,16 +1,14 @@
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderFlagReference } from '../../../src/backends/flag-docs';
 import { ROOT, cli } from '../../support/cli';
+import { tempDir } from '../support/temp-dir';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-backend-cli-'));
-});
+// Not in beforeAll: tempDir's removal would never run if registered there.
+const dir = tempDir('backend-cli');
 
 const LOG = ['--log-path', '/var/log/kubernetes/audit/audit.log'];
 const HOOK = ['--webhook-config-file', '/etc/kubernetes/audit-webhook/kubeconfig.yaml'];

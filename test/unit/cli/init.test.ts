@@ -1,15 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { validatePolicy } from '../../../src';
 import { ROOT, cli } from '../../support/cli';
+import { tempDir } from '../support/temp-dir';
 
 describe('init', () => {
   it('scaffolds a GitOps app whose main.ts synthesises against the built package', () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'cdk8s-audit-init-')), 'cluster-audit');
+    const dir = join(tempDir('init'), 'cluster-audit');
     const r = cli(['init', dir, '--preset', 'pci-dss,hipaa', '--kubernetes-version', '1.35']);
     expect(r.code).toBe(0);
     for (const f of ['cdk8s.yaml', 'main.ts', 'package.json', 'tsconfig.json', 'README.md', '.gitignore', '.github/workflows/audit-synth.yml']) {
@@ -34,7 +34,7 @@ describe('init', () => {
   });
 
   it('refuses to overwrite without --force, naming the files', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-init-'));
+    const dir = tempDir('init');
     writeFileSync(join(dir, 'main.ts'), '// mine');
     const r = cli(['init', dir]);
     expect(r.code).toBe(1);

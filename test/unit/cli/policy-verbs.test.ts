@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../../support/cli';
+import { tempDir } from '../support/temp-dir';
 
-let dir: string;
+// Not in beforeAll: tempDir's removal would never run if registered there.
+const dir = tempDir('cli');
 const file = (name: string, text: string) => {
   const p = join(dir, name);
   writeFileSync(p, text);
@@ -15,7 +16,6 @@ let good: string;
 let typo: string;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-cli-'));
   good = file('good.yaml', header + 'omitStages: [RequestReceived]\nomitManagedFields: true\nrules:\n  - level: None\n    nonResourceURLs: ["/healthz*"]\n  - level: Metadata\n    resources: [{group: "", resources: [secrets]}]\n  - level: Metadata\n');
   typo = file('typo.yaml', header + 'rules:\n  - level: Metdata\n    resource: [{group: ""}]\n');
 });

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRESET_NAMES, parsePolicy, validatePolicy } from '../../../src';
 import { cli } from '../../support/cli';
+import { tempDir } from '../support/temp-dir';
 
 describe('preset', () => {
   it('--list names every preset', () => {
@@ -47,7 +47,7 @@ describe('preset', () => {
 
 describe('report', () => {
   it('writes Markdown and HTML, and uses a real-shaped audit log', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-report-'));
+    const dir = tempDir('report');
     const log = join(dir, 'audit.log');
     writeFileSync(log, JSON.stringify({ kind: 'Event', auditID: 'x', level: 'Metadata', verb: 'get', requestURI: '/api/v1/namespaces/kube-system/secrets/admin-token', user: { username: 'alice' }, responseStatus: { code: 403 } }) + '\n');
     const r = cli(['report', '--preset', 'pci-dss', '--audit-log', log, '--out', join(dir, 'out')]);

@@ -1,21 +1,16 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Chart } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { AuditPolicy, AuditRule, ClusterAudit, Level, parsePolicy, validatePolicy, writeNodeFiles } from '../../../src';
-
-function app() {
-  const outdir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-synth-'));
-  return new App({ outdir });
-}
+import { testApp } from '../support/temp-dir';
 
 const webhook = { kubeconfig: { server: 'https://10.96.0.50:8443/audit', certificateAuthorityFile: 'ca.crt', clientCertificateFile: 'client.crt', clientKeyFile: 'client.key' } };
 
 describe('ClusterAudit + writeNodeFiles (GitOps layout)', () => {
   it('writes manifests and node files apart, with a manifest of where each file goes', () => {
-    const a = app();
+    const a = testApp();
     new ClusterAudit(new Chart(a, 'c'), 'audit', { presets: ['cis'], webhook, kubernetesVersion: '1.35' });
     a.synth();
     const written = writeNodeFiles(a, { cwd: a.outdir });
@@ -44,7 +39,7 @@ describe('ClusterAudit + writeNodeFiles (GitOps layout)', () => {
   });
 
   it('accepts a policy of its own and no webhook', () => {
-    const a = app();
+    const a = testApp();
     const chart = new Chart(a, 'c');
     const policy = new AuditPolicy(chart, 'p', { rules: [AuditRule.secretsAtMetadata(), AuditRule.catchAll(Level.METADATA)] });
     const audit = new ClusterAudit(chart, 'audit', { policy, log: { maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100 } });
@@ -54,14 +49,14 @@ describe('ClusterAudit + writeNodeFiles (GitOps layout)', () => {
   });
 
   it('errors name the prop', () => {
-    const chart = new Chart(app(), 'c');
+    const chart = new Chart(testApp(), 'c');
     expect(() => new ClusterAudit(chart, 'x', { kubernetesVersion: '2.0' })).toThrow(/ClusterAudit x: props.kubernetesVersion "2.0"/);
     expect(() => new ClusterAudit(chart, 'y', { presets: ['nope'] })).toThrow(/unknown preset "nope"/);
     expect(() => new ClusterAudit(chart, 'z', { webhook: { kubeconfig: { server: 'https://sink.audit.svc:8443' } } })).toThrow(/ClusterAudit z: props.webhook.kubeconfig:[\s\S]*sink\.audit\.svc/);
   });
 
   it('one cluster, one ClusterAudit', () => {
-    const a = app();
+    const a = testApp();
     const c = new Chart(a, 'c');
     new ClusterAudit(c, 'a1');
     new ClusterAudit(c, 'a2');

@@ -1,9 +1,10 @@
-import { App, Chart, Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { ApiResources, AuditPolicy, AuditRule, Level, Severity, Stage, evaluatePolicy, parsePolicy, renderPolicyYaml } from '../../../src';
+import { testApp } from '../support/temp-dir';
 
 function chart(): Chart {
-  return Testing.chart();
+  return new Chart(testApp(), 'test');
 }
 
 describe('AuditPolicy construct', () => {
@@ -119,7 +120,7 @@ rules:
   });
 
   it('is usable inside an App', () => {
-    const app = new App({ outdir: Testing.app().outdir });
+    const app = testApp();
     const c = new Chart(app, 'c');
     new AuditPolicy(c, 'p', { rules: [AuditRule.catchAll()] });
     expect(() => app.synth()).not.toThrow();

@@ -1,9 +1,10 @@
-import { Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import {
   AuditPolicy, BodyLevel, CATALOGUE, Level, PRESETS, PRESET_NAMES, PresetConflictError, SUPPORTED_KUBERNETES_MINORS, evaluatePolicy,
   getPreset, levelRank, lintPolicy, parsePolicy, probeAttributes, renderPolicyYaml, validatePolicy,
 } from '../../../src';
+import { testApp } from '../support/temp-dir';
 
 const versions = SUPPORTED_KUBERNETES_MINORS.map((m) => `1.${m}`);
 
@@ -100,7 +101,7 @@ describe('composition', () => {
 
 describe('AuditPolicy.fromPreset', () => {
   it('synthesises and keeps the requirement table', () => {
-    const c = Testing.chart();
+    const c = new Chart(testApp(), 'test');
     const p = AuditPolicy.fromPreset(c, 'pci', ['pci-dss'], { kubernetesVersion: '1.35' });
     expect(p.preset?.requirements.map((r) => r.id)).toContain('10.2.1.7');
     expect(p.kubernetesVersion).toBe('1.35');

@@ -4,18 +4,14 @@
  * the store exactly once, and the store verifies. Also measures group commit under concurrency.
  */
 import { Agent } from 'node:https';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cliSync, clientOf, eventList, makeEvent, makeSinkFiles, metric, removeDir, send, SinkFiles, SinkProcess, startSink, stopSink } from './support';
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach(removeDir));
+import { describe, expect, it } from 'vitest';
+import { cliSync, clientOf, eventList, makeEvent, makeSinkFiles, metric, send, SinkFiles, SinkProcess, startSink, stopSink } from './support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('sink serve under kill -9', () => {
   it('25 kill -9 during bursts from 6 retrying senders: no acknowledged event lost, none stored twice, the store verifies', async () => {
     const f: SinkFiles = await makeSinkFiles('sink-crash');
-    dirs.push(f.dir);
     // Small segments so kills also land around rotation.
     const args = ['--segment-max-bytes', '64Ki', '--request-timeout', '5s'];
     let sink: SinkProcess = await startSink(f, args);
@@ -87,7 +83,6 @@ describe('sink serve under kill -9', () => {
 
   it('group commit: concurrent requests share fsyncs; throughput measured', async () => {
     const f = await makeSinkFiles('sink-throughput');
-    dirs.push(f.dir);
     const sink = await startSink(f, ['--max-in-flight', '64']);
     const agent = new Agent({ keepAlive: true, maxSockets: 32, ca: f.tls.ca.certPem, cert: f.tls.apiserverClient.certPem, key: f.tls.apiserverClient.keyPem });
     let requests = 0;

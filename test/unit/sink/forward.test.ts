@@ -12,13 +12,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { issueClientCertificate, issueServingCertificate } from '../../../src/tls/certs';
 import { FakeElasticsearch, FakeLoki, nanosOf } from './fake-logging';
-import { cliSync, clientOf, eventList, makeEvent, makeSinkFiles, removeDir, send, SinkFiles, SinkProcess, startSink, stopSink, TestEvent } from './support';
+import { cliSync, clientOf, eventList, makeEvent, makeSinkFiles, send, SinkFiles, SinkProcess, startSink, stopSink, TestEvent } from './support';
 
-const dirs: string[] = [];
 const fakes: { close(): Promise<void> }[] = [];
 afterAll(async () => {
   await Promise.all(fakes.map((f) => f.close().catch(() => undefined)));
-  dirs.forEach(removeDir);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +37,6 @@ const TOKEN = `tok-${randomUUID()}`;
 
 async function env(prefix: string): Promise<Env> {
   const f = await makeSinkFiles(prefix);
-  dirs.push(f.dir);
   // The destinations' serving certificate and the sink's client certificate, from the sink's own test CA.
   const serving = await issueServingCertificate(f.tls.ca, { ipAddresses: ['127.0.0.1'] });
   const client = await issueClientCertificate(f.tls.ca, { user: 'audit-sink-forwarder' });

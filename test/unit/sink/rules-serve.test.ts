@@ -11,13 +11,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { renderAlertRulesYaml } from '../../../src/sink-server/rules';
 import { issueServingCertificate } from '../../../src/tls/certs';
 import { FakeAlertWebhook } from './fake-logging';
-import { cliSync, clientOf, eventList, makeSinkFiles, removeDir, send, SinkFiles, SinkProcess, startSink, stopSink } from './support';
+import { cliSync, clientOf, eventList, makeSinkFiles, send, SinkFiles, SinkProcess, startSink, stopSink } from './support';
 
-const dirs: string[] = [];
 const closers: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of closers) await c().catch(() => undefined);
-  dirs.forEach(removeDir);
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,7 +31,6 @@ const RULES = renderAlertRulesYaml({
 
 async function setup(prefix: string): Promise<{ f: SinkFiles; rules: string }> {
   const f = await makeSinkFiles(prefix);
-  dirs.push(f.dir);
   const rules = join(f.dir, 'rules.yaml');
   writeFileSync(rules, RULES);
   return { f, rules };

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALERT_RULES, presetAlertRules } from '../../../src/presets/alert-rules';
 import { getPreset, PRESET_NAMES } from '../../../src/presets';
 import { evaluatePolicy } from '../../../src/policy/evaluate';
@@ -14,10 +14,8 @@ import { requestAttributesFromHttp } from '../../../src/policy/request-attribute
 import { AlertRule, AlertRulesDocument, AlertRulesError, alertRulesProblems, parseAlertRules, renderAlertRulesYaml } from '../../../src/sink-server/rules';
 import { AuditEventFields, InMemoryFirstSeen, ipInCidrs, RulesEngine } from '../../../src/sink-server/rules-engine';
 import { parseCidr } from '../../../src/sinks/network';
-import { cliSync, removeDir, tempDir } from './support';
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach(removeDir));
+import { tempDir } from '../support/temp-dir';
+import { cliSync } from './support';
 
 const doc = (rules: AlertRule[], cidrSets?: Record<string, string[]>): AlertRulesDocument => ({ apiVersion: 'cdk8s-audit.io/v1alpha1', kind: 'AlertRules', ...(cidrSets ? { cidrSets } : {}), rules });
 
@@ -234,7 +232,6 @@ describe('preset alert rules see what the preset policy records', () => {
 describe('sink rules CLI', () => {
   it('validate: exit 0 naming the rules, exit 1 listing every problem; preset prints rules that validate; eval prints alerts and exits 1 when any fired', () => {
     const dir = tempDir('rules-cli');
-    dirs.push(dir);
     const preset = cliSync(['sink', 'rules', 'preset', 'pci-dss', '--approved-cidr', '10.0.0.0/8', '--protected-namespace', 'payments']);
     expect(preset.code, preset.stderr).toBe(0);
     const good = join(dir, 'good.yaml');

@@ -8,17 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueClientCertificate } from '../../../src/tls/certs';
-import { cliSync, clientOf, eventList, logLines, makeEvent, makeSinkFiles, metric, removeDir, send, SinkFiles, startSink, stopSink } from './support';
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach(removeDir));
-async function files(prefix: string): Promise<SinkFiles> {
-  const f = await makeSinkFiles(prefix);
-  dirs.push(f.dir);
-  return f;
-}
+import { cliSync, clientOf, eventList, logLines, makeEvent, makeSinkFiles, metric, send, SinkFiles, startSink, stopSink } from './support';
 
 /** Opens a TLS connection and sends `head` (raw HTTP), leaving the request unfinished. */
 function openSlow(url: string, f: SinkFiles, head: string): Promise<{ socket: ReturnType<typeof connect>; closed: Promise<{ afterMs: number; response: string }> }> {
@@ -49,7 +41,7 @@ async function waitForMetric(opsUrl: string, sample: string, value: number): Pro
 
 describe('sink serve: authentication', () => {
   it('refuses clients without a certificate, with one from another CA, and plain HTTP; accepts the apiserver certificate; --client-name narrows it', async () => {
-    const f = await files('sink-auth');
+    const f = await makeSinkFiles('sink-auth');
     const sink = await startSink(f, ['--client-name', 'kube-apiserver-audit']);
     try {
       const body = eventList([makeEvent(1)]);
@@ -77,7 +69,7 @@ describe('sink serve: authentication', () => {
   });
 
   it('plain HTTP needs --insecure-http and warns on stderr', async () => {
-    const f = await files('sink-http');
+    const f = await makeSinkFiles('sink-http');
     const sink = await startSink(f, [], { tls: false });
     try {
       expect(sink.url).toMatch(/^http:\/\//);
@@ -91,7 +83,7 @@ describe('sink serve: authentication', () => {
 
 describe('sink serve: hostile and broken input', () => {
   it('2,000+ malformed, oversized and slow requests: every one refused with its reason, the sink stays up, RSS stays bounded, valid events still land', async () => {
-    const f = await files('sink-abuse');
+    const f = await makeSinkFiles('sink-abuse');
     const maxBody = 256 * 1024;
     const sink = await startSink(f, ['--max-body-bytes', String(maxBody), '--request-timeout', '1s', '--max-in-flight', '64']);
     const agent = new Agent({ keepAlive: true, maxSockets: 16, ca: f.tls.ca.certPem, cert: f.tls.apiserverClient.certPem, key: f.tls.apiserverClient.keyPem });
@@ -186,7 +178,7 @@ describe('sink serve: hostile and broken input', () => {
   }, 120_000);
 
   it('overload: beyond --max-in-flight the sink answers 503 with Retry-After', async () => {
-    const f = await files('sink-overload');
+    const f = await makeSinkFiles('sink-overload');
     const sink = await startSink(f, ['--max-in-flight', '2', '--request-timeout', '5s']);
     try {
       const held = await Promise.all([0, 1].map(() => openSlow(sink.url, f, 'POST /audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{')));
@@ -204,7 +196,7 @@ describe('sink serve: hostile and broken input', () => {
   });
 
   it('overload by bytes: bodies in flight beyond --max-in-flight-bytes get 503 before they are read', async () => {
-    const f = await files('sink-overload-bytes');
+    const f = await makeSinkFiles('sink-overload-bytes');
     const sink = await startSink(f, ['--max-in-flight-bytes', '64Ki', '--request-timeout', '5s']);
     try {
       const held = await openSlow(sink.url, f, 'POST /audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{');
@@ -222,7 +214,7 @@ describe('sink serve: hostile and broken input', () => {
   });
 
   it('below --min-free-bytes the sink answers 503 disk_full with Retry-After and stores nothing', async () => {
-    const f = await files('sink-reserve');
+    const f = await makeSinkFiles('sink-reserve');
     const sink = await startSink(f, ['--min-free-bytes', '1000Ti']);
     try {
       const res = await send(sink.url, clientOf(f), eventList([makeEvent(1)]));
@@ -239,7 +231,7 @@ describe('sink serve: hostile and broken input', () => {
 
 describe('sink serve: lifecycle', () => {
   it('SIGTERM: readyz turns 503, the request in flight completes with 200, then exit 0; the store verifies', async () => {
-    const f = await files('sink-drain');
+    const f = await makeSinkFiles('sink-drain');
     const sink = await startSink(f, ['--request-timeout', '10s']);
     const body = eventList([makeEvent(1), makeEvent(2)]);
     const slow = await openSlow(sink.url, f, `POST /audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`);
@@ -261,7 +253,7 @@ describe('sink serve: lifecycle', () => {
   });
 
   it('--forward-stdout writes each stored event once as a JSON line, after it is stored; duplicates are not forwarded', async () => {
-    const f = await files('sink-forward');
+    const f = await makeSinkFiles('sink-forward');
     const sink = await startSink(f, ['--forward-stdout']);
     const events = [makeEvent(1), makeEvent(2), makeEvent(3)];
     try {
@@ -275,7 +267,7 @@ describe('sink serve: lifecycle', () => {
   });
 
   it('the store on a full file system (a 1 MiB tmpfs in a private mount namespace): 503 disk_full, no partial records, verify passes', async () => {
-    const f = await files('sink-enospc');
+    const f = await makeSinkFiles('sink-enospc');
     const mnt = join(f.dir, 'mnt');
     const script = join(f.dir, 'run.sh');
     writeFileSync(
@@ -329,7 +321,7 @@ describe('sink verify CLI', () => {
   });
 
   it('a short HMAC key is refused with the fix, and its bytes are never printed', async () => {
-    const f = await files('sink-shortkey');
+    const f = await makeSinkFiles('sink-shortkey');
     writeFileSync(f.keyPath, 'tooshort-secret');
     const r = cliSync(['sink', 'serve', '--store', f.store, '--key', f.keyPath, '--tls-dir', f.tlsDir]);
     expect(r.code).toBe(1);

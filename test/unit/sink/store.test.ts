@@ -5,21 +5,14 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { appendFileSync, cpSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReceivedEvent } from '../../../src/sink-server/event-list';
 import { HEAD_FILE } from '../../../src/sink-server/layout';
 import { signingKeyFromBytes, SigningKey } from '../../../src/sink-server/signing';
 import { Store, StoreOpenError } from '../../../src/sink-server/store';
 import { formatProblem, verifyStore } from '../../../src/sink-server/verify';
-import { makeEvent, removeDir, tempDir } from './support';
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach(removeDir));
-const newDir = (p: string) => {
-  const d = tempDir(p);
-  dirs.push(d);
-  return d;
-};
+import { tempDir } from '../support/temp-dir';
+import { makeEvent } from './support';
 
 const hmac = signingKeyFromBytes(randomBytes(32), 'test key');
 const received = (i: number, stage = 'ResponseComplete', id?: string): ReceivedEvent => {
@@ -28,8 +21,8 @@ const received = (i: number, stage = 'ResponseComplete', id?: string): ReceivedE
 };
 
 /** A store with several sealed segments and an open one. */
-async function buildStore(key: SigningKey = hmac, opts: { batches?: number; perBatch?: number; segmentMaxBytes?: number } = {}): Promise<{ dir: string; events: ReceivedEvent[] }> {
-  const dir = join(newDir('store'), 'store');
+async function buildStore(key: SigningKey = hmac, opts: { batches?: number; perBatch?: number; segmentMaxBytes?: number; parent?: string } = {}): Promise<{ dir: string; events: ReceivedEvent[] }> {
+  const dir = join(opts.parent ?? tempDir('store'), 'store');
   const store = await Store.open({ dir, key, segmentMaxBytes: opts.segmentMaxBytes ?? 16 * 1024, minFreeBytes: 0 });
   const events: ReceivedEvent[] = [];
   for (let b = 0; b < (opts.batches ?? 20); b++) {
@@ -45,7 +38,7 @@ const segmentFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith(
 const digestFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.digest.json')).sort();
 
 function copyStore(dir: string): string {
-  const copy = join(newDir('tamper'), 'store');
+  const copy = join(tempDir('tamper'), 'store');
   cpSync(dir, copy, { recursive: true });
   return copy;
 }
@@ -75,7 +68,7 @@ describe('Store', () => {
   });
 
   it('deduplicates (auditID, stage) within a batch, across batches, across concurrent requests and across restarts', async () => {
-    const dir = join(newDir('dedupe'), 'store');
+    const dir = join(tempDir('dedupe'), 'store');
     let store = await Store.open({ dir, key: hmac, minFreeBytes: 0 });
     const a = received(1, 'ResponseComplete', 'id-a');
     const aStarted = received(1, 'ResponseStarted', 'id-a');
@@ -92,7 +85,7 @@ describe('Store', () => {
   });
 
   it('the dedupe index is bounded: beyond dedupeMaxKeys the oldest pairs are forgotten first', async () => {
-    const dir = join(newDir('dedupe-cap'), 'store');
+    const dir = join(tempDir('dedupe-cap'), 'store');
     const store = await Store.open({ dir, key: hmac, minFreeBytes: 0, dedupeMaxKeys: 5 });
     const events = Array.from({ length: 10 }, (_, i) => received(i));
     for (const e of events) await store.append([e]);
@@ -103,7 +96,7 @@ describe('Store', () => {
   });
 
   it('retention deletes the oldest sealed segments behind a signed anchor; the rest still verifies', async () => {
-    const dir = join(newDir('retention'), 'store');
+    const dir = join(tempDir('retention'), 'store');
     const store = await Store.open({ dir, key: hmac, segmentMaxBytes: 8 * 1024, retentionMaxBytes: 40 * 1024, minFreeBytes: 0 });
     for (let b = 0; b < 40; b++) await store.append(Array.from({ length: 5 }, (_, i) => received(b * 10 + i)));
     await store.close();
@@ -159,7 +152,7 @@ describe('Store', () => {
   });
 
   it('refuses a second sink on the same store, and a key that cannot sign', async () => {
-    const dir = join(newDir('lock'), 'store');
+    const dir = join(tempDir('lock'), 'store');
     const store = await Store.open({ dir, key: hmac, minFreeBytes: 0 });
     // The lock holds this process's pid; pretend another live process (our parent) holds it.
     writeFileSync(join(dir, 'sink.lock'), `${process.ppid}\n`);
@@ -187,6 +180,8 @@ describe('Store', () => {
 
 describe('verify detects tampering', () => {
   let base: { dir: string; events: ReceivedEvent[] };
+  // Made here, not in the control test that fills it: the later tests read it after that test has finished.
+  const baseParent = tempDir('store');
   const detect = async (dir: string, what: string): Promise<string> => {
     const report = await verifyStore(dir, hmac);
     expect(report.ok, `${what} was not detected`).toBe(false);
@@ -194,7 +189,7 @@ describe('verify detects tampering', () => {
   };
 
   it('an intact copy verifies (control)', async () => {
-    base = await buildStore(hmac, { batches: 12, perBatch: 8, segmentMaxBytes: 12 * 1024 });
+    base = await buildStore(hmac, { batches: 12, perBatch: 8, segmentMaxBytes: 12 * 1024, parent: baseParent });
     expect(segmentFiles(base.dir).length).toBeGreaterThanOrEqual(4);
     expect((await verifyStore(copyStore(base.dir), hmac)).ok).toBe(true);
   });

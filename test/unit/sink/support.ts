@@ -4,19 +4,15 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWebhookTlsBundle, WebhookTlsBundle } from '../../../src/tls/certs';
+import { tempDir } from '../support/temp-dir';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const MAIN = join(ROOT, 'lib', 'cli', 'main.js');
-
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `cdk8s-audit-${prefix}-`));
-}
 
 export interface SinkFiles {
   readonly dir: string;
@@ -26,7 +22,7 @@ export interface SinkFiles {
   readonly tlsDir: string;
 }
 
-/** A temp dir with an HMAC key, a store path and a TLS bundle written as a kubernetes.io/tls Secret mount. */
+/** A temp dir (removed with the scope that made it, see tempDir) with an HMAC key, a store path and a TLS bundle written as a kubernetes.io/tls Secret mount. */
 export async function makeSinkFiles(prefix: string): Promise<SinkFiles> {
   const dir = tempDir(prefix);
   const keyPath = join(dir, 'signing.key');
@@ -192,10 +188,6 @@ export function cliSync(args: string[]): { code: number; stdout: string; stderr:
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
 }
 
 /** Parses the JSON log lines of a sink. */

@@ -7,22 +7,20 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { presetAlertRules } from '../../../src/presets/alert-rules';
 import { parseAlertRules } from '../../../src/sink-server/rules';
 import { AuditSink, AuditSinkProps, FluentBitSink, SinkSigningKey, SinkTls, VectorSink } from '../../../src/sinks';
 import { createWebhookTlsBundle, issueClientCertificate } from '../../../src/tls/certs';
 import { ROOT } from '../../support/cli';
+import { tempDir, testApp } from '../support/temp-dir';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Manifest = any;
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const base = (): AuditSinkProps => ({
   image: 'registry.example.com/cdk8s-audit-sink:0.1.0',
@@ -46,7 +44,7 @@ const outputs: Partial<AuditSinkProps> = {
 };
 
 function synth(build: (chart: Chart) => void): Manifest[] {
-  const chart = new Chart(Testing.app(), 'test', { namespace: 'audit' });
+  const chart = new Chart(testApp(), 'test', { namespace: 'audit' });
   build(chart);
   return Testing.synth(chart);
 }
@@ -104,8 +102,7 @@ describe('AuditSink alert rules and forwarding', () => {
   });
 
   it('the real `sink serve` accepts the rendered flags, with the Secrets\' files where the pod mounts them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-construct-args-'));
-    dirs.push(dir);
+    const dir = tempDir('construct-args');
     const tls = await createWebhookTlsBundle({ sans: ['127.0.0.1'] });
     const client = await issueClientCertificate(tls.ca, { user: 'audit-writer' });
     const remap = (p: string) => (p.startsWith('/etc/audit-sink/') || p.startsWith('/var/lib/audit-sink/') ? join(dir, p) : p);

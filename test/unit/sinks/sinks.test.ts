@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { WebhookBackend } from '../../../src/backends/backends';
 import { AuditSink, AuditSinkProps, CertManagerIssuerKind, FalcoSink, FluentBitSink, FLUENT_BIT_SPLIT_LUA, SinkSigningKey, SinkTls, VectorSink, VECTOR_SPLIT_VRL } from '../../../src/sinks';
 import { clusterIpProblems } from '../../../src/sinks/network';
+import { testApp } from '../support/temp-dir';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Manifest = any;
@@ -17,7 +18,7 @@ const base = (): AuditSinkProps => ({
 });
 
 function synth(build: (chart: Chart) => void): Manifest[] {
-  const chart = new Chart(Testing.app(), 'test', { namespace: 'audit' });
+  const chart = new Chart(testApp(), 'test', { namespace: 'audit' });
   build(chart);
   return Testing.synth(chart);
 }
@@ -87,7 +88,7 @@ describe('AuditSink', () => {
   });
 
   it('renders the webhook kubeconfig at the ClusterIP URL; cert-manager issues a certificate for the ClusterIP', () => {
-    const chart = new Chart(Testing.app(), 'cm');
+    const chart = new Chart(testApp(), 'cm');
     const sink = new AuditSink(chart, 'sink', { ...base(), tls: SinkTls.fromCertManager({ issuerName: 'audit-ca', issuerKind: CertManagerIssuerKind.CLUSTER_ISSUER }) });
     const kubeconfig = parse(sink.renderWebhookKubeconfig({ certificateAuthorityFile: '/etc/kubernetes/audit-webhook/ca.crt', clientCertificateFile: '/etc/kubernetes/audit-webhook/c.crt', clientKeyFile: '/etc/kubernetes/audit-webhook/c.key' }));
     expect(kubeconfig.clusters[0].cluster.server).toBe('https://10.96.0.50:8443/audit');
@@ -116,7 +117,7 @@ describe('AuditSink', () => {
     [{ storageSize: Size.gibibytes(1), retentionMaxBytes: 2 * 1024 ** 3 }, /retentionMaxBytes: 2147483648 exceeds storageSize/],
     [{ port: 70000 }, /port: 70000 is not a TCP port/],
   ] as [Partial<AuditSinkProps>, RegExp | null][])('props %o: %s', (over, expected) => {
-    const make = () => new AuditSink(new Chart(Testing.app(), 'c'), 'sink', { ...base(), ...over });
+    const make = () => new AuditSink(new Chart(testApp(), 'c'), 'sink', { ...base(), ...over });
     if (expected) expect(make).toThrow(expected);
     else expect(make).not.toThrow();
   });
@@ -129,7 +130,7 @@ describe('AuditSink', () => {
 
   it("synth refuses a webhook backend whose batches do not fit the sink's body limit (whole-tree validation)", () => {
     const check = (backend: WebhookBackend, maxBodyBytes?: number) => {
-      const chart = new Chart(Testing.app(), 'c');
+      const chart = new Chart(testApp(), 'c');
       const sink = new AuditSink(chart, 'sink', { ...base(), webhookBackend: backend, maxBodyBytes });
       return sink.node.validate();
     };
@@ -163,14 +164,14 @@ describe('FluentBitSink', () => {
   });
 
   it('the webhook URL path is the Fluent Bit tag the filter matches', () => {
-    const sink = new FluentBitSink(new Chart(Testing.app(), 'c'), 'fb', common);
+    const sink = new FluentBitSink(new Chart(testApp(), 'c'), 'fb', common);
     expect(sink.webhookUrl).toBe('https://10.96.0.51:9880/kube.audit');
   });
 
   it('synth refuses apiserver batches larger than buffer_max_size', () => {
-    const sink = new FluentBitSink(new Chart(Testing.app(), 'c'), 'fb', { ...common, bufferMaxBytes: 4 * 1024 * 1024, webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 40960 } }) });
+    const sink = new FluentBitSink(new Chart(testApp(), 'c'), 'fb', { ...common, bufferMaxBytes: 4 * 1024 * 1024, webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 40960 } }) });
     expect(sink.node.validate()[0]).toMatch(/FluentBitSink bufferMaxBytes \(4194304 bytes\).*40960 × batch\.maxSize 400 .*set truncate\.maxEventSizeBytes to ≤ 10483/);
-    expect(() => new FluentBitSink(new Chart(Testing.app(), 'c'), 'fb', { ...common, bufferMaxBytes: 1000 })).toThrow(/bufferMaxBytes: 1000 is below 512 KiB/);
+    expect(() => new FluentBitSink(new Chart(testApp(), 'c'), 'fb', { ...common, bufferMaxBytes: 1000 })).toThrow(/bufferMaxBytes: 1000 is below 512 KiB/);
   });
 });
 
@@ -194,8 +195,8 @@ describe('VectorSink', () => {
   });
 
   it('refuses sinks that do not read the split events, and an untruncated webhook backend', () => {
-    expect(() => new VectorSink(new Chart(Testing.app(), 'c'), 'v', { ...common, sinks: { s3: { type: 'aws_s3', inputs: ['apiserver_audit'] } } })).toThrow(/sinks\.s3\.inputs: \["apiserver_audit"\] does not include 'audit_events'/);
-    const sink = new VectorSink(new Chart(Testing.app(), 'c'), 'v', { ...common, webhookBackend: new WebhookBackend({}) });
+    expect(() => new VectorSink(new Chart(testApp(), 'c'), 'v', { ...common, sinks: { s3: { type: 'aws_s3', inputs: ['apiserver_audit'] } } })).toThrow(/sinks\.s3\.inputs: \["apiserver_audit"\] does not include 'audit_events'/);
+    const sink = new VectorSink(new Chart(testApp(), 'c'), 'v', { ...common, webhookBackend: new WebhookBackend({}) });
     expect(sink.node.validate()[0]).toMatch(/truncate\.enabled is false/);
   });
 });
@@ -219,8 +220,8 @@ describe('FalcoSink', () => {
   });
 
   it('synth refuses truncate limits larger than Falco accepts', () => {
-    const sink = new FalcoSink(new Chart(Testing.app(), 'c'), 'f', { ...common, maxEventBytes: 65536, webhookBackend: new WebhookBackend({ truncate: { enabled: true }, batch: { maxSize: 100 } }) });
+    const sink = new FalcoSink(new Chart(testApp(), 'c'), 'f', { ...common, maxEventBytes: 65536, webhookBackend: new WebhookBackend({ truncate: { enabled: true }, batch: { maxSize: 100 } }) });
     expect(sink.node.validate()).toEqual([expect.stringMatching(/maxEventSizeBytes 102400 exceeds FalcoSink maxEventBytes 65536/)]);
-    expect(() => new FalcoSink(new Chart(Testing.app(), 'c'), 'f', { ...common, maxBatchBytes: 1000 })).toThrow(/maxBatchBytes: 1000 cannot hold one event/);
+    expect(() => new FalcoSink(new Chart(testApp(), 'c'), 'f', { ...common, maxBatchBytes: 1000 })).toThrow(/maxBatchBytes: 1000 cannot hold one event/);
   });
 });
