@@ -3,7 +3,8 @@
  * it into events, each kept as the exact bytes the apiserver sent (minus insignificant whitespace), so
  * the store holds what was received: no number re-formatted, no string re-escaped. Pure: no I/O.
  */
-import { TextDecoder } from 'node:util';
+import { isUtf8 } from 'node:buffer';
+import { JsonSyntaxError, minifyJson, ScannedBody, scanEventListBody } from './event-list-scan';
 
 /** Why a request was refused; also the `reason` label of the rejects metric. */
 export type RejectReason =
@@ -49,46 +50,54 @@ export interface ReceivedEvent {
   readonly raw: Buffer;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** Parses and checks an EventList body; throws EventListError naming the first problem. */
 export function parseEventList(body: Buffer): ReceivedEvent[] {
-  let text: string;
+  if (!isUtf8(body)) throw new EventListError('not_utf8', 'the body is not valid UTF-8; the apiserver sends UTF-8 JSON');
+  let scanned: ScannedBody;
   try {
-    text = utf8.decode(body);
-  } catch {
-    throw new EventListError('not_utf8', 'the body is not valid UTF-8; the apiserver sends UTF-8 JSON');
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
+    scanned = scanEventListBody(body);
   } catch (e) {
-    throw new EventListError('not_json', `the body is not JSON (${(e as Error).message.replace(/"[^"]*"/g, '…').slice(0, 120)})`);
+    if (e instanceof JsonSyntaxError) throw new EventListError('not_json', `the body is not JSON (${e.message})`);
+    throw e;
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new EventListError('not_event_list', `the body is a JSON ${doc === null ? 'null' : Array.isArray(doc) ? 'array' : typeof doc}, not an EventList object`);
+  const items = Array.isArray(scanned.items) ? scanned.items : undefined;
+  checkEventList({ ...scanned, items: items ? items.map((item) => (isObject(item.sample) ? item.fields : item.sample)) : scanned.items });
+  return items!.map((item) => ({
+    auditID: item.fields.auditID as string,
+    stage: item.fields.stage as string,
+    // A view of the body: the bytes exactly as sent, not a copy (the store copies them once, into its records).
+    raw: item.sawWs ? minifyJson(body, item.start, item.end) : body.subarray(item.start, item.end),
+  }));
+}
+
+/** What the checks read of a body: the root value, its kind, apiVersion and items (each event's top-level fields). */
+export interface EventListView {
+  readonly root: unknown;
+  readonly kind?: unknown;
+  readonly apiVersion?: unknown;
+  readonly items?: unknown;
+}
+
+/** The EventList checks, apart from JSON syntax; throws EventListError naming the first problem. */
+export function checkEventList(view: EventListView): void {
+  const { root, items } = view;
+  if (!isObject(root)) {
+    throw new EventListError('not_event_list', `the body is a JSON ${root === null ? 'null' : Array.isArray(root) ? 'array' : typeof root}, not an EventList object`);
   }
-  const list = doc as { kind?: unknown; apiVersion?: unknown; items?: unknown };
-  if (list.kind !== 'EventList') {
-    throw new EventListError('not_event_list', `kind is ${describe(list.kind)}, expected "EventList"`);
+  if (view.kind !== 'EventList') {
+    throw new EventListError('not_event_list', `kind is ${describe(view.kind)}, expected "EventList"`);
   }
-  if (list.apiVersion !== 'audit.k8s.io/v1') {
-    throw new EventListError('not_event_list', `apiVersion is ${describe(list.apiVersion)}, expected "audit.k8s.io/v1" (--audit-webhook-version)`);
+  if (view.apiVersion !== 'audit.k8s.io/v1') {
+    throw new EventListError('not_event_list', `apiVersion is ${describe(view.apiVersion)}, expected "audit.k8s.io/v1" (--audit-webhook-version)`);
   }
-  if (!Array.isArray(list.items)) {
-    throw new EventListError('not_event_list', `items is ${list.items === undefined ? 'missing' : `a ${typeof list.items}`}, expected an array of events`);
+  if (!Array.isArray(items)) {
+    throw new EventListError('not_event_list', `items is ${items === undefined ? 'missing' : `a ${typeof items}`}, expected an array of events`);
   }
-  const items = list.items as unknown[];
   items.forEach(checkEvent);
-  const raws = itemSpans(text);
-  if (raws.length !== items.length) {
-    // Cannot happen for input JSON.parse accepted; refuse rather than store something else.
-    throw new EventListError('not_event_list', `found ${raws.length} items while splitting but ${items.length} while parsing`);
-  }
-  return items.map((item, i) => {
-    const e = item as { auditID: string; stage: string };
-    return { auditID: e.auditID, stage: e.stage, raw: Buffer.from(raws[i], 'utf8') };
-  });
+}
+
+function isObject(v: unknown): v is object {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 function describe(v: unknown): string {
@@ -99,7 +108,7 @@ function describe(v: unknown): string {
 
 function checkEvent(item: unknown, i: number): void {
   const where = `items[${i}]`;
-  if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+  if (!isObject(item)) {
     throw new EventListError('bad_event', `${where} is ${describe(item)}, expected an audit Event object`);
   }
   const e = item as Record<string, unknown>;
@@ -116,109 +125,4 @@ function checkEvent(item: unknown, i: number): void {
   if (typeof e.level !== 'string' || !(AUDIT_LEVELS as readonly string[]).includes(e.level)) {
     throw new EventListError('bad_event', `${where}.level is ${describe(e.level)}, expected one of ${AUDIT_LEVELS.join(', ')}`);
   }
-}
-
-// ---- raw splitting: find the last top-level "items" array and cut out each element's text ----
-
-function isWs(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-}
-
-/** Index just past the string that starts at `i` (text[i] === '"'). */
-function skipString(text: string, i: number): number {
-  let j = i + 1;
-  for (;;) {
-    const q = text.indexOf('"', j);
-    if (q < 0) throw new Error('unterminated string');
-    let backslashes = 0;
-    for (let k = q - 1; k > i && text.charCodeAt(k) === 0x5c; k--) backslashes++;
-    if (backslashes % 2 === 0) return q + 1;
-    j = q + 1;
-  }
-}
-
-function skipWs(text: string, i: number): number {
-  while (i < text.length && isWs(text.charCodeAt(i))) i++;
-  return i;
-}
-
-/** Index just past the JSON value starting at `i`; `sawWs` tells whether it holds whitespace outside strings. */
-function skipValue(text: string, i: number): { end: number; sawWs: boolean } {
-  const c = text[i];
-  if (c === '"') return { end: skipString(text, i), sawWs: false };
-  if (c !== '{' && c !== '[') {
-    let j = i;
-    while (j < text.length && !',}] \t\r\n'.includes(text[j])) j++;
-    return { end: j, sawWs: false };
-  }
-  let depth = 0;
-  let sawWs = false;
-  let j = i;
-  while (j < text.length) {
-    const ch = text.charCodeAt(j);
-    if (ch === 0x22) {
-      j = skipString(text, j);
-      continue;
-    }
-    if (ch === 0x7b || ch === 0x5b) depth++;
-    else if (ch === 0x7d || ch === 0x5d) {
-      depth--;
-      if (depth === 0) return { end: j + 1, sawWs };
-    } else if (isWs(ch)) sawWs = true;
-    j++;
-  }
-  throw new Error('unterminated value');
-}
-
-/** Removes whitespace outside strings. */
-function minify(text: string): string {
-  let out = '';
-  let i = 0;
-  let chunkStart = 0;
-  while (i < text.length) {
-    const ch = text.charCodeAt(i);
-    if (ch === 0x22) {
-      i = skipString(text, i);
-      continue;
-    }
-    if (isWs(ch)) {
-      out += text.slice(chunkStart, i);
-      while (i < text.length && isWs(text.charCodeAt(i))) i++;
-      chunkStart = i;
-      continue;
-    }
-    i++;
-  }
-  return out + text.slice(chunkStart);
-}
-
-/** The text of every element of the top-level `items` array (the last one, as JSON.parse keeps the last key). */
-function itemSpans(text: string): string[] {
-  let i = skipWs(text, 0);
-  if (text[i] !== '{') return [];
-  i = skipWs(text, i + 1);
-  let result: string[] = [];
-  while (i < text.length && text[i] !== '}') {
-    const keyEnd = skipString(text, i);
-    const key = JSON.parse(text.slice(i, keyEnd)) as string;
-    i = skipWs(text, keyEnd);
-    i = skipWs(text, i + 1); // ':'
-    if (key === 'items' && text[i] === '[') {
-      result = [];
-      i = skipWs(text, i + 1);
-      while (text[i] !== ']') {
-        const { end, sawWs } = skipValue(text, i);
-        const span = text.slice(i, end);
-        result.push(sawWs ? minify(span) : span);
-        i = skipWs(text, end);
-        if (text[i] === ',') i = skipWs(text, i + 1);
-      }
-      i++;
-    } else {
-      i = skipValue(text, i).end;
-    }
-    i = skipWs(text, i);
-    if (text[i] === ',') i = skipWs(text, i + 1);
-  }
-  return result;
 }

@@ -32,13 +32,47 @@ export interface EncodedRecord {
 
 /** Builds one record line. `event` is the event's JSON bytes (one object, no newline). */
 export function encodeRecord(seq: number, recv: Date, prev: string, event: Buffer): EncodedRecord {
-  const head = Buffer.from(`{"seq":${seq},"recv":"${recv.toISOString()}","prev":"${prev}","event":`, 'utf8');
-  const hasher = createHash('sha256');
-  hasher.update(head);
-  hasher.update(event);
-  const hash = hasher.digest('hex');
-  const tail = Buffer.from(`,"hash":"${hash}"}\n`, 'utf8');
-  return { line: Buffer.concat([head, event, tail]), hash };
+  const { data, hashes } = encodeRecords(seq, recv, prev, [event]);
+  return { line: data, hash: hashes[0] };
+}
+
+export interface EncodedRecords {
+  /** The lines, newlines included, back to back: what one commit appends. */
+  readonly data: Buffer;
+  /** Each record's hash, in order; the last one is the next record's `prev`. */
+  readonly hashes: string[];
+  /** Each event's bytes inside `data` (views, not copies). */
+  readonly events: Buffer[];
+}
+
+/**
+ * Builds the records `firstSeq, firstSeq + 1, …` for `events`, chained from `prev`, into one buffer: a
+ * commit copies each event once and allocates once, which matters at hundreds of events per batch.
+ */
+export function encodeRecords(firstSeq: number, recv: Date, prev: string, events: readonly Buffer[]): EncodedRecords {
+  const recvPart = `,"recv":"${recv.toISOString()}","prev":"`;
+  // {"seq":  N  ,"recv":"…","prev":"  <64 hex>  ","event":  EVENT  ,"hash":"<64 hex>"}  \n
+  const fixed = 7 + recvPart.length + 64 + 10 + TAIL_LENGTH + 1;
+  let size = 0;
+  for (let i = 0; i < events.length; i++) size += fixed + String(firstSeq + i).length + events[i].length;
+  const data = Buffer.allocUnsafe(size);
+  const hashes: string[] = new Array(events.length);
+  const views: Buffer[] = new Array(events.length);
+  let off = 0;
+  for (let i = 0; i < events.length; i++) {
+    const start = off;
+    off += data.write(`{"seq":${firstSeq + i}`, off, 'latin1');
+    off += data.write(recvPart, off, 'latin1');
+    off += data.write(prev, off, 'latin1');
+    off += data.write('","event":', off, 'latin1');
+    off += events[i].copy(data, off);
+    views[i] = data.subarray(off - events[i].length, off);
+    prev = createHash('sha256').update(data.subarray(start, off)).digest('hex');
+    hashes[i] = prev;
+    off += data.write(`,"hash":"${prev}"}\n`, off, 'latin1');
+  }
+  if (off !== size) throw new Error(`record encoding wrote ${off} of ${size} bytes (a prev hash that is not 64 hex digits?)`);
+  return { data, hashes, events: views };
 }
 
 export interface DecodedRecord {

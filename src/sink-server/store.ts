@@ -12,7 +12,7 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { ANCHOR_FILE, AnchorDocument, DIGEST_RE, digestName, HEAD_FILE, HeadDocument, LOCK_FILE, SEGMENT_RE, SegmentDigest, segmentName } from './layout';
 import { Histogram, Logger, silentLogger } from './metrics';
-import { decodeRecord, encodeRecord, GENESIS_HASH, sha256Hex, splitLines } from './record';
+import { decodeRecord, encodeRecords, GENESIS_HASH, sha256Hex, splitLines } from './record';
 import { signatureProblem, signDocument, SigningKey } from './signing';
 import type { ReceivedEvent } from './event-list';
 
@@ -349,17 +349,10 @@ export class Store {
       this.needsTruncate = false;
     }
     const recv = this.now();
-    const lines: Buffer[] = [];
-    const hashes: string[] = [];
-    let seq = this.lastSeq;
-    let prev = this.lastHash;
-    for (const e of events) {
-      const r = encodeRecord(++seq, recv, prev, e.raw);
-      lines.push(r.line);
-      hashes.push(r.hash);
-      prev = r.hash;
-    }
-    const data = Buffer.concat(lines);
+    const encoded = encodeRecords(this.lastSeq + 1, recv, this.lastHash, events.map((e) => e.raw));
+    const { data, hashes } = encoded;
+    const seq = this.lastSeq + events.length;
+    const prev = hashes.length ? hashes[hashes.length - 1] : this.lastHash;
     const minFree = this.options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
     if (minFree > 0) {
       const st = await fsp.statfs(this.dir);
@@ -398,11 +391,8 @@ export class Store {
     const t = recv.getTime();
     for (const e of events) this.dedupe.set(dedupeKey(e.auditID, e.stage), t);
     if (this.dedupe.size > (this.options.dedupeMaxKeys ?? DEFAULT_DEDUPE_MAX_KEYS)) this.pruneDedupe();
-    this.options.onCommit?.(
-      events.map((e) => e.raw),
-      seq - events.length + 1,
-      hashes,
-    );
+    // Views into the commit buffer: the request bodies the events came from can be freed.
+    this.options.onCommit?.(encoded.events, seq - events.length + 1, hashes);
   }
 
   private headDocument(): HeadDocument {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventListError, parseEventList } from '../../../src/sink-server/event-list';
-import { decodeRecord, encodeRecord, GENESIS_HASH } from '../../../src/sink-server/record';
+import { decodeRecord, encodeRecord, encodeRecords, GENESIS_HASH, splitLines } from '../../../src/sink-server/record';
 import { parseDuration, parseListen, parseSize } from '../../../src/sink-server/units';
 import { eventList, makeEvent } from './support';
 
@@ -67,6 +67,23 @@ describe('records', () => {
     const d2 = decodeRecord(changed) as { hash: string; computedHash: string };
     expect(d2.computedHash).not.toBe(d2.hash);
     expect(decodeRecord(Buffer.from('{"seq":1}'))).toMatch(/too short/);
+  });
+
+  it('a commit of many records is one buffer of chained lines, each decodable, with views of the events', () => {
+    const events = ['{"a":1}', '{"b":"é"}', '{}'].map((t) => Buffer.from(t));
+    const prev = 'f'.repeat(64);
+    const { data, hashes, events: views } = encodeRecords(98, new Date('2026-01-01T00:00:00Z'), prev, events);
+    const { lines, torn } = splitLines(data);
+    expect(torn).toBeUndefined();
+    expect(lines.map((l) => decodeRecord(l))).toMatchObject([
+      { seq: 98, prev, hash: hashes[0], computedHash: hashes[0] },
+      { seq: 99, prev: hashes[0], hash: hashes[1], computedHash: hashes[1] },
+      { seq: 100, prev: hashes[1], hash: hashes[2], computedHash: hashes[2] },
+    ]);
+    expect(views.map((v) => v.toString())).toEqual(events.map((e) => e.toString()));
+    expect(views[1].buffer).toBe(data.buffer);
+    expect(encodeRecord(99, new Date('2026-01-01T00:00:00Z'), hashes[0], events[1]).line.equals(Buffer.concat([lines[1], Buffer.from('\n')]))).toBe(true);
+    expect(() => encodeRecords(1, new Date(), 'short', events)).toThrow(/64 hex/);
   });
 });
 
