@@ -188,22 +188,8 @@ pause_v=${PAUSE_IMG##*:}
 [ -n "$etcd_v" ] && [ -n "$coredns_v" ] && [ -n "$pause_v" ] || die "unexpected kubeadm image list: $images"
 k8s_build_etcd "$etcd_v"
 
-build_coredns() {
-  local v=$1 out="$K8S_BIN/coredns-v$1" dir="$K8S_CACHE/work/coredns-v$1"
-  if [ -x "$out" ]; then log "coredns v$v cached: $out"; return; fi
-  local start=$SECONDS
-  rm -rf "$dir"; mkdir -p "$dir"
-  printf 'module cdk8s-audit.local/coredns-build\n\ngo 1.25.0\n\nrequire github.com/coredns/coredns v%s\n' "$v" > "$dir/go.mod"
-  cp "$FILES/coredns-main.go" "$dir/main.go"
-  log "coredns v$v: downloading modules"
-  (cd "$dir" && go mod tidy >/dev/null 2>"$dir/tidy.log") || { cat "$dir/tidy.log" >&2; die "go mod tidy failed for coredns v$v"; }
-  log "coredns v$v: compiling (the plugins kubeadm's Corefile uses)"
-  (cd "$dir" && go build -trimpath -o "$out.tmp" -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=v$v" .) \
-    || die "go build failed for coredns v$v"
-  mv "$out.tmp" "$out"
-  log "coredns v$v built in $((SECONDS - start))s"
-}
-build_coredns "$coredns_v"
+go_build_module coredns github.com/coredns/coredns "$coredns_v" 1.25.0 "$FILES/coredns-main.go" \
+  "-s -w -X github.com/coredns/coredns/coremain.GitCommit=v$coredns_v" "the plugins kubeadm's Corefile uses"
 
 build_pause() {
   local v=$1 out="$K8S_BIN/pause-$1" src
@@ -221,22 +207,8 @@ build_pause() {
 }
 build_pause "$pause_v"
 
-build_local_path() {
-  local v=$1 out="$K8S_BIN/local-path-provisioner-v$1" dir="$K8S_CACHE/work/local-path-provisioner-v$1"
-  if [ -x "$out" ]; then log "local-path-provisioner v$v cached: $out"; return; fi
-  local start=$SECONDS
-  rm -rf "$dir"; mkdir -p "$dir"
-  printf 'module cdk8s-audit.local/local-path-build\n\ngo 1.23.0\n\nrequire github.com/rancher/local-path-provisioner v%s\n' "$v" > "$dir/go.mod"
-  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/rancher/local-path-provisioner"\n' > "$dir/tools.go"
-  log "local-path-provisioner v$v: downloading modules"
-  (cd "$dir" && go mod tidy >/dev/null 2>"$dir/tidy.log") || { cat "$dir/tidy.log" >&2; die "go mod tidy failed for local-path-provisioner v$v"; }
-  log "local-path-provisioner v$v: compiling"
-  (cd "$dir" && go build -trimpath -o "$out.tmp" -ldflags "-s -w" github.com/rancher/local-path-provisioner) \
-    || die "go build failed for local-path-provisioner v$v"
-  mv "$out.tmp" "$out"
-  log "local-path-provisioner v$v built in $((SECONDS - start))s"
-}
-build_local_path "$LOCAL_PATH_VERSION"
+go_build_module local-path-provisioner github.com/rancher/local-path-provisioner "$LOCAL_PATH_VERSION" 1.23.0 \
+  github.com/rancher/local-path-provisioner "-s -w"
 
 # kind's default storage manifest (the Go string constant in pkg/build/nodeimage/const_storage.go of the
 # pinned kind), with its two image references pointed at the images built here.

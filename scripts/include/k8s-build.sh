@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# Shared by scripts/build-k8s.sh and scripts/build-node-image.sh: builds Kubernetes commands and
-# etcd from the Go module proxy into "$K8S_BIN/<command>-v<version>", with GOMODCACHE and GOCACHE
-# outside the repository so every script shares one module and build cache.
+# Shared by scripts/build-k8s.sh and scripts/build-node-image.sh: builds Kubernetes commands, etcd
+# and other Go binaries from the Go module proxy into "$K8S_BIN/<command>-v<version>", with
+# GOMODCACHE and GOCACHE outside the repository so every script shares one module and build cache.
 # Source it, then call k8s_env once.
 
 k8s_log() { printf '[%s %s] %s\n' "${K8S_LOG_TAG:-build-k8s}" "$(date +%H:%M:%S)" "$*" >&2; }
@@ -103,18 +103,31 @@ k8s_build() {
   k8s_log "Kubernetes v$v: ${missing[*]} built in $((SECONDS - start))s"
 }
 
-# k8s_build_etcd VERSION: "$K8S_BIN/etcd-vVERSION" (the etcd server) and etcdctl-vVERSION if asked.
-k8s_build_etcd() {
-  local v=$1 out="$K8S_BIN/etcd-v$1" dir="$K8S_CACHE/work/etcd-v$1"
-  if [ -x "$out" ]; then k8s_log "etcd v$v cached: $out"; return; fi
-  local start=$SECONDS
+# go_build_module NAME MODULE VERSION GO_DIRECTIVE PACKAGE LDFLAGS [NOTE]: "$K8S_BIN/NAME-vVERSION",
+# built from PACKAGE (an import path in MODULE, or a .go file that becomes the main package) in a
+# wrapper module requiring MODULE vVERSION. A wrapper rather than `go install MODULE@VERSION`
+# because go install refuses modules whose go.mod has replace directives (etcd's has), and a main
+# of our own lets CoreDNS link only the plugins it needs. `go mod tidy` raises GO_DIRECTIVE if the
+# module needs a newer Go. NOTE, if given, is shown with the compiling step.
+go_build_module() {
+  local name=$1 module=$2 v=$3 goline=$4 pkg=$5 ld=$6 note="${7:+ ($7)}"
+  local out="$K8S_BIN/$name-v$v" dir="$K8S_CACHE/work/$name-v$v" start=$SECONDS
+  if [ -x "$out" ]; then k8s_log "$name v$v cached: $out"; return; fi
   rm -rf "$dir"; mkdir -p "$dir"
-  k8s_log "etcd v$v: downloading modules"
-  printf 'module cdk8s-audit.local/etcd-build\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$v" > "$dir/go.mod"
-  printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' > "$dir/tools.go"
-  (cd "$dir" && go mod tidy >/dev/null 2>"$dir/tidy.log") || { cat "$dir/tidy.log" >&2; k8s_die "go mod tidy failed for etcd v$v"; }
-  k8s_log "etcd v$v: compiling"
-  (cd "$dir" && go build -trimpath -o "$out.tmp" -ldflags "-s -w" go.etcd.io/etcd/server/v3) || k8s_die "go build failed for etcd v$v"
+  printf 'module cdk8s-audit.local/%s-build\n\ngo %s\n\nrequire %s v%s\n' "$name" "$goline" "$module" "$v" > "$dir/go.mod"
+  case "$pkg" in
+    *.go) cp "$pkg" "$dir/main.go"; pkg=. ;;
+    *) printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" > "$dir/tools.go" ;;
+  esac
+  k8s_log "$name v$v: downloading modules"
+  (cd "$dir" && go mod tidy >/dev/null 2>"$dir/tidy.log") || { cat "$dir/tidy.log" >&2; k8s_die "go mod tidy failed for $name v$v"; }
+  k8s_log "$name v$v: compiling$note"
+  (cd "$dir" && go build -trimpath -o "$out.tmp" -ldflags "$ld" "$pkg") || k8s_die "go build failed for $name v$v"
   mv "$out.tmp" "$out"
-  k8s_log "etcd v$v built in $((SECONDS - start))s: $out"
+  k8s_log "$name v$v built in $((SECONDS - start))s: $out"
+}
+
+# k8s_build_etcd VERSION: "$K8S_BIN/etcd-vVERSION", the etcd server.
+k8s_build_etcd() {
+  go_build_module etcd go.etcd.io/etcd/server/v3 "$1" 1.24 go.etcd.io/etcd/server/v3 "-s -w"
 }
