@@ -1,20 +1,16 @@
 import { createHash } from 'node:crypto';
-import { ApiObject, Duration, Size } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { WebhookKubeconfigProps } from '../backends/kubeconfig';
 import {
   bodyLimitProblems,
-  buildSinkWorkload,
   checkPort,
   commonProblems,
   emptyDirVolume,
-  kubeconfigFor,
   secretVolume,
   SINK_USER,
   SinkSigningKey,
   throwProblems,
-  urlHost,
   WebhookSinkProps,
 } from './common';
 import { peerCidrProblems } from './network';
@@ -38,6 +34,7 @@ import {
 import { formatIssue } from '../policy/issue';
 import { AlertRulesDocument, alertRulesProblems, renderAlertRulesYaml } from '../sink-server/rules';
 import { DEFAULT_ES_INDEX } from '../sink-server/forward-format';
+import { WebhookSink } from './webhook-sink';
 
 /** Props of {@link AuditSink}. */
 export interface AuditSinkProps extends WebhookSinkProps {
@@ -127,22 +124,13 @@ const KEY_MOUNT = '/etc/audit-sink/signing';
  * const kubeconfig = sink.renderWebhookKubeconfig({ certificateAuthorityFile: '/etc/kubernetes/audit-webhook/ca.crt',
  *   clientCertificateFile: '/etc/kubernetes/audit-webhook/apiserver-client.crt', clientKeyFile: '/etc/kubernetes/audit-webhook/apiserver-client.key' });
  */
-export class AuditSink extends Construct {
-  /** The URL the apiserver posts to: `https://<clusterIP>:<port>/audit`. */
-  public readonly webhookUrl: string;
-  public readonly deployment: kplus.Deployment;
-  public readonly service: kplus.Service;
-  public readonly networkPolicy: kplus.NetworkPolicy;
+export class AuditSink extends WebhookSink {
   public readonly storage: kplus.PersistentVolumeClaim;
-  public readonly podDisruptionBudget: ApiObject;
-  /** The cert-manager Certificate, when TLS comes from cert-manager. */
-  public readonly certificate?: ApiObject;
   public readonly maxBodyBytes: number;
   /** The ConfigMap holding rules.yaml, when `alertRules` is given. */
   public readonly alertRulesConfigMap?: kplus.ConfigMap;
 
   constructor(scope: Construct, id: string, props: AuditSinkProps) {
-    super(scope, id);
     const port = props.port ?? 8443;
     const opsPort = props.opsPort ?? 8081;
     checkPort('port', port);
@@ -155,8 +143,8 @@ export class AuditSink extends Construct {
     const retentionMaxBytes = props.retentionMaxBytes ?? Math.floor(storageBytes * 0.85);
     if (!Number.isSafeInteger(retentionMaxBytes) || retentionMaxBytes <= 0) problems.push(`retentionMaxBytes: ${retentionMaxBytes} is not a positive number of bytes`);
     else if (retentionMaxBytes > storageBytes) problems.push(`retentionMaxBytes: ${retentionMaxBytes} exceeds storageSize (${storageBytes} bytes); the volume would fill first and every batch be answered 503 — lower it to at most 90% of storageSize`);
-    this.maxBodyBytes = props.maxBodyBytes ?? 16 * 1024 * 1024;
-    if (!Number.isSafeInteger(this.maxBodyBytes) || this.maxBodyBytes < 1024) problems.push(`maxBodyBytes: ${this.maxBodyBytes} is below 1024 bytes`);
+    const maxBodyBytes = props.maxBodyBytes ?? 16 * 1024 * 1024;
+    if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) problems.push(`maxBodyBytes: ${maxBodyBytes} is below 1024 bytes`);
     const clientNames = props.clientNames ?? ['kube-apiserver-audit'];
     if (clientNames.length === 0) problems.push('clientNames: empty; list the CN of the apiserver\'s webhook client certificate (cdk8s-audit certs: kube-apiserver-audit)');
     if (props.alertRules) problems.push(...alertRulesProblems(props.alertRules).map((i) => `alertRules.${formatIssue(i)}`));
@@ -173,22 +161,16 @@ export class AuditSink extends Construct {
     problems.push(...peerCidrProblems('egressCidrs', props.egressCidrs ?? [], false));
     throwProblems(`AuditSink ${id}`, problems);
 
-    const name = `${this.node.id}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
     const validUrls = destinations.filter((u) => /^https:/.test(u));
-    const workload = buildSinkWorkload(this, {
+    super(scope, id, {
       props,
-      name,
       webhookPort: port,
       opsPort,
+      path: '/audit',
       denyEgress: true,
       allowEgress: destinations.length ? { cidrs: props.egressCidrs ?? [], ports: validUrls.map(urlPort), dns: validUrls.some(urlNeedsDns) } : undefined,
     });
-    this.deployment = workload.deployment;
-    this.service = workload.service;
-    this.networkPolicy = workload.networkPolicy;
-    this.podDisruptionBudget = workload.podDisruptionBudget;
-    this.certificate = workload.certificate;
-    this.webhookUrl = `https://${urlHost(props.clusterIP)}:${port}/audit`;
+    this.maxBodyBytes = maxBodyBytes;
 
     this.storage = new kplus.PersistentVolumeClaim(this, 'store', {
       storage: storageSize,
@@ -196,7 +178,7 @@ export class AuditSink extends Construct {
       storageClassName: props.storageClassName,
     });
     const storeVolume = kplus.Volume.fromPersistentVolumeClaim(this, 'store-volume', this.storage, { name: 'store' });
-    const tlsVolume = secretVolume(this, 'tls-volume', 'tls', workload.tlsSecret);
+    const tlsVolume = secretVolume(this, 'tls-volume', 'tls', this.tlsSecret);
     const keySecret = kplus.Secret.fromSecretName(this, 'signing-key-secret', props.signingKey.secretName);
     const keyVolume = secretVolume(this, 'signing-key-volume', 'signing-key', keySecret, { [props.signingKey.key]: 'signing.key' });
     const tmpVolume = emptyDirVolume(this, 'tmp-volume', 'tmp', Size.mebibytes(16));
@@ -271,10 +253,5 @@ export class AuditSink extends Construct {
     for (const o of outputs) mountOutputSecrets(this, container, o.prefix, o.dir, o.tls, o.auth);
 
     this.node.addValidation({ validate: () => bodyLimitProblems(props.webhookBackend, this.maxBodyBytes, 'AuditSink maxBodyBytes') });
-  }
-
-  /** The apiserver's webhook kubeconfig (`--audit-webhook-config-file`) pointing at this sink. */
-  public renderWebhookKubeconfig(props: Omit<WebhookKubeconfigProps, 'server'>): string {
-    return kubeconfigFor(this.webhookUrl, props);
   }
 }

@@ -9,7 +9,6 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { AuditConfigError } from '../backends/errors';
 import { WebhookBackend } from '../backends/backends';
-import { renderWebhookKubeconfig, WebhookKubeconfigProps } from '../backends/kubeconfig';
 import { clusterIpProblems, parseCidr, peerCidrProblems } from './network';
 
 /** The kubeadm default --service-cluster-ip-range. */
@@ -253,11 +252,6 @@ export function secretVolume(scope: Construct, id: string, name: string, secret:
 
 export function emptyDirVolume(scope: Construct, id: string, name: string, sizeLimit = Size.mebibytes(64)): kplus.Volume {
   return kplus.Volume.fromEmptyDir(scope, id, name, { sizeLimit });
-}
-
-/** The kubeconfig the apiserver's webhook backend reads, pointing at `url`. */
-export function kubeconfigFor(url: string, props: Omit<WebhookKubeconfigProps, 'server'>): string {
-  return renderWebhookKubeconfig({ ...props, server: url });
 }
 
 export function urlHost(ip: string): string {

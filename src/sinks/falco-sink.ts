@@ -1,10 +1,10 @@
-import { ApiObject, Duration, Size } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { BATCH_ENVELOPE_BYTES } from '../backends/backends';
-import { WebhookKubeconfigProps } from '../backends/kubeconfig';
-import { bodyLimitProblems, buildSinkWorkload, checkPort, commonProblems, emptyDirVolume, kubeconfigFor, secretVolume, SINK_USER, throwProblems, urlHost, WebhookSinkProps } from './common';
+import { bodyLimitProblems, checkPort, commonProblems, emptyDirVolume, secretVolume, SINK_USER, throwProblems, WebhookSinkProps } from './common';
+import { WebhookSink } from './webhook-sink';
 
 /** Props of {@link FalcoSink}. */
 export interface FalcoSinkProps extends WebhookSinkProps {
@@ -51,12 +51,7 @@ const PEM_DIR = '/etc/falco/certs';
  *   webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 30 * 1024 } }), // 400 × 30 KiB fits
  * });
  */
-export class FalcoSink extends Construct {
-  public readonly webhookUrl: string;
-  public readonly deployment: kplus.Deployment;
-  public readonly service: kplus.Service;
-  public readonly networkPolicy: kplus.NetworkPolicy;
-  public readonly podDisruptionBudget: ApiObject;
+export class FalcoSink extends WebhookSink {
   public readonly configMap: kplus.ConfigMap;
   /** falco.yaml as an object. */
   public readonly config: Record<string, unknown>;
@@ -64,24 +59,19 @@ export class FalcoSink extends Construct {
   public readonly maxEventBytes: number;
 
   constructor(scope: Construct, id: string, props: FalcoSinkProps) {
-    super(scope, id);
     const port = props.port ?? 9765;
     checkPort('port', port);
     const problems = commonProblems(props);
-    this.maxBatchBytes = props.maxBatchBytes ?? 12582912;
-    this.maxEventBytes = props.maxEventBytes ?? 262144;
-    if (!Number.isSafeInteger(this.maxEventBytes) || this.maxEventBytes < 1024) problems.push(`maxEventBytes: ${this.maxEventBytes} is below 1024 bytes`);
-    if (!Number.isSafeInteger(this.maxBatchBytes) || this.maxBatchBytes < this.maxEventBytes + BATCH_ENVELOPE_BYTES) {
-      problems.push(`maxBatchBytes: ${this.maxBatchBytes} cannot hold one event of maxEventBytes (${this.maxEventBytes}) plus the ${BATCH_ENVELOPE_BYTES}-byte envelope`);
+    const maxBatchBytes = props.maxBatchBytes ?? 12582912;
+    const maxEventBytes = props.maxEventBytes ?? 262144;
+    if (!Number.isSafeInteger(maxEventBytes) || maxEventBytes < 1024) problems.push(`maxEventBytes: ${maxEventBytes} is below 1024 bytes`);
+    if (!Number.isSafeInteger(maxBatchBytes) || maxBatchBytes < maxEventBytes + BATCH_ENVELOPE_BYTES) {
+      problems.push(`maxBatchBytes: ${maxBatchBytes} cannot hold one event of maxEventBytes (${maxEventBytes}) plus the ${BATCH_ENVELOPE_BYTES}-byte envelope`);
     }
     throwProblems(`FalcoSink ${id}`, problems);
-    const name = this.node.id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-    const w = buildSinkWorkload(this, { props, name, webhookPort: port, opsPort: 8765 });
-    this.deployment = w.deployment;
-    this.service = w.service;
-    this.networkPolicy = w.networkPolicy;
-    this.podDisruptionBudget = w.podDisruptionBudget;
-    this.webhookUrl = `https://${urlHost(props.clusterIP)}:${port}/k8s-audit`;
+    super(scope, id, { props, webhookPort: port, opsPort: 8765, path: '/k8s-audit' });
+    this.maxBatchBytes = maxBatchBytes;
+    this.maxEventBytes = maxEventBytes;
     this.config = {
       engine: { kind: 'nodriver' },
       rules_files: props.rulesFiles ?? ['/etc/falco/k8s_audit_rules.yaml'],
@@ -100,7 +90,7 @@ export class FalcoSink extends Construct {
       webserver: { enabled: true, listen_port: 8765, k8s_healthz_endpoint: '/healthz', ssl_enabled: false },
     };
     this.configMap = new kplus.ConfigMap(this, 'config', { data: { 'falco.yaml': stringify(this.config, { lineWidth: 0 }) } });
-    const tlsVolume = secretVolume(this, 'tls-volume', 'tls', w.tlsSecret);
+    const tlsVolume = secretVolume(this, 'tls-volume', 'tls', this.tlsSecret);
     const pemVolume = emptyDirVolume(this, 'pem-volume', 'server-pem', Size.mebibytes(1));
     const image = props.image ?? 'falcosecurity/falco-no-driver:0.39.2';
     const securityContext = { ensureNonRoot: true, user: SINK_USER, group: SINK_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false };
@@ -143,10 +133,5 @@ export class FalcoSink extends Construct {
         return out;
       },
     });
-  }
-
-  /** The apiserver's webhook kubeconfig pointing at this sink (CA only: Falco does not check client certificates). */
-  public renderWebhookKubeconfig(props: Omit<WebhookKubeconfigProps, 'server'>): string {
-    return kubeconfigFor(this.webhookUrl, props);
   }
 }

@@ -1,9 +1,8 @@
-import { ApiObject, Duration, Size } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BATCH_ENVELOPE_BYTES } from '../backends/backends';
-import { WebhookKubeconfigProps } from '../backends/kubeconfig';
-import { bodyLimitProblems, buildSinkWorkload, checkPort, commonProblems, emptyDirVolume, kubeconfigFor, secretVolume, SINK_USER, throwProblems, urlHost, WebhookSinkProps } from './common';
+import { bodyLimitProblems, checkPort, commonProblems, emptyDirVolume, secretVolume, SINK_USER, throwProblems, WebhookSinkProps } from './common';
 import {
   addCredentialEnv,
   ElasticsearchOutputProps,
@@ -15,6 +14,7 @@ import {
   lokiOutputProblems,
   mountOutputSecrets,
 } from './outputs';
+import { WebhookSink } from './webhook-sink';
 
 /** Props of {@link FluentBitSink}. */
 export interface FluentBitSinkProps extends WebhookSinkProps {
@@ -80,26 +80,19 @@ const OUTPUTS_MOUNT = '/etc/audit-sink/outputs';
  *   outputs: '[OUTPUT]\n    Name  loki\n    Match kube.audit\n    Host  loki.logging.svc\n',
  * });
  */
-export class FluentBitSink extends Construct {
-  /** The URL for the webhook kubeconfig; its path is the Fluent Bit tag (`kube.audit`). */
-  public readonly webhookUrl: string;
-  public readonly deployment: kplus.Deployment;
-  public readonly service: kplus.Service;
-  public readonly networkPolicy: kplus.NetworkPolicy;
-  public readonly podDisruptionBudget: ApiObject;
+export class FluentBitSink extends WebhookSink {
   public readonly configMap: kplus.ConfigMap;
   public readonly bufferMaxBytes: number;
   /** The rendered fluent-bit.conf. */
   public readonly config: string;
 
   constructor(scope: Construct, id: string, props: FluentBitSinkProps) {
-    super(scope, id);
     const port = props.port ?? 9880;
     checkPort('port', port);
     const problems = commonProblems(props);
-    this.bufferMaxBytes = props.bufferMaxBytes ?? 11 * 1024 * 1024;
-    if (!Number.isSafeInteger(this.bufferMaxBytes) || this.bufferMaxBytes < 512 * 1024) {
-      problems.push(`bufferMaxBytes: ${this.bufferMaxBytes} is below 512 KiB (Fluent Bit's buffer_chunk_size); a batch of audit events does not fit`);
+    const bufferMaxBytes = props.bufferMaxBytes ?? 11 * 1024 * 1024;
+    if (!Number.isSafeInteger(bufferMaxBytes) || bufferMaxBytes < 512 * 1024) {
+      problems.push(`bufferMaxBytes: ${bufferMaxBytes} is below 512 KiB (Fluent Bit's buffer_chunk_size); a batch of audit events does not fit`);
     }
     if (props.elasticsearch) problems.push(...elasticsearchOutputProblems('elasticsearch', props.elasticsearch));
     if (props.loki) problems.push(...lokiOutputProblems('loki', props.loki));
@@ -110,13 +103,9 @@ export class FluentBitSink extends Construct {
       props.loki ? fluentBitLokiOutput(props.loki, `${OUTPUTS_MOUNT}/loki`) : undefined,
     ].filter((o): o is NonNullable<typeof o> => o !== undefined);
     const outputSections = [...(props.outputs !== undefined || typed.length === 0 ? [props.outputs ?? '[OUTPUT]\n    Name    stdout\n    Match   kube.audit\n    Format  json_lines\n'] : []), ...typed.map((o) => o.config)];
-    const name = this.node.id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-    const w = buildSinkWorkload(this, { props, name, webhookPort: port, opsPort: 2020 });
-    this.deployment = w.deployment;
-    this.service = w.service;
-    this.networkPolicy = w.networkPolicy;
-    this.podDisruptionBudget = w.podDisruptionBudget;
-    this.webhookUrl = `https://${urlHost(props.clusterIP)}:${port}/kube.audit`;
+    // The path is the Fluent Bit tag the events get (`kube.audit`).
+    super(scope, id, { props, webhookPort: port, opsPort: 2020, path: '/kube.audit' });
+    this.bufferMaxBytes = bufferMaxBytes;
     const kib = Math.ceil(this.bufferMaxBytes / 1024);
     this.config = [
       '[SERVICE]',
@@ -171,16 +160,11 @@ export class FluentBitSink extends Construct {
       liveness: kplus.Probe.fromHttpGet('/api/v1/health', { port: 2020, periodSeconds: Duration.seconds(10), failureThreshold: 6 }),
     });
     container.mount(CONFIG_MOUNT, kplus.Volume.fromConfigMap(this, 'config-volume', this.configMap, { name: 'config' }), { readOnly: true });
-    container.mount(TLS_MOUNT, secretVolume(this, 'tls-volume', 'tls', w.tlsSecret), { readOnly: true });
+    container.mount(TLS_MOUNT, secretVolume(this, 'tls-volume', 'tls', this.tlsSecret), { readOnly: true });
     container.mount('/var/lib/fluent-bit', emptyDirVolume(this, 'buffer-volume', 'buffer', Size.gibibytes(1)));
     container.mount('/tmp', emptyDirVolume(this, 'tmp-volume', 'tmp', Size.mebibytes(16)));
     for (const o of typed) mountOutputSecrets(this, container, o.mount.prefix, o.mount.dir, o.mount.tls, undefined);
     addCredentialEnv(this, container, typed.map((o) => o.env));
     this.node.addValidation({ validate: () => bodyLimitProblems(props.webhookBackend, this.bufferMaxBytes, 'FluentBitSink bufferMaxBytes') });
-  }
-
-  /** The apiserver's webhook kubeconfig pointing at this sink. */
-  public renderWebhookKubeconfig(props: Omit<WebhookKubeconfigProps, 'server'>): string {
-    return kubeconfigFor(this.webhookUrl, props);
   }
 }

@@ -1,10 +1,10 @@
-import { ApiObject, Duration, Size } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { WebhookKubeconfigProps } from '../backends/kubeconfig';
-import { buildSinkWorkload, checkPort, commonProblems, emptyDirVolume, kubeconfigFor, secretVolume, SINK_USER, throwProblems, urlHost, WebhookSinkProps } from './common';
+import { checkPort, commonProblems, emptyDirVolume, secretVolume, SINK_USER, throwProblems, WebhookSinkProps } from './common';
 import { addCredentialEnv, ElasticsearchOutputProps, elasticsearchOutputProblems, LokiOutputProps, lokiOutputProblems, mountOutputSecrets, vectorElasticsearchSink, vectorLokiSink } from './outputs';
+import { WebhookSink } from './webhook-sink';
 
 /** Props of {@link VectorSink}. */
 export interface VectorSinkProps extends WebhookSinkProps {
@@ -57,18 +57,12 @@ const OUTPUTS_MOUNT = '/etc/audit-sink/outputs';
  *   sinks: { loki: { type: 'loki', inputs: ['audit_events'], endpoint: 'http://loki.logging:3100', encoding: { codec: 'json' }, labels: { source: 'kube-audit' } } },
  * });
  */
-export class VectorSink extends Construct {
-  public readonly webhookUrl: string;
-  public readonly deployment: kplus.Deployment;
-  public readonly service: kplus.Service;
-  public readonly networkPolicy: kplus.NetworkPolicy;
-  public readonly podDisruptionBudget: ApiObject;
+export class VectorSink extends WebhookSink {
   public readonly configMap: kplus.ConfigMap;
   /** vector.yaml as an object. */
   public readonly config: Record<string, unknown>;
 
   constructor(scope: Construct, id: string, props: VectorSinkProps) {
-    super(scope, id);
     const port = props.port ?? 8443;
     checkPort('port', port);
     const problems = commonProblems(props);
@@ -86,13 +80,7 @@ export class VectorSink extends Construct {
     throwProblems(`VectorSink ${id}`, problems);
     const es = props.elasticsearch ? vectorElasticsearchSink(props.elasticsearch, `${OUTPUTS_MOUNT}/es`) : undefined;
     const loki = props.loki ? vectorLokiSink(props.loki, `${OUTPUTS_MOUNT}/loki`) : undefined;
-    const name = this.node.id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-    const w = buildSinkWorkload(this, { props, name, webhookPort: port, opsPort: 8686 });
-    this.deployment = w.deployment;
-    this.service = w.service;
-    this.networkPolicy = w.networkPolicy;
-    this.podDisruptionBudget = w.podDisruptionBudget;
-    this.webhookUrl = `https://${urlHost(props.clusterIP)}:${port}/audit`;
+    super(scope, id, { props, webhookPort: port, opsPort: 8686, path: '/audit' });
     this.config = {
       data_dir: '/var/lib/vector',
       acknowledgements: { enabled: true },
@@ -133,7 +121,7 @@ export class VectorSink extends Construct {
       liveness: kplus.Probe.fromHttpGet('/health', { port: 8686, periodSeconds: Duration.seconds(10), failureThreshold: 6 }),
     });
     container.mount(CONFIG_MOUNT, kplus.Volume.fromConfigMap(this, 'config-volume', this.configMap, { name: 'config' }), { readOnly: true });
-    container.mount(TLS_MOUNT, secretVolume(this, 'tls-volume', 'tls', w.tlsSecret), { readOnly: true });
+    container.mount(TLS_MOUNT, secretVolume(this, 'tls-volume', 'tls', this.tlsSecret), { readOnly: true });
     container.mount('/var/lib/vector', emptyDirVolume(this, 'data-volume', 'data', Size.gibibytes(1)));
     container.mount('/tmp', emptyDirVolume(this, 'tmp-volume', 'tmp', Size.mebibytes(16)));
     for (const o of [es, loki]) if (o) mountOutputSecrets(this, container, o.mount.prefix, o.mount.dir, o.mount.tls, undefined);
@@ -145,10 +133,5 @@ export class VectorSink extends Construct {
           ? ['webhookBackend: truncate.enabled is false, so batches are unbounded and Vector (no request-body limit) buffers each whole in memory; set truncate.enabled: true']
           : [],
     });
-  }
-
-  /** The apiserver's webhook kubeconfig pointing at this sink. */
-  public renderWebhookKubeconfig(props: Omit<WebhookKubeconfigProps, 'server'>): string {
-    return kubeconfigFor(this.webhookUrl, props);
   }
 }

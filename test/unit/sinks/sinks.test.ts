@@ -2,7 +2,7 @@ import { Chart, Size, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { WebhookBackend } from '../../../src/backends/backends';
-import { AuditSink, AuditSinkProps, CertManagerIssuerKind, FalcoSink, FluentBitSink, FLUENT_BIT_SPLIT_LUA, SinkSigningKey, SinkTls, VectorSink, VECTOR_SPLIT_VRL } from '../../../src/sinks';
+import { AuditSink, AuditSinkProps, CertManagerIssuerKind, FalcoSink, FluentBitSink, FLUENT_BIT_SPLIT_LUA, IWebhookSink, SinkSigningKey, SinkTls, VectorSink, VECTOR_SPLIT_VRL, WebhookSink } from '../../../src/sinks';
 import { clusterIpProblems } from '../../../src/sinks/network';
 import { testApp } from '../support/temp-dir';
 
@@ -223,5 +223,30 @@ describe('FalcoSink', () => {
     const sink = new FalcoSink(new Chart(testApp(), 'c'), 'f', { ...common, maxEventBytes: 65536, webhookBackend: new WebhookBackend({ truncate: { enabled: true }, batch: { maxSize: 100 } }) });
     expect(sink.node.validate()).toEqual([expect.stringMatching(/maxEventSizeBytes 102400 exceeds FalcoSink maxEventBytes 65536/)]);
     expect(() => new FalcoSink(new Chart(testApp(), 'c'), 'f', { ...common, maxBatchBytes: 1000 })).toThrow(/maxBatchBytes: 1000 cannot hold one event/);
+  });
+});
+
+describe('every sink is a WebhookSink', () => {
+  const kc = { certificateAuthorityFile: '/etc/kubernetes/audit-webhook/ca.crt', clientCertificateFile: '/etc/kubernetes/audit-webhook/c.crt', clientKeyFile: '/etc/kubernetes/audit-webhook/c.key' };
+  const certManager = SinkTls.fromCertManager({ issuerName: 'audit-ca', issuerKind: CertManagerIssuerKind.CLUSTER_ISSUER });
+  const cases: Array<[string, (c: Chart, tls: SinkTls, bad?: boolean) => WebhookSink, string]> = [
+    ['AuditSink', (c, tls, bad) => new AuditSink(c, 's', { ...base(), tls, maxBodyBytes: bad ? 10 : undefined }), 'https://10.96.0.50:8443/audit'],
+    ['FluentBitSink', (c, tls, bad) => new FluentBitSink(c, 's', { ...common, tls, bufferMaxBytes: bad ? 10 : undefined }), 'https://10.96.0.51:9880/kube.audit'],
+    ['VectorSink', (c, tls, bad) => new VectorSink(c, 's', { ...common, tls, port: bad ? 0 : undefined }), 'https://10.96.0.51:8443/audit'],
+    ['FalcoSink', (c, tls, bad) => new FalcoSink(c, 's', { ...common, tls, maxBatchBytes: bad ? 10 : undefined }), 'https://10.96.0.51:9765/k8s-audit'],
+  ];
+
+  it.each(cases)('%s: its URL, a kubeconfig naming it, the cert-manager Certificate', (_name, make, url) => {
+    const sink: IWebhookSink = make(new Chart(testApp(), 'c', { namespace: 'audit' }), certManager);
+    expect(sink.webhookUrl).toBe(url);
+    expect(parse(sink.renderWebhookKubeconfig(kc)).clusters[0].cluster.server).toBe(url);
+    expect((sink as WebhookSink).certificate?.kind).toBe('Certificate');
+    expect(make(new Chart(testApp(), 'c'), SinkTls.fromSecret('t')).certificate).toBeUndefined();
+  });
+
+  it.each(cases)('%s: invalid props throw before anything is added to the tree', (_name, make) => {
+    const chart = new Chart(testApp(), 'c');
+    expect(() => make(chart, SinkTls.fromSecret('t'), true)).toThrow();
+    expect(chart.node.children).toHaveLength(0);
   });
 });
