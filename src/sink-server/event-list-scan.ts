@@ -167,7 +167,7 @@ export function scanEventListBody(body: Buffer): ScannedBody {
         collecting = Array.isArray(sample) ? [] : undefined;
         items = collecting ?? sample;
       }
-    } else if (depth === 2 && collecting !== undefined && stack.length >= 2) {
+    } else if (depth === 2 && collecting !== undefined) {
       item = { start, end: start, sawWs: false, sample, fields: {} };
     } else if (depth === 3 && item !== undefined && stack[2] === OBJECT && itemKey !== undefined) {
       item.fields[itemKey] = sample;
