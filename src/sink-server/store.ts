@@ -204,6 +204,8 @@ export class Store {
     try {
       await store.recover();
     } catch (e) {
+      // Checks after the open segment was opened (the signed head) can still refuse the store.
+      await (store.active as ActiveSegment | undefined)?.fh.close().catch(() => undefined);
       await fsp.rm(join(options.dir, LOCK_FILE), { force: true });
       throw e;
     }

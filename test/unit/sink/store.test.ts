@@ -3,7 +3,7 @@
  * restarts, crash recovery, and tamper detection (random byte flips, deletions, reorders, truncations).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { appendFileSync, cpSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ReceivedEvent } from '../../../src/sink-server/event-list';
@@ -13,6 +13,17 @@ import { Store, StoreOpenError } from '../../../src/sink-server/store';
 import { formatProblem, verifyStore } from '../../../src/sink-server/verify';
 import { tempDir } from '../support/temp-dir';
 import { makeEvent } from './support';
+
+/** Files under `dir` this process holds open (Linux: /proc/self/fd). */
+function openFilesUnder(dir: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      return [readlinkSync(`/proc/self/fd/${fd}`)];
+    } catch {
+      return []; // closed meanwhile
+    }
+  }).filter((path) => path.startsWith(dir));
+}
 
 const hmac = signingKeyFromBytes(randomBytes(32), 'test key');
 const received = (i: number, stage = 'ResponseComplete', id?: string): ReceivedEvent => {
@@ -149,6 +160,9 @@ describe('Store', () => {
     writeFileSync(open, lines.slice(0, -1).map((l) => l + '\n').join(''));
     await expect(Store.open({ dir, key: hmac, minFreeBytes: 0 })).rejects.toThrow(StoreOpenError);
     await expect(Store.open({ dir, key: hmac, minFreeBytes: 0 })).rejects.toThrow(/records were removed.*sink verify/);
+    // The refused open leaves no file of the store open (and no lock).
+    expect(openFilesUnder(dir)).toEqual([]);
+    expect(existsSync(join(dir, 'sink.lock'))).toBe(false);
   });
 
   it('refuses a second sink on the same store, and a key that cannot sign', async () => {
