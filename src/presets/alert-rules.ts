@@ -7,6 +7,7 @@
  * Metadata or above with the ResponseComplete stage (every preset does this for these requests).
  */
 import { ALERT_RULES_API_VERSION, ALERT_RULES_KIND, AlertRule, AlertRulesDocument, checkAlertRules } from '../sink-server/rules';
+import { WRITE_VERBS } from './catalogue';
 import { PRESET_NAMES } from './index';
 
 export interface AlertRulePresetOptions {
@@ -26,9 +27,10 @@ export interface AlertRulePresetOptions {
 export const DEFAULT_APPROVED_SOURCE_CIDRS: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '127.0.0.0/8', '::1/128', 'fd00::/8'];
 export const DEFAULT_PROTECTED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
 
-const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 /** The control plane's own identities: they read secrets and reconcile RBAC all the time. */
 const CONTROL_PLANE_USERS = ['system:apiserver', 'system:kube-controller-manager', 'system:kube-scheduler'];
+/** Remote access into a running pod. */
+const POD_ACCESS = [{ group: '', resources: ['pods/exec', 'pods/attach', 'pods/portforward'] }];
 /** Unauthenticated endpoints every cluster serves to probes and service-account token verifiers. */
 const PUBLIC_URLS = ['/healthz*', '/livez*', '/readyz*', '/version', '/version/', '/.well-known/openid-configuration', '/openid/v1/jwks'];
 
@@ -78,7 +80,7 @@ export const DEFAULT_ALERT_RULES: readonly DefaultAlertRule[] = [
       type: 'match',
       severity: 'warning',
       description: 'exec, attach or port-forward into a pod',
-      match: { resources: [{ group: '', resources: ['pods/exec', 'pods/attach', 'pods/portforward'] }] },
+      match: { resources: POD_ACCESS.map((r) => ({ ...r, resources: [...r.resources] })) },
     }),
   },
   {
@@ -89,7 +91,7 @@ export const DEFAULT_ALERT_RULES: readonly DefaultAlertRule[] = [
       type: 'source-cidr',
       severity: 'critical',
       description: 'exec, attach or port-forward into a pod from outside the approved networks',
-      match: { resources: [{ group: '', resources: ['pods/exec', 'pods/attach', 'pods/portforward'] }] },
+      match: { resources: POD_ACCESS.map((r) => ({ ...r, resources: [...r.resources] })) },
       allowedSourceCidrSets: ['approved'],
     }),
   },

@@ -127,6 +127,13 @@ function scanLiteral(b: Buffer, i: number, word: string): number {
   return i + word.length;
 }
 
+/** Where a value is recorded (targetOf). */
+const NOWHERE = 0;
+const ROOT = 1;
+const ROOT_MEMBER = 2;
+const ELEMENT = 3;
+const FIELD = 4;
+
 const EXPECT_VALUE = 0;
 const AFTER_VALUE = 1;
 const EXPECT_KEY = 2;
@@ -156,22 +163,25 @@ export function scanEventListBody(body: Buffer): ScannedBody {
     while (i < n && isWs(b[i])) i++;
     if (item !== undefined && i > from && stack.length >= 3) item.sawWs = true;
   };
-  /** Records a value starting at depth `depth` where the checks look at it. */
-  const note = (depth: number, sample: Sample, start: number) => {
-    if (depth === 0) root = sample;
-    else if (depth === 1 && stack[0] === OBJECT) {
+  /** Where a value starting at `depth` is recorded; the checks read nothing else. */
+  const targetOf = (depth: number): number => {
+    if (depth === 0) return ROOT;
+    if (depth === 1) return stack[0] === OBJECT && rootKey !== undefined ? ROOT_MEMBER : NOWHERE;
+    if (depth === 2) return collecting !== undefined ? ELEMENT : NOWHERE;
+    return depth === 3 && item !== undefined && stack[2] === OBJECT && itemKey !== undefined ? FIELD : NOWHERE;
+  };
+  const note = (target: number, sample: Sample, start: number) => {
+    if (target === ROOT) root = sample;
+    else if (target === ROOT_MEMBER) {
       if (rootKey === 'kind') kind = sample;
       else if (rootKey === 'apiVersion') apiVersion = sample;
-      else if (rootKey === 'items') {
+      else {
         // An array is filled as its elements are read; a later "items" key replaces it, as in JSON.parse.
         collecting = Array.isArray(sample) ? [] : undefined;
         items = collecting ?? sample;
       }
-    } else if (depth === 2 && collecting !== undefined) {
-      item = { start, end: start, sawWs: false, sample, fields: {} };
-    } else if (depth === 3 && item !== undefined && stack[2] === OBJECT && itemKey !== undefined) {
-      item.fields[itemKey] = sample;
-    }
+    } else if (target === ELEMENT) item = { start, end: start, sawWs: false, sample, fields: {} };
+    else if (target === FIELD) item!.fields[itemKey!] = sample;
   };
   const stringSample = (start: number, end: number): string =>
     lastStringEscaped ? (JSON.parse(b.toString('utf8', start, end)) as string) : b.toString('utf8', start + 1, end - 1);
@@ -182,10 +192,11 @@ export function scanEventListBody(body: Buffer): ScannedBody {
     if (mode === EXPECT_VALUE) {
       if (i >= n) throw new JsonSyntaxError('unexpected end', i);
       const depth = stack.length;
+      const target = targetOf(depth);
       const c = b[i];
       const start = i;
       if (c === 0x7b || c === 0x5b) {
-        note(depth, c === 0x7b ? {} : [], start);
+        note(target, c === 0x7b ? {} : [], start);
         stack.push(c === 0x7b ? OBJECT : ARRAY);
         i++;
         skipWs();
@@ -201,21 +212,19 @@ export function scanEventListBody(body: Buffer): ScannedBody {
       }
       if (c === 0x22) {
         i = scanString(b, i);
-        // Only strings the checks read are decoded.
-        const wanted = depth <= 1 || (depth === 2 && collecting !== undefined) || (depth === 3 && item !== undefined && itemKey !== undefined && stack[2] === OBJECT);
-        note(depth, wanted ? stringSample(start, i) : '', start);
+        if (target !== NOWHERE) note(target, stringSample(start, i), start);
       } else if (c === 0x2d || isDigit(c)) {
         i = scanNumber(b, i);
-        note(depth, 0, start);
+        note(target, 0, start);
       } else if (c === 0x74) {
         i = scanLiteral(b, i, 'true');
-        note(depth, true, start);
+        note(target, true, start);
       } else if (c === 0x66) {
         i = scanLiteral(b, i, 'false');
-        note(depth, false, start);
+        note(target, false, start);
       } else if (c === 0x6e) {
         i = scanLiteral(b, i, 'null');
-        note(depth, null, start);
+        note(target, null, start);
       } else {
         throw new JsonSyntaxError('unexpected token', i);
       }

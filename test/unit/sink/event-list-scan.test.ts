@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkEventList, EventListError, parseEventList } from '../../../src/sink-server/event-list';
 import { minifyJson } from '../../../src/sink-server/event-list-scan';
+import { Rng } from '../../e2e/support/policy-generator';
 import { eventList, makeEvent } from './support';
 
 type Verdict = { reason: string; message: string } | { items: unknown[] };
@@ -57,23 +58,6 @@ function reasonOf(body: Buffer): string {
     return 'accepted';
   } catch (e) {
     return (e as EventListError).reason;
-  }
-}
-
-class Rng {
-  private a: number;
-  constructor(seed: number) {
-    this.a = seed >>> 0;
-  }
-  next(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
   }
 }
 
