@@ -2,7 +2,10 @@
  * DIFFERENTIAL check: hundreds of seeded random policies, valid and broken, each loaded by the REAL
  * kube-apiserver of every built version (policy-probe.ts: the binary's own policy loader, ~0.25 s a
  * policy) and judged by `validatePolicy(…, { kubernetesVersion })`. The verdicts must be identical.
- * Reproduce a failure with CDK8S_AUDIT_SEED=<seed printed below>; CDK8S_AUDIT_DIFF_COUNT sets the count.
+ * CI runs a FIXED list of seeds (printed), so a landing is never decided by a lucky draw; exploration with a
+ * fresh random seed is a separate, non-gating run (`npm run test:explore`, see test/e2e/README.md), and a seed
+ * that fails there joins FIXED_SEEDS once the bug is fixed. CDK8S_AUDIT_SEED=<n>[,<n>…] replays given seeds;
+ * CDK8S_AUDIT_DIFF_COUNT sets the policies per seed.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { validatePolicy } from '../../src/policy/validate';
@@ -14,8 +17,23 @@ import { GeneratedPolicy, generatePolicies } from './support/policy-generator';
 import { mapLimit, PolicyProbe, ProbeVerdict } from './support/policy-probe';
 import { makeTempDir, removeTempDir } from './support/processes';
 
-const SEED = process.env.CDK8S_AUDIT_SEED ? Number(process.env.CDK8S_AUDIT_SEED) : Math.floor(Math.random() * 2 ** 31);
-const COUNT = Number(process.env.CDK8S_AUDIT_DIFF_COUNT ?? 220);
+/**
+ * Seeds that gate CI. 2 and 28 made the generator throw before mutations were made composable (stop 10);
+ * 777001 is the 1,510-policy run that found no disagreement.
+ */
+const FIXED_SEEDS: readonly number[] = [777001, 2, 28];
+const SEEDS = seedsFrom(process.env.CDK8S_AUDIT_SEED);
+const COUNT = Number(process.env.CDK8S_AUDIT_DIFF_COUNT ?? Math.ceil(220 / SEEDS.length));
+
+/** `random` draws one fresh seed (exploration); a comma list replays seeds; unset means the fixed list. */
+function seedsFrom(value: string | undefined): readonly number[] {
+  if (value === undefined || value === '') return FIXED_SEEDS;
+  if (value === 'random') return [Math.floor(Math.random() * 2 ** 31)];
+  const seeds = value.split(',').map((v) => Number(v.trim()));
+  if (seeds.some((n) => !Number.isSafeInteger(n) || n < 0)) throw new Error(`CDK8S_AUDIT_SEED=${value}: expected 'random' or comma-separated non-negative integers`);
+  return seeds;
+}
+const SEED_TEXT = SEEDS.join(',');
 /** Two probes at once: the machine has two cores. */
 const PARALLEL = 2;
 
@@ -45,13 +63,13 @@ interface Case {
 
 function cases(): Case[] {
   const pinned = PINNED.map((p, i) => ({ id: `pinned-${i}`, text: p.text, format: p.text.startsWith('{') ? 'json' : 'yaml', description: p.name, object: undefined }));
-  const generated = generatePolicies(SEED, COUNT).map((g: GeneratedPolicy) => ({
-    id: `seed ${SEED} #${g.index}`,
+  const generated = SEEDS.flatMap((seed) => generatePolicies(seed, COUNT).map((g: GeneratedPolicy) => ({
+    id: `seed ${seed} #${g.index}`,
     text: g.text,
     format: g.format,
     description: g.mutations.length ? g.mutations.join(' + ') : 'valid by construction',
     object: g.object,
-  }));
+  })));
   return [...pinned, ...generated];
 }
 
@@ -66,7 +84,7 @@ describe.each(kubernetesVersions())('differential: validatePolicy vs kube-apiser
   let wallMs = 0;
 
   beforeAll(async () => {
-    console.log(`differential seed: ${SEED} (reproduce with CDK8S_AUDIT_SEED=${SEED}), ${all.length} policies, kube-apiserver v${version}`);
+    console.log(`differential seeds: ${SEED_TEXT} (replay with CDK8S_AUDIT_SEED=${SEED_TEXT}), ${all.length} policies, kube-apiserver v${version}`);
     probe = await PolicyProbe.start();
     const started = Date.now();
     verdicts = await mapLimit(all, PARALLEL, (c) => probe.probe(version, c.text, c.format));
@@ -108,7 +126,7 @@ describe.each(kubernetesVersions())('differential: validatePolicy vs kube-apiser
         }
       }
     });
-    expect(disagreements, `${disagreements.length} disagreement(s), seed ${SEED}:\n${disagreements.slice(0, 12).join('\n')}`).toEqual([]);
+    expect(disagreements, `${disagreements.length} disagreement(s), seeds ${SEED_TEXT}:\n${disagreements.slice(0, 12).join('\n')}`).toEqual([]);
     // The set must contain both verdicts in quantity, or it proves little.
     expect(accepted).toBeGreaterThanOrEqual(50);
     expect(verdicts.length - accepted).toBeGreaterThanOrEqual(50);
