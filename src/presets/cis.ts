@@ -1,6 +1,7 @@
 import { PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
+import { EVERY_REQUEST } from './evidence';
 
 /** CIS Kubernetes Benchmark (kube-bench cis-1.9 to cis-1.12), sections 1.2.16–1.2.19 and 3.2. */
 export const CIS: PresetDefinition = {
@@ -18,7 +19,7 @@ export const CIS: PresetDefinition = {
     { id: '1.2.17', summary: 'Ensure that the --audit-log-maxage argument is set to 30 or as appropriate', rules: [], probes: [], flagChecks: [{ flag: 'audit-log-maxage', atLeast: 30 }] },
     { id: '1.2.18', summary: 'Ensure that the --audit-log-maxbackup argument is set to 10 or as appropriate', rules: [], probes: [], flagChecks: [{ flag: 'audit-log-maxbackup', atLeast: 10 }] },
     { id: '1.2.19', summary: 'Ensure that the --audit-log-maxsize argument is set to 100 or as appropriate', rules: [], probes: [], flagChecks: [{ flag: 'audit-log-maxsize', atLeast: 100 }] },
-    { id: '3.2.1', summary: 'Ensure that a minimal audit policy is created', rules: ['catch-all'], probes: [PROBES.getNodes()], flagChecks: [{ flag: 'audit-policy-file' }] },
+    { id: '3.2.1', summary: 'Ensure that a minimal audit policy is created', rules: ['catch-all'], probes: [PROBES.getNodes()], evidence: EVERY_REQUEST, flagChecks: [{ flag: 'audit-policy-file' }] },
     {
       id: '3.2.2', summary: 'Ensure that the audit policy covers key security concerns',
       rules: ['secrets-metadata', 'workload-changes', 'interactive-access'],

@@ -39,6 +39,8 @@ export interface ComposedPreset {
   readonly origins: readonly RuleOrigin[];
   readonly requirements: readonly RequirementRef[];
   readonly bodyLevel: BodyLevel;
+  /** Namespace of the audit sink (access to it is access to audit logs). */
+  readonly auditNamespace: string;
   readonly retention: Retention;
   readonly logFlags: PresetFlags;
   readonly webhookFlags: PresetFlags;
@@ -117,6 +119,7 @@ export function composePresets(presets: readonly PresetDefinition[], options: Pr
     origins,
     requirements,
     bodyLevel,
+    auditNamespace,
     retention: mergeRetention(presets.map((p) => p.retention)),
     logFlags: mergeFlags(presets.map((p) => p.logFlags)),
     webhookFlags: mergeFlags(presets.map((p) => p.webhookFlags)),

@@ -38,3 +38,19 @@ export function webhookFlags(extra: PresetFlags = {}): PresetFlags {
     ...extra,
   };
 }
+
+/** The remote sink's retention a preset needs (`sink serve --retention-max-age`, `AuditSink.retentionMaxAge`). */
+export interface SinkRetention {
+  /** Sealed segments are deleted once older than this many days; 0 keeps them forever. */
+  readonly maxAgeDays: number;
+  /**
+   * Size limit (`--retention-max-bytes`); 0 = none. A size limit deletes the oldest segments whatever their
+   * age, so only 0 lets the age limit guarantee retention.
+   */
+  readonly maxBytes: number;
+}
+
+/** The sink retention that enforces a preset's `retention.totalDays`: that age, and no size limit that could delete sooner. */
+export function sinkRetentionFor(retention: { readonly totalDays: number }): SinkRetention {
+  return { maxAgeDays: retention.totalDays, maxBytes: 0 };
+}

@@ -1,7 +1,9 @@
 import { PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
-import { RULE_SETS } from './catalogue';
+import { CREDENTIAL_RESOURCES, RULE_SETS, WRITE_VERBS } from './catalogue';
+import { AUDIT_NAMESPACE_CHANGES, DENIED_REQUESTS, resourceMatches, secretMaterial } from './evidence';
+import { Level } from '../policy/model';
 
 const EPHI = 'ephi';
 
@@ -24,22 +26,27 @@ export const HIPAA: PresetDefinition = {
       id: '164.308(a)(5)(ii)(C)', summary: 'Log-in monitoring: log-in attempts and discrepancies are monitored',
       rules: ['catch-all', 'reads-metadata', 'secrets-metadata'],
       probes: [PROBES.forbiddenSecretRead(), PROBES.anonymousList()],
-      evidence: { description: 'events with response code 401 or 403', responseCodes: [401, 403] },
+      evidence: DENIED_REQUESTS,
     },
     {
       id: '164.312(a)(1)', summary: 'Access control: changes to who may access ePHI systems are recorded',
       rules: ['credential-changes'],
       probes: [PROBES.createClusterRoleBinding(), PROBES.patchRoleBinding()],
+      evidence: {
+        description: 'changes to RBAC, service accounts and certificate requests, with bodies',
+        anyOf: [...secretMaterial({ verbs: WRITE_VERBS, resources: ['serviceaccounts/token'] }), ...resourceMatches(CREDENTIAL_RESOURCES, { verbs: WRITE_VERBS, minLevel: Level.REQUEST })],
+      },
     },
     {
       id: '164.312(c)(1)', summary: 'Integrity: audit records are protected from improper alteration or destruction',
       rules: ['audit-namespace-writes', 'audit-namespace-access'], probes: [PROBES.deleteDeployment('audit', 'audit-sink')],
+      evidence: AUDIT_NAMESPACE_CHANGES, settings: { protection: true },
       note: 'The remote sink adds a hash chain and signed digests; `cdk8s-audit sink verify` detects any change.',
     },
     {
       id: '164.316(b)(2)(i)', summary: 'Documentation retained for six years',
-      rules: [], probes: [], flagChecks: [{ flag: 'audit-log-maxage', atLeast: 90 }],
-      note: 'The rule names documentation; applying six years to audit logs is common practice, not an explicit requirement.',
+      rules: [], probes: [], settings: { retainDays: 2190 },
+      note: 'The sink keeps sealed segments 2190 days (--retention-max-age 2190d). The rule names documentation; applying six years to audit logs is common practice, not an explicit requirement.',
     },
   ],
   retention: { onlineDays: 90, totalDays: 2190, basis: '164.316(b)(2)(i): six years (common practice for audit logs)' },

@@ -2,6 +2,7 @@ import { PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
 import { RULE_SETS } from './catalogue';
+import { AUDIT_NAMESPACE_CHANGES, EVERY_REQUEST } from './evidence';
 
 /** NIST SP 800-53 Rev. 5, AU family. */
 export const NIST_800_53: PresetDefinition = {
@@ -21,21 +22,23 @@ export const NIST_800_53: PresetDefinition = {
       id: 'AU-3', summary: 'Content of audit records: type, time, where, source, outcome, identity',
       rules: ['catch-all', 'reads-metadata', 'writes'],
       probes: [PROBES.getPod('default'), PROBES.patchDeployment('default')],
+      evidence: EVERY_REQUEST,
       note: 'Metadata carries verb, timestamps, requestURI/objectRef, sourceIPs, responseStatus and user; writes add the request body.',
     },
     {
       id: 'AU-9', summary: 'Protection of audit information',
       rules: ['audit-namespace-writes', 'audit-namespace-access'], probes: [PROBES.podLogs('audit')],
+      evidence: AUDIT_NAMESPACE_CHANGES, settings: { protection: true },
       note: 'Separate system (the remote sink) with cryptographic integrity (hash chain, signed digests).',
     },
     {
       id: 'AU-11', summary: 'Audit record retention',
-      rules: [], probes: [], flagChecks: [{ flag: 'audit-log-maxage', atLeast: 90 }],
-      note: 'OMB M-21-31: 12 months in active storage and 18 months in cold storage.',
+      rules: [], probes: [], settings: { retainDays: 365 },
+      note: 'OMB M-21-31: 12 months in active storage and 18 months in cold storage. Node files rotate away after 90 days; the sink keeps 913 days (--retention-max-age 913d), active and cold together.',
     },
-    { id: 'AU-12', summary: 'Audit record generation', rules: ['catch-all'], probes: [PROBES.anonymousList()], flagChecks: [{ flag: 'audit-policy-file' }] },
+    { id: 'AU-12', summary: 'Audit record generation', rules: ['catch-all'], probes: [PROBES.anonymousList()], evidence: EVERY_REQUEST, flagChecks: [{ flag: 'audit-policy-file' }] },
   ],
-  retention: { onlineDays: 365, totalDays: 913, basis: 'OMB M-21-31: 12 months active plus 18 months cold storage' },
+  retention: { onlineDays: 90, totalDays: 913, basis: 'OMB M-21-31: 12 months active plus 18 months cold storage (the sink keeps both)' },
   logFlags: logFlags(90, 100, { 'audit-log-compress': true }),
   webhookFlags: webhookFlags(),
 };

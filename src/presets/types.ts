@@ -45,10 +45,13 @@ export interface Requirement {
   readonly rules: string[];
   readonly probes: RequirementProbe[];
   /**
-   * Which logged events count as evidence, beyond "decided by one of `rules`".
-   * @default events decided by one of `rules`
+   * Which logged events are evidence for it.
+   * @default the kinds of request its probes make (verb, group, resource/subresource), in any namespace,
+   * at the probes' levels
    */
   readonly evidence?: EvidenceSelector;
+  /** Retention and protection the settings must enforce. */
+  readonly settings?: SettingsCheck;
   /** Backend flag values the requirement needs (checked against the preset's flags). */
   readonly flagChecks?: FlagCheck[];
   /** A note for the report, e.g. what the requirement needs beyond the audit policy. */
@@ -63,22 +66,62 @@ export interface FlagCheck {
   readonly atLeast?: number;
 }
 
-/** A predicate on logged events; kept as data so the report can describe it. */
-export interface EvidenceSelector {
-  readonly description: string;
+/**
+ * One kind of request a requirement is about, with the levels it must be recorded at. Fields AND together;
+ * an absent field matches anything. Kept as data so the report can describe it.
+ */
+export interface EvidenceMatch {
+  /** Verbs as the apiserver records them (get, list, watch, create, update, patch, delete, deletecollection). */
+  readonly verbs?: string[];
+  /** API group; "" is the core group. */
+  readonly group?: string;
+  /** `resource` or `resource/subresource`, e.g. `pods/exec`. */
+  readonly resources?: string[];
+  /** Namespaces the requirement is about. */
+  readonly namespaces?: string[];
+  /** Only requests in the composed preset's audit-sink namespace (`--audit-namespace`). */
+  readonly auditNamespace?: boolean;
+  /** Object names. */
+  readonly names?: string[];
+  /** Non-resource URL prefixes (e.g. `/healthz`), for requests that are not about API objects. */
+  readonly nonResourceURLs?: string[];
+  /** A substring the request URI must hold, e.g. `/proxy/logs` for node log files. */
+  readonly uriIncludes?: string;
   /** Response codes that count, e.g. [401, 403] for invalid access attempts. */
   readonly responseCodes?: number[];
-  /** Verbs that count. */
-  readonly verbs?: string[];
+  /** The least detail a matching event must have. */
+  readonly minLevel: Level;
+  /** The most detail a matching event may have (Metadata for secret material). @default no limit */
+  readonly maxLevel?: Level;
+}
+
+/**
+ * Which logged events are evidence for a requirement: the kind of request it is about, not merely any
+ * request a covering rule also matches. The first `anyOf` entry an event matches decides its level bounds.
+ */
+export interface EvidenceSelector {
+  readonly description: string;
+  readonly anyOf: EvidenceMatch[];
   /** Leave out requests by control-plane identities (`system:` users other than service accounts). */
   readonly individualUsersOnly?: boolean;
 }
 
+/** What the settings (not the policy) must enforce for a requirement. */
+export interface SettingsCheck {
+  /** Audit records must be kept at least this many days, immediately available (node files or the sink store). */
+  readonly retainDays?: number;
+  /** Audit records must be tamper-evident and off the node: a sink store that verifies. */
+  readonly protection?: boolean;
+}
+
 /** How long audit records are kept. */
 export interface Retention {
-  /** Days immediately available (node log files, sink store). */
+  /** Days the node's log files keep (`--audit-log-maxage`). */
   readonly onlineDays: number;
-  /** Days kept in all (online plus archive). */
+  /**
+   * Days kept in all: the remote sink's age retention (`sink serve --retention-max-age`,
+   * `AuditSink.retentionMaxAge`, see `sinkRetentionFor`), so every day claimed is a day some setting keeps.
+   */
   readonly totalDays: number;
   /** Where the number comes from. */
   readonly basis: string;

@@ -1,101 +1,119 @@
 import { Block, toHtml, toMarkdown } from './document';
-import { EvidenceReport, RequirementResult } from './evidence';
+import { EventRef, EvidenceReport, RequirementResult, RequirementStatus } from './evidence';
 
-const STATUS_TEXT: Record<RequirementResult['status'], string> = {
+export const STATUS_TEXT: Record<RequirementStatus, string> = {
+  violated: '✗ violated',
+  'not-met-by-policy': '✗ not met by the policy',
+  'not-met-by-settings': '✗ not met by settings',
   evidenced: '✓ evidenced',
-  'no-evidence': '⚠ no observed evidence',
-  'not-checked': 'covered by rules (no log given)',
-  settings: '✓ met by backend settings',
-  'outside-policy': 'met outside the policy (see note)',
-  failing: '✗ not met',
+  'met-by-settings': '✓ met by settings',
+  'no-evidence': '⚠ no evidence',
+  'not-checked': 'not checked (no logs given)',
 };
 
-function eventLine(e: RequirementResult['evidence'][number]): string {
-  const user = e.user?.username ?? '(no user)';
-  return `${e.stageTimestamp ?? '?'} · \`${e.verb} ${e.requestURI}\` by ${user} · code ${e.responseStatus?.code ?? '?'} · level ${e.level} · auditID ${e.auditID ?? '?'}`;
+function where(e: EventRef): string {
+  const p = e.position;
+  if (!p) return '';
+  return ` · ${p.source}${p.seq !== undefined ? ` chain seq ${p.seq}` : p.line !== undefined ? ` line ${p.line}` : ''}`;
+}
+
+function eventLine(e: EventRef): string {
+  return `${e.time ?? '?'} · \`${e.verb} ${e.path}\` by ${e.user ?? '(no user)'} · code ${e.code ?? '?'} · level ${e.level} · auditID ${e.auditID ?? '?'}${where(e)}`;
+}
+
+function inputsLine(report: EvidenceReport): string {
+  if (!report.inputs) return 'Audit logs: none given — the statuses rest on the policy and settings only; give `--audit-log` or `--sink-store` for observed evidence';
+  const parts = report.inputs.map((i) => {
+    const v = i.verified ? ` (verified: seq ${i.verified.firstSeq ?? '-'}…${i.verified.lastSeq ?? '-'}, ${i.verified.segments} segment(s), key ${i.verified.keyId})` : '';
+    return `\`${i.source}\` ${i.events} events${i.otherLines ? `, ${i.otherLines} lines that are not audit events` : ''}${i.from ? `, ${i.from} to ${i.to}` : ''}${v}`;
+  });
+  return `Audit logs: ${parts.join('; ')} — ${report.totals.requests} requests`;
 }
 
 /** The report as document blocks, shared by the Markdown and HTML output. */
 export function reportBlocks(report: EvidenceReport): Block[] {
-  const p = report.preset;
-  const title = `Audit evidence report: ${p.presets.map((x) => x.title).join(' + ')}`;
+  const title = `Audit evidence report: ${report.presets.map((x) => x.title).join(' + ')}`;
   const blocks: Block[] = [
     { kind: 'heading', level: 1, text: title },
     {
       kind: 'list',
       items: [
-        `Frameworks: ${p.presets.map((x) => x.framework).join('; ')}`,
+        `Frameworks: ${report.presets.map((x) => x.framework).join('; ')}`,
         `Generated: ${report.generatedAt} by cdk8s-audit for kube-apiserver ${report.kubernetesVersion}`,
-        `Policy: ${p.policy.rules.length} rules; write bodies: ${p.bodyLevel}; secret material never above Metadata`,
-        `Retention: ${p.retention.onlineDays} days online, ${p.retention.totalDays} days in all (${p.retention.basis})`,
-        report.log
-          ? `Audit log: \`${report.log.source}\`, ${report.log.events} requests${report.log.from ? ` from ${report.log.from} to ${report.log.to}` : ''}${report.log.unreadableLines ? `, ${report.log.unreadableLines} lines that are not audit events skipped` : ''}`
-          : 'Audit log: none given — run `cdk8s-audit report --audit-log FILE` to add observed evidence',
+        report.policy.judged === 'deployed'
+          ? `Policy judged: the deployed policy \`${report.policy.source}\` (${report.policy.rules.length} rules)`
+          : `Policy judged: **the preset's own policy** (${report.policy.rules.length} rules), not a deployed one — give \`--policy FILE\` to judge what the cluster runs`,
+        report.settings.judged === 'deployed'
+          ? `Settings judged: \`${report.settings.source}\``
+          : "Settings judged: **the preset's own flags and sink retention**, not a deployed configuration",
+        `Retention claimed: node log files ${report.retention.onlineDays} days, sink ${report.retention.totalDays} days (${report.retention.basis})`,
+        inputsLine(report),
       ],
     },
     { kind: 'heading', level: 2, text: 'Summary' },
     {
       kind: 'table',
-      header: ['Requirement', 'Summary', 'Policy rules', 'Example requests', 'Observed events', 'Status'],
-      rows: report.results.map((r) => [
-        `**${r.requirement.preset} ${r.requirement.id}**`,
-        r.requirement.summary,
-        r.ruleIndices.length ? r.ruleIndices.map((i) => `#${i}`).join(', ') : '—',
+      header: ['Requirement', 'Summary', 'Example requests', 'Matching requests', 'Status'],
+      rows: report.requirements.map((r) => [
+        `**${r.preset} ${r.id}**`,
+        r.summary,
         r.probes.length ? `${r.probes.filter((x) => x.satisfied).length}/${r.probes.length} at required level` : '—',
-        report.log && r.status !== 'settings' && r.status !== 'outside-policy' ? String(r.evidenceCount) : '—',
+        r.evidence && report.inputs ? `${r.evidence.count}${r.evidence.violationCount ? `, ${r.evidence.violationCount} outside bounds` : ''}` : '—',
         STATUS_TEXT[r.status],
       ]),
     },
+    { kind: 'paragraph', text: `Statuses: ${Object.entries(report.counts).filter(([, n]) => n > 0).map(([s, n]) => `${STATUS_TEXT[s as RequirementStatus]}: ${n}`).join(', ')}.` },
   ];
-  const flagged = report.results.filter((r) => r.status === 'no-evidence' || r.status === 'failing');
-  if (flagged.length) {
-    blocks.push({ kind: 'paragraph', text: `**Flagged:** ${flagged.map((r) => `${r.requirement.preset} ${r.requirement.id} (${STATUS_TEXT[r.status]})`).join(', ')}.` });
-  }
-  for (const r of report.results) {
-    blocks.push({ kind: 'heading', level: 2, text: `${r.requirement.preset} ${r.requirement.id}: ${r.requirement.summary}`, anchor: `${r.requirement.preset}-${r.requirement.id}` });
-    blocks.push({ kind: 'paragraph', text: `Status: **${STATUS_TEXT[r.status]}**` });
-    if (r.requirement.note) blocks.push({ kind: 'paragraph', text: r.requirement.note });
-    if (r.ruleIndices.length) {
-      blocks.push({ kind: 'heading', level: 3, text: 'Rules that cover it' });
-      blocks.push({
-        kind: 'table',
-        header: ['Rule', 'Level', 'What it records'],
-        rows: r.ruleIndices.map((i) => [`#${i}`, p.policy.rules[i].level, p.origins[i].description]),
-      });
-    }
-    if (r.probes.length) {
-      blocks.push({ kind: 'heading', level: 3, text: 'Example requests' });
-      blocks.push({
-        kind: 'table',
-        header: ['Request', 'As', 'Required level', 'Policy gives', 'Observed in log'],
-        rows: r.probes.map((x) => [
-          `${x.probe.description}: \`${x.probe.method} ${x.probe.path}\``,
-          x.probe.as,
-          x.probe.maxLevel && x.probe.maxLevel !== x.probe.minLevel ? `${x.probe.minLevel} to ${x.probe.maxLevel}` : x.probe.maxLevel ? `exactly ${x.probe.minLevel}` : `at least ${x.probe.minLevel}`,
-          `${x.predicted}${x.satisfied ? '' : ' ✗'}`,
-          report.log ? (x.observed.length ? x.observed.join(', ') : 'not seen') : '—',
-        ]),
-      });
-    }
-    if (r.flags.length) {
-      blocks.push({ kind: 'heading', level: 3, text: 'Backend settings' });
-      blocks.push({ kind: 'table', header: ['Flag', 'Required', 'Preset sets', 'OK'], rows: r.flags.map((f) => [`--${f.flag}`, f.required, String(f.actual ?? '(unset)'), f.ok ? 'yes' : 'no ✗']) });
-    }
-    if (report.log) {
-      blocks.push({ kind: 'heading', level: 3, text: `Observed events (${r.evidenceCount})` });
-      if (r.requirement.evidence) blocks.push({ kind: 'paragraph', text: `Counted: ${r.requirement.evidence.description}.` });
-      blocks.push(r.evidence.length ? { kind: 'list', items: r.evidence.map(eventLine) } : { kind: 'paragraph', text: r.status === 'outside-policy' || r.status === 'settings' ? 'Not applicable.' : '⚠ No event in the log demonstrates this requirement.' });
-    }
-  }
-  blocks.push({ kind: 'heading', level: 2, text: 'Appendix: the policy' });
+  for (const r of report.requirements) blocks.push(...requirementBlocks(report, r));
+  blocks.push({ kind: 'heading', level: 2, text: `Appendix: the ${report.policy.judged === 'deployed' ? 'deployed' : 'preset'} policy` });
+  blocks.push({ kind: 'table', header: ['#', 'Level', 'Origin', 'Matches'], rows: report.policy.rules.map((x) => [String(x.index), x.level, x.origin ? `\`${x.origin}\`` : '—', x.description]) });
+  blocks.push({ kind: 'heading', level: 2, text: 'Appendix: settings judged' });
   blocks.push({
-    kind: 'table',
-    header: ['#', 'Level', 'Origin', 'Matches'],
-    rows: p.policy.rules.map((rule, i) => [String(i), rule.level, p.origins[i].kind === 'catalogue' ? `\`${(p.origins[i] as { id: string }).id}\`` : p.origins[i].kind, p.origins[i].description]),
+    kind: 'list',
+    items: [
+      ...Object.entries(report.settings.apiserverFlags).map(([k, v]) => `\`--${k}=${v}\``),
+      report.settings.sink ? `sink \`--retention-max-age ${report.settings.sink.maxAgeDays}d --retention-max-bytes ${report.settings.sink.maxBytes}\`` : 'sink retention: unknown',
+    ],
   });
-  blocks.push({ kind: 'heading', level: 2, text: 'Appendix: backend flags' });
-  blocks.push({ kind: 'list', items: Object.entries({ ...p.logFlags, ...p.webhookFlags }).map(([k, v]) => `\`--${k}=${v}\``) });
   return blocks;
+}
+
+function requirementBlocks(report: EvidenceReport, r: RequirementResult): Block[] {
+  const out: Block[] = [
+    { kind: 'heading', level: 2, text: `${r.preset} ${r.id}: ${r.summary}`, anchor: `${r.preset}-${r.id}` },
+    { kind: 'paragraph', text: `Status: **${STATUS_TEXT[r.status]}**` },
+    { kind: 'list', items: r.reasons },
+  ];
+  if (r.note) out.push({ kind: 'paragraph', text: r.note });
+  if (r.probes.length) {
+    out.push({ kind: 'heading', level: 3, text: 'Example requests against the policy' });
+    out.push({
+      kind: 'table',
+      header: ['Request', 'As', 'Required level', 'Policy gives', 'Met'],
+      rows: r.probes.map((x) => [`${x.description}: \`${x.request}\``, x.as, x.required, x.decidedBy, x.satisfied ? 'yes' : 'no ✗']),
+    });
+  }
+  if (r.settings.length) {
+    out.push({ kind: 'heading', level: 3, text: 'Settings' });
+    out.push({ kind: 'table', header: ['Setting', 'Required', 'Judged', 'Met'], rows: r.settings.map((s) => [s.setting, s.required, s.actual, s.unknown ? 'not checked' : s.ok ? 'yes' : 'no ✗']) });
+  }
+  const ev = r.evidence;
+  if (ev && report.inputs) {
+    out.push({ kind: 'heading', level: 3, text: `Observed evidence (${ev.count} matching requests)` });
+    out.push({ kind: 'paragraph', text: `Counted: ${ev.selector}.` });
+    out.push({ kind: 'list', items: ev.matches.map((m) => `\`${m}\``) });
+    if (ev.violationCount) {
+      out.push({ kind: 'heading', level: 3, text: `Violations (${ev.violationCount}${ev.violationCount > ev.violations.length ? `, first ${ev.violations.length} listed` : ''})` });
+      out.push({
+        kind: 'table',
+        header: ['Event', 'Level seen', 'Level required', 'Decided by', 'Fix'],
+        rows: ev.violations.map((v) => [eventLine(v), v.level ?? '?', v.required, v.decidedBy, v.fix]),
+      });
+    }
+    if (ev.examples.length) out.push({ kind: 'list', items: ev.examples.map(eventLine) });
+    else if (!ev.byAbsence) out.push({ kind: 'paragraph', text: '⚠ No event within bounds in the inputs demonstrates this requirement.' });
+  }
+  return out;
 }
 
 export function renderReportMarkdown(report: EvidenceReport): string {
@@ -105,4 +123,9 @@ export function renderReportMarkdown(report: EvidenceReport): string {
 export function renderReportHtml(report: EvidenceReport): string {
   const blocks = reportBlocks(report);
   return toHtml((blocks[0] as { text: string }).text, blocks);
+}
+
+/** The report as JSON (schema `EVIDENCE_REPORT_SCHEMA`, documented in docs/report.md). */
+export function renderReportJson(report: EvidenceReport): string {
+  return JSON.stringify(report, null, 2) + '\n';
 }
