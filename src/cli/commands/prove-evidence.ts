@@ -1,0 +1,32 @@
+/**
+ * `prove` judges the node log it read the way `report` does (src/report's judgeEvidence, against the
+ * deployed policy from dist/) and writes that evidence report beside its own.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { DEFAULT_KUBERNETES_VERSION } from '../../policy';
+import { judgeEvidence, renderReportHtml, renderReportJson, renderReportMarkdown, reportExitCode } from '../../report';
+import { flagValue, parseAuditEvents, ProveRun } from '../../testing';
+
+export function writeEvidenceReport(run: ProveRun, out: string): { files: string[]; failures: string[] } {
+  const policyNodePath = flagValue(run.audit.args, 'audit-policy-file');
+  const policyFile = run.audit.manifest.files.find((f) => f.nodePath === policyNodePath)?.file ?? 'dist/node';
+  const events = run.nodeLogText !== undefined ? parseAuditEvents(run.nodeLogText, run.nodeLogSource ?? 'node audit log') : undefined;
+  const report = judgeEvidence(run.composed, {
+    kubernetesVersion: run.audit.manifest.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
+    policy: { source: relative(run.audit.appDir, join(run.audit.appDir, policyFile)), document: run.audit.policy },
+    events,
+    inputs: events ? [{ source: run.nodeLogSource ?? 'node audit log', kind: 'log', events: events.length, otherLines: 0 }] : undefined,
+  });
+  const files = [join(out, 'report.md'), join(out, 'report.html'), join(out, 'report.json')];
+  writeFileSync(files[0], renderReportMarkdown(report));
+  writeFileSync(files[1], renderReportHtml(report));
+  writeFileSync(files[2], renderReportJson(report));
+  // Requirements without probes may have no event in a short replay: missing evidence is reported, not failed.
+  const failures = reportExitCode(report, { allowMissingEvidence: true }) === 0
+    ? []
+    : report.requirements
+        .filter((r) => r.status === 'violated' || r.status === 'not-met-by-policy' || r.status === 'not-met-by-settings')
+        .map((r) => `FAIL (evidence report): ${r.preset} ${r.id} ${r.status}: ${r.reasons.join('; ')}${r.evidence?.violations[0]?.auditID ? ` [auditID ${r.evidence.violations[0].auditID}]` : ''}`);
+  return { files, failures };
+}
