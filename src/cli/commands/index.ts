@@ -5,6 +5,7 @@ import { initCommand } from './init';
 import { lintCommand } from './lint';
 import { presetCommand } from './preset';
 import { reportCommand } from './report';
+import { proveCommand } from './prove';
 import { sinkServeCommand } from './sink-serve';
 import { sinkVerifyCommand } from './sink-verify';
 import { sinkRulesEvalCommand, sinkRulesPresetCommand, sinkRulesValidateCommand } from './sink-rules';
@@ -28,6 +29,7 @@ export const COMMANDS: Command[] = [
   evaluateCommand,
   presetCommand,
   reportCommand,
+  proveCommand,
   initCommand,
   flagsCommand,
   kubeconfigCommand,
