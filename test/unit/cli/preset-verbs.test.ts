@@ -1,9 +1,6 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRESET_NAMES, parsePolicy, validatePolicy } from '../../../src';
 import { cli } from '../../support/cli';
-import { tempDir } from '../support/temp-dir';
 
 describe('preset', () => {
   it('--list names every preset', () => {
@@ -45,21 +42,4 @@ describe('preset', () => {
   });
 });
 
-describe('report', () => {
-  it('writes Markdown and HTML, and uses a real-shaped audit log', () => {
-    const dir = tempDir('report');
-    const log = join(dir, 'audit.log');
-    writeFileSync(log, JSON.stringify({ kind: 'Event', auditID: 'x', level: 'Metadata', verb: 'get', requestURI: '/api/v1/namespaces/kube-system/secrets/admin-token', user: { username: 'alice' }, responseStatus: { code: 403 } }) + '\n');
-    const r = cli(['report', '--preset', 'pci-dss', '--audit-log', log, '--out', join(dir, 'out')]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('no evidence: pci-dss 10.2.1.7');
-    expect(existsSync(join(dir, 'out', 'report.html'))).toBe(true);
-    expect(readFileSync(join(dir, 'out', 'report.md'), 'utf8')).toContain('Audit log: `' + log);
-  });
-  it('needs --preset (exit 2) and a readable log (exit 1)', () => {
-    expect(cli(['report']).code).toBe(2);
-    const r = cli(['report', '--preset', 'cis', '--audit-log', '/nonexistent/audit.log']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('cannot read /nonexistent/audit.log');
-  });
-});
+// report: see test/unit/presets/report-cli.test.ts
