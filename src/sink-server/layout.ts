@@ -8,7 +8,9 @@
  *   newest records is checked against);
  * - `anchor.json` — written before retention deletes old segments: the last deleted record and digest,
  *   signed, so the remaining chain starts from a known point;
- * - `sink.lock` — the pid of the sink using the store.
+ * - `sink.lock` — the pid of the sink using the store;
+ * - `quarantine/` — records the sink found on start that no signature of the key covers, moved aside
+ *   (`sink verify` fails while any are there).
  */
 export const SEGMENT_RE = /^segment-([0-9]{16})\.jsonl$/;
 export const DIGEST_RE = /^segment-([0-9]{16})\.digest\.json$/;
@@ -72,3 +74,6 @@ export interface AnchorDocument {
   readonly deletedAt: string;
   readonly reason: string;
 }
+
+/** Records the sink refused on start because no signature of the key covers them (see store.ts). */
+export const QUARANTINE_DIR = 'quarantine';

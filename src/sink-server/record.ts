@@ -8,7 +8,19 @@
  * covers the sequence number, the receive time, the previous record's hash and the event exactly as the
  * apiserver sent it (insignificant whitespace removed, every string and number byte-for-byte). Changing,
  * removing, inserting or reordering a record breaks the chain at that record or the next. The first record
- * of a store has `prev` = 64 zeros. Pure: no I/O.
+ * of a store has `prev` = 64 zeros.
+ *
+ * The first record of each commit (one group commit = one write + fdatasync) also carries the commit's
+ * authentication after its hash, in the same write:
+ * ```
+ * …,"hash":"<sha256 hex>","commit":{"records":5,"last":"<hash of the commit's last record>","sig":"<base64>"}}\n
+ * ```
+ * `sig` is the store key's MAC (HMAC-SHA256) or Ed25519 signature over {@link commitSigningInput}: the
+ * commit's first sequence number, its record count and its last record's hash — which, through the chain,
+ * fixes every record of the store up to there. Someone without the key can write records with the right
+ * `seq`, `prev` and `hash`, but not a `commit` that verifies, so records not covered by a verified commit
+ * (or by a signed head or digest) are never trusted. The commit field lies outside the hashed bytes, so
+ * the hash chain is the same as in stores written before commits were signed. Pure: no I/O.
  */
 import { createHash } from 'node:crypto';
 
@@ -16,9 +28,37 @@ import { createHash } from 'node:crypto';
 export const GENESIS_HASH = '0'.repeat(64);
 
 const PREFIX = /^\{"seq":(0|[1-9][0-9]{0,15}),"recv":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z)","prev":"([0-9a-f]{64})","event":/;
-const HASH_TAIL = /^,"hash":"([0-9a-f]{64})"\}$/;
+const HASH_TAIL = /^,"hash":"([0-9a-f]{64})"(?:,"commit":\{"records":([1-9][0-9]{0,8}),"last":"([0-9a-f]{64})","sig":"([A-Za-z0-9+/]{1,400}={0,2})"\})?\}$/;
 /** `,"hash":"` + 64 hex + `"}` */
 const TAIL_LENGTH = 75;
+/** The longest tail with a commit field (a 400-character signature is far above Ed25519's 88). */
+const MAX_TAIL_LENGTH = TAIL_LENGTH + 12 + 20 + 8 + 64 + 9 + 400 + 3;
+const HASH_KEY = Buffer.from(',"hash":"', 'latin1');
+
+/** The bytes a commit's `sig` covers: a domain tag, so no other signed thing of the store can stand in for it. */
+export function commitSigningInput(firstSeq: number, records: number, lastHash: string): Buffer {
+  return Buffer.from(`cdk8s-audit/commit v1\n${firstSeq}\n${records}\n${lastHash}`, 'latin1');
+}
+
+/** The commit authentication of a commit's first record. */
+export interface CommitMark {
+  /** Records in the commit, this one included. */
+  readonly records: number;
+  /** Hash of the commit's last record. */
+  readonly last: string;
+  readonly sig: string;
+}
+
+/** Signs commits with the store key; every signature has `length` characters. */
+export interface CommitSigner {
+  readonly length: number;
+  sign(data: Buffer): string;
+}
+
+/** A CommitSigner from a sign function (measures its signature length once). */
+export function commitSigner(sign: (data: Buffer) => string): CommitSigner {
+  return { length: sign(commitSigningInput(0, 1, GENESIS_HASH)).length, sign };
+}
 
 export function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
@@ -30,9 +70,9 @@ export interface EncodedRecord {
   readonly hash: string;
 }
 
-/** Builds one record line. `event` is the event's JSON bytes (one object, no newline). */
-export function encodeRecord(seq: number, recv: Date, prev: string, event: Buffer): EncodedRecord {
-  const { data, hashes } = encodeRecords(seq, recv, prev, [event]);
+/** Builds one record line. `event` is the event's JSON bytes (one object, no newline). Unsigned unless `sign` is given. */
+export function encodeRecord(seq: number, recv: Date, prev: string, event: Buffer, sign?: CommitSigner): EncodedRecord {
+  const { data, hashes } = encodeRecords(seq, recv, prev, [event], sign);
   return { line: data, hash: hashes[0] };
 }
 
@@ -47,18 +87,24 @@ export interface EncodedRecords {
 
 /**
  * Builds the records `firstSeq, firstSeq + 1, …` for `events`, chained from `prev`, into one buffer: a
- * commit copies each event once and allocates once, which matters at hundreds of events per batch.
+ * commit copies each event once and allocates once, which matters at hundreds of events per batch. With
+ * `sign`, the first record carries the commit's signed mark (its length is known before the last hash
+ * is, so the mark is filled into space left for it: still one buffer, one write).
  */
-export function encodeRecords(firstSeq: number, recv: Date, prev: string, events: readonly Buffer[]): EncodedRecords {
+export function encodeRecords(firstSeq: number, recv: Date, prev: string, events: readonly Buffer[], sign?: CommitSigner): EncodedRecords {
   const recvPart = `,"recv":"${recv.toISOString()}","prev":"`;
   // {"seq":  N  ,"recv":"…","prev":"  <64 hex>  ","event":  EVENT  ,"hash":"<64 hex>"}  \n
   const fixed = 7 + recvPart.length + 64 + 10 + TAIL_LENGTH + 1;
-  let size = 0;
+  // ,"commit":{"records":  N  ,"last":"  <64 hex>  ","sig":"  SIG  "}
+  const sigLength = sign && events.length ? sign.length : 0;
+  const markLength = sigLength ? 21 + String(events.length).length + 9 + 64 + 9 + sigLength + 2 : 0;
+  let size = markLength;
   for (let i = 0; i < events.length; i++) size += fixed + String(firstSeq + i).length + events[i].length;
   const data = Buffer.allocUnsafe(size);
   const hashes: string[] = new Array(events.length);
   const views: Buffer[] = new Array(events.length);
   let off = 0;
+  let markAt = -1;
   for (let i = 0; i < events.length; i++) {
     const start = off;
     off += data.write(`{"seq":${firstSeq + i}`, off, 'latin1');
@@ -69,7 +115,19 @@ export function encodeRecords(firstSeq: number, recv: Date, prev: string, events
     views[i] = data.subarray(off - events[i].length, off);
     prev = createHash('sha256').update(data.subarray(start, off)).digest('hex');
     hashes[i] = prev;
-    off += data.write(`,"hash":"${prev}"}\n`, off, 'latin1');
+    off += data.write(`,"hash":"${prev}"`, off, 'latin1');
+    if (i === 0 && markLength) {
+      markAt = off;
+      off += markLength;
+    }
+    off += data.write('}\n', off, 'latin1');
+  }
+  if (markAt >= 0) {
+    const last = hashes[hashes.length - 1];
+    const sig = sign!.sign(commitSigningInput(firstSeq, events.length, last));
+    const mark = `,"commit":{"records":${events.length},"last":"${last}","sig":"${sig}"}`;
+    if (mark.length !== markLength) throw new Error(`commit mark is ${mark.length} bytes, ${markLength} were reserved (a signature of varying length?)`);
+    data.write(mark, markAt, 'latin1');
   }
   if (off !== size) throw new Error(`record encoding wrote ${off} of ${size} bytes (a prev hash that is not 64 hex digits?)`);
   return { data, hashes, events: views };
@@ -85,6 +143,8 @@ export interface DecodedRecord {
   readonly computedHash: string;
   /** The event's JSON bytes. */
   readonly event: Buffer;
+  /** The commit's signed mark, on the first record of a commit (stores written before commits were signed have none). */
+  readonly commit?: CommitMark;
 }
 
 /**
@@ -96,12 +156,15 @@ export function decodeRecord(line: Buffer): DecodedRecord | string {
   const start = line.subarray(0, Math.min(line.length, 200)).toString('latin1');
   const m = PREFIX.exec(start);
   if (!m) return 'does not start like a record ({"seq":N,"recv":"…","prev":"…","event":)';
-  const tailText = line.subarray(line.length - TAIL_LENGTH).toString('latin1');
-  const t = HASH_TAIL.exec(tailText);
-  if (!t) return 'does not end like a record (,"hash":"<64 hex>"})';
-  const body = line.subarray(0, line.length - TAIL_LENGTH);
-  const event = line.subarray(m[0].length, line.length - TAIL_LENGTH);
-  return { seq: Number(m[1]), recv: m[2], prev: m[3], hash: t[1], computedHash: sha256Hex(body), event };
+  // The last `,"hash":"` of the line starts the tail: the commit mark after it contains no such key.
+  const window = Math.max(m[0].length, line.length - MAX_TAIL_LENGTH);
+  const at = line.lastIndexOf(HASH_KEY);
+  const t = at >= window ? HASH_TAIL.exec(line.subarray(at).toString('latin1')) : null;
+  if (!t) return 'does not end like a record (,"hash":"<64 hex>"} or a commit mark after the hash)';
+  const body = line.subarray(0, at);
+  const event = line.subarray(m[0].length, at);
+  const commit = t[2] ? { records: Number(t[2]), last: t[3], sig: t[4] } : undefined;
+  return { seq: Number(m[1]), recv: m[2], prev: m[3], hash: t[1], computedHash: sha256Hex(body), event, ...(commit ? { commit } : {}) };
 }
 
 /** Splits a segment's bytes into lines; `torn` is a trailing part without a newline (an interrupted write). */

@@ -6,7 +6,7 @@
  */
 import { createServer as createHttpServer, IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { EventListError, parseEventList, REJECT_REASONS, RejectReason } from './event-list';
 import { Counter, Gauge, Logger, Registry, silentLogger } from './metrics';
@@ -20,6 +20,21 @@ export const DEFAULT_MAX_IN_FLIGHT = 8;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 25_000;
 export const DEFAULT_AUDIT_PATH = '/audit';
+/** A client that has not finished its TLS handshake within this is disconnected (the apiserver's takes milliseconds). */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+/** Connections still in the TLS handshake, per source address; beyond it the oldest is dropped for a newer one (see below). */
+export const DEFAULT_MAX_HANDSHAKES_PER_SOURCE = 32;
+/** Connections still in the TLS handshake, in all; the oldest is dropped for a newer one. */
+export const DEFAULT_MAX_HANDSHAKES = 512;
+/** Authenticated (handshake done) connections; handshakes in progress do not count against it. */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+/**
+ * A handshake younger than this is never dropped for a newer connection (the newer one is refused instead):
+ * a real client's handshake takes milliseconds, so a flood that keeps reconnecting cannot push it out.
+ */
+export const HANDSHAKE_PROTECTED_MS = 1_000;
+export const CONNECTION_REFUSE_REASONS = ['handshake_per_source', 'handshake_total', 'handshake_timeout', 'connection_limit'] as const;
+export type ConnectionRefuseReason = (typeof CONNECTION_REFUSE_REASONS)[number];
 
 export interface SinkTlsMaterial {
   readonly certPem: string | Buffer;
@@ -54,6 +69,14 @@ export interface SinkServerOptions {
   readonly requestTimeoutMs?: number;
   /** On stop, wait this long for in-flight requests. @default 25 s */
   readonly drainTimeoutMs?: number;
+  /** A TLS handshake must finish within this. @default 5 s */
+  readonly handshakeTimeoutMs?: number;
+  /** Handshakes in progress per source address before the oldest of them is dropped. @default 32 */
+  readonly maxHandshakesPerSource?: number;
+  /** Handshakes in progress in all before the oldest is dropped. @default 512 */
+  readonly maxHandshakes?: number;
+  /** Authenticated connections at once; more are closed right after their handshake. @default 256 */
+  readonly maxConnections?: number;
   /** Plain-HTTP listener for /healthz, /readyz, /metrics; undefined = none. */
   readonly opsListen?: ListenAddress;
   readonly log?: Logger;
@@ -72,6 +95,11 @@ export class SinkServer {
   private readonly events: Counter;
   private readonly duplicates: Counter;
   private readonly tlsRefused: Counter;
+  private readonly connectionsRefused: Counter;
+  /** Connections in the TLS handshake, by `address|port`, oldest first. */
+  private readonly handshaking = new Map<string, { source: string; raw: Socket; since: number }>();
+  private readonly handshakingPerSource = new Map<string, number>();
+  private authenticatedConnections = 0;
   private readonly log: Logger;
   private server!: HttpServer;
   private ops?: HttpServer;
@@ -96,6 +124,18 @@ export class SinkServer {
     this.events = m.add(new Counter('audit_sink_events_total', 'Audit events stored (fsynced).'));
     this.duplicates = m.add(new Counter('audit_sink_duplicate_events_total', 'Events received again (apiserver retries) and not stored twice.'));
     this.tlsRefused = m.add(new Counter('audit_sink_tls_handshake_failures_total', 'TLS handshakes refused (no or untrusted client certificate).'));
+    this.connectionsRefused = m.add(
+      new Counter(
+        'audit_sink_connections_refused_total',
+        'Connections closed before serving: too many handshakes from one source or in all (the oldest is dropped), handshake timeout, authenticated connection limit.',
+        CONNECTION_REFUSE_REASONS.map((reason) => ({ reason })),
+      ),
+    );
+    m.add(new Gauge('audit_sink_tls_handshakes_in_progress', 'Connections that have not finished the TLS handshake.', () => this.handshaking.size));
+    m.add(new Gauge('audit_sink_authenticated_connections', 'Connections whose client certificate was accepted.', () => this.authenticatedConnections));
+    m.add(new Gauge('audit_sink_quarantined_records', 'Records moved to quarantine/ at start: no signature of the key covers them (forged or damaged).', () => store.quarantinedRecords));
+    m.add(new Gauge('audit_sink_commit_failures_total', 'Commits that could not be made durable (their batches were answered 503).', () => store.commitFailures));
+    m.add(new Gauge('audit_sink_degraded', '1 while commits are failing (disk full, I/O errors), else 0.', () => (store.degraded() ? 1 : 0)));
     m.add(new Gauge('audit_sink_stored_bytes_total', 'Record bytes written since start.', () => store.bytesStored));
     m.add(store.fsyncSeconds);
     m.add(store.commitRecords);
@@ -135,18 +175,20 @@ export class SinkServer {
           requestCert: true,
           rejectUnauthorized: true,
           minVersion: 'TLSv1.2',
-          handshakeTimeout: Math.min(timeout, 10_000),
+          handshakeTimeout: this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
         },
         handler,
       );
       this.server.on('tlsClientError', (e: Error & { code?: string }) => {
-        this.tlsRefused.inc();
+        if (e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') this.connectionsRefused.inc({ reason: 'handshake_timeout' });
+        else this.tlsRefused.inc();
         this.log.warn('TLS handshake refused', { code: e.code });
       });
+      this.budgetConnections();
     } else {
       this.server = createHttpServer(common, handler);
+      this.server.maxConnections = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     }
-    this.server.maxConnections = 256;
     this.server.on('clientError', (err: Error & { code?: string }, socket) => {
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') this.rejects.inc({ reason: 'timeout' });
       if (socket.writable) socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -161,6 +203,67 @@ export class SinkServer {
       this.opsUrl = `http://${hostForUrl(o.address)}:${o.port}`;
     }
     this.log.info('listening', { url: this.url, ops: this.opsUrl || undefined, clientAuth: this.options.tls ? 'required' : 'none (insecure http)', maxBodyBytes: this.maxBodyBytes });
+  }
+
+  /**
+   * Connections that never finish a handshake must not lock out the apiserver: handshakes in progress have
+   * their own budget, per source address and in all; when it is full a new connection drops the oldest
+   * handshake if that one has waited HANDSHAKE_PROTECTED_MS or more (an idle flood ages out, the apiserver's
+   * handshake takes milliseconds), else the new connection is refused. Only authenticated connections count
+   * against maxConnections (no server.maxConnections: it counts every TCP connection).
+   */
+  private budgetConnections(): void {
+    const perSource = this.options.maxHandshakesPerSource ?? DEFAULT_MAX_HANDSHAKES_PER_SOURCE;
+    const total = this.options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES;
+    const maxAuthenticated = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    const authenticated = new Set<string>();
+    const release = (key: string) => {
+      const entry = this.handshaking.get(key);
+      if (!entry) return;
+      this.handshaking.delete(key);
+      const n = (this.handshakingPerSource.get(entry.source) ?? 1) - 1;
+      if (n > 0) this.handshakingPerSource.set(entry.source, n);
+      else this.handshakingPerSource.delete(entry.source);
+    };
+    /** Makes room by dropping the oldest handshake (of `source`, or of any), if it is old enough; false when the newcomer must go. */
+    const dropOldest = (source: string | undefined, reason: ConnectionRefuseReason): boolean => {
+      this.connectionsRefused.inc({ reason });
+      for (const [key, entry] of this.handshaking) {
+        if (source !== undefined && entry.source !== source) continue;
+        if (Date.now() - entry.since < HANDSHAKE_PROTECTED_MS) return false;
+        release(key);
+        entry.raw.destroy();
+        return true;
+      }
+      return false;
+    };
+    this.server.on('connection', (raw: Socket) => {
+      const source = raw.remoteAddress ?? 'unknown';
+      const key = `${source}|${raw.remotePort}`;
+      const room =
+        (this.handshakingPerSource.get(source) ?? 0) >= perSource ? dropOldest(source, 'handshake_per_source') : this.handshaking.size >= total ? dropOldest(undefined, 'handshake_total') : true;
+      if (!room) {
+        raw.destroy();
+        return;
+      }
+      this.handshaking.set(key, { source, raw, since: Date.now() });
+      this.handshakingPerSource.set(source, (this.handshakingPerSource.get(source) ?? 0) + 1);
+      raw.once('close', () => {
+        release(key);
+        if (authenticated.delete(key)) this.authenticatedConnections--;
+      });
+    });
+    this.server.on('secureConnection', (socket: TLSSocket) => {
+      const key = `${socket.remoteAddress}|${socket.remotePort}`;
+      release(key);
+      if (this.authenticatedConnections >= maxAuthenticated) {
+        this.connectionsRefused.inc({ reason: 'connection_limit' });
+        socket.destroy();
+        return;
+      }
+      authenticated.add(key);
+      this.authenticatedConnections++;
+    });
   }
 
   /** Stops accepting, answers 503 to new requests, waits for in-flight ones (up to the drain timeout), closes the store. */

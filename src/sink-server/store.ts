@@ -1,6 +1,13 @@
 /**
  * The durable, tamper-evident event store: append-only segment files of hash-chained records (record.ts),
- * signed digests when a segment is sealed, a signed head after every commit, retention by age and size.
+ * each commit signed in the same write as its records, signed digests when a segment is sealed, a signed
+ * head after every commit, retention by age and size.
+ *
+ * Authentication: a record is trusted only when a signature made with the key covers it — its commit's
+ * mark, a later commit's mark (through the chain), the signed head or a segment's signed digest. On open,
+ * records past the last such signature (someone without the key appended them, or a crash cut a commit)
+ * are never signed: a commit the sink itself started (its mark verifies) is discarded as an interrupted,
+ * never-acknowledged write; anything else is moved to quarantine/ and reported (log, metric, sink verify).
  *
  * Durability: `append` resolves only after the records are written and fdatasync'ed (group commit: every
  * request waiting while one sync runs shares the next). Deduplication by (auditID, stage): an event already
@@ -10,9 +17,9 @@
 import { createHash, Hash } from 'node:crypto';
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { ANCHOR_FILE, AnchorDocument, DIGEST_RE, digestName, HEAD_FILE, HeadDocument, LOCK_FILE, SEGMENT_RE, SegmentDigest, segmentName } from './layout';
+import { ANCHOR_FILE, AnchorDocument, DIGEST_RE, digestName, HEAD_FILE, HeadDocument, LOCK_FILE, QUARANTINE_DIR, SEGMENT_RE, SegmentDigest, segmentName } from './layout';
 import { Histogram, Logger, silentLogger } from './metrics';
-import { decodeRecord, encodeRecords, GENESIS_HASH, sha256Hex, splitLines } from './record';
+import { CommitSigner, commitSigner, commitSigningInput, decodeRecord, DecodedRecord, encodeRecords, GENESIS_HASH, sha256Hex, splitLines } from './record';
 import { signatureProblem, signDocument, SigningKey } from './signing';
 import type { ReceivedEvent } from './event-list';
 
@@ -135,7 +142,7 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Writes a file so that it exists whole or not at all, and survives a crash. */
-async function writeFileDurable(dir: string, name: string, data: string): Promise<void> {
+async function writeFileDurable(dir: string, name: string, data: string | Buffer): Promise<void> {
   const tmp = join(dir, `.${name}.tmp`);
   const fh = await fsp.open(tmp, 'w', 0o600);
   try {
@@ -171,6 +178,10 @@ export class Store {
   eventsDuplicate = 0;
   bytesStored = 0;
   headWriteFailures = 0;
+  /** Records moved to quarantine/ when this process opened the store (not authenticated by the key). */
+  quarantinedRecords = 0;
+  /** Commits refused (answered 503) because they could not be made durable. */
+  commitFailures = 0;
 
   private readonly log: Logger;
   private readonly now: () => Date;
@@ -189,10 +200,26 @@ export class Store {
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
   private diskFree = -1;
+  private readonly signer: CommitSigner;
+  /** Why the last commit failed, while no commit has succeeded since; undefined when healthy. */
+  private failing: { reason: string; since: Date; refused: number } | undefined;
+  private closeProblem: string | undefined;
 
   private constructor(private readonly options: StoreOptions) {
     this.log = options.log ?? silentLogger;
     this.now = options.now ?? (() => new Date());
+    this.signer = commitSigner((data) => options.key.sign(data));
+  }
+
+  /**
+   * Why the store is not healthy, or undefined: the last commit failed (disk full, I/O error) and none has
+   * succeeded since, or closing could not write the final signed head. The sink reports it and exits non-zero.
+   */
+  degraded(): string | undefined {
+    if (this.closeProblem) return this.closeProblem;
+    const f = this.failing;
+    if (!f) return undefined;
+    return `commits have failed since ${f.since.toISOString()} (${f.refused} batch(es) answered 503, nothing of them acknowledged): ${f.reason}; records up to seq ${this.lastSeq} are durable and signed`;
   }
 
   /** Opens (or creates) a store: takes the lock, completes interrupted retention, checks the open segment against the signed head, rebuilds the dedupe index. */
@@ -303,7 +330,15 @@ export class Store {
     if (this.timer) clearInterval(this.timer);
     await this.exclusive(async () => {
       await this.drainQueue();
-      await this.writeHead(true);
+      if (this.needsTruncate) {
+        try {
+          await this.active.fh.truncate(this.active.bytes);
+          this.needsTruncate = false;
+        } catch (e) {
+          this.closeProblem = `the open segment ${this.active.name} still holds the bytes of a failed commit past byte ${this.active.bytes} (truncate: ${(e as NodeJS.ErrnoException).code}); the next start discards or quarantines them`;
+        }
+      }
+      if (!(await this.writeHead(true))) this.closeProblem ??= `the final ${HEAD_FILE} could not be written (${this.lastHeadError}); every acknowledged commit is signed in its segment, so the store still verifies`;
       await this.active.fh.close();
     });
     await fsp.rm(join(this.dir, LOCK_FILE), { force: true });
@@ -333,9 +368,13 @@ export class Store {
       const bytes = batch.reduce((n, b) => n + b.bytes, 0);
       try {
         await this.writeBatch(batch.flatMap((b) => b.events));
+        this.failing = undefined;
         for (const b of batch) b.resolve();
       } catch (e) {
         const err = e instanceof StoreError ? e : new StoreError('store_error', `writing the segment failed: ${(e as Error).message}`);
+        this.commitFailures++;
+        if (this.failing) this.failing.refused += batch.length;
+        else this.failing = { reason: err.message, since: this.now(), refused: batch.length };
         for (const b of batch) b.reject(err);
       } finally {
         this.queuedBytes -= bytes;
@@ -351,7 +390,9 @@ export class Store {
       this.needsTruncate = false;
     }
     const recv = this.now();
-    const encoded = encodeRecords(this.lastSeq + 1, recv, this.lastHash, events.map((e) => e.raw));
+    // The commit's signature goes into the same buffer, so the write + fdatasync that makes the records
+    // durable makes their authentication durable too: nothing is acknowledged unsigned.
+    const encoded = encodeRecords(this.lastSeq + 1, recv, this.lastHash, events.map((e) => e.raw), this.signer);
     const { data, hashes } = encoded;
     const seq = this.lastSeq + events.length;
     const prev = hashes.length ? hashes[hashes.length - 1] : this.lastHash;
@@ -413,11 +454,15 @@ export class Store {
     };
   }
 
+  private lastHeadError = '';
+
   /**
-   * Replaces head.json atomically. After each commit it is renamed into place without an fsync (the records
-   * themselves are synced; after a power loss the head may lag, and open() re-signs records found past it).
+   * Replaces head.json atomically. After each commit it is renamed into place without an fsync: the records
+   * and their commit signature are synced, the head only lets a verifier notice the newest commits being cut
+   * off; after a power loss it may lag, and records past it are trusted only through their commit marks.
+   * False when it could not be written.
    */
-  private async writeHead(durable: boolean): Promise<void> {
+  private async writeHead(durable: boolean): Promise<boolean> {
     const text = JSON.stringify(signDocument(this.options.key, this.headDocument())) + '\n';
     try {
       if (durable) {
@@ -427,9 +472,13 @@ export class Store {
         await fsp.writeFile(tmp, text, { mode: 0o600 });
         await fsp.rename(tmp, join(this.dir, HEAD_FILE));
       }
+      return true;
     } catch (e) {
       this.headWriteFailures++;
-      this.log.warn('could not update head.json; records are durable and the next commit retries', { code: (e as NodeJS.ErrnoException).code });
+      this.lastHeadError = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      await fsp.rm(join(this.dir, `.${HEAD_FILE}.tmp`), { force: true }).catch(() => undefined);
+      this.log.warn('could not update head.json; the records and their commit signature are durable, the next commit retries', { code: this.lastHeadError });
+      return false;
     }
   }
 
@@ -638,10 +687,10 @@ export class Store {
     this.lastSeq = seq;
     this.lastHash = hash;
     this.previousDigestSha256 = digestSha;
-    if (activeInfo) await this.recoverActive(activeInfo, known, windowStart);
+    const head = await this.readSigned<HeadDocument>(HEAD_FILE);
+    if (activeInfo) await this.recoverActive(activeInfo, known, windowStart, head?.doc);
     else await this.openNewSegment();
 
-    const head = await this.readSigned<HeadDocument>(HEAD_FILE);
     if (head) {
       const h = head.doc;
       if (h.lastSeq > this.lastSeq) throw this.damaged(`head.json (signed) says the newest record is ${h.lastSeq} but the store ends at ${this.lastSeq}: records were removed`);
@@ -674,20 +723,20 @@ export class Store {
     }
   }
 
-  private async recoverActive(seg: { name: string; firstSeq: number }, known: Map<number, string>, windowStart: number): Promise<void> {
+  /**
+   * Opens the newest segment for appending. Its records are trusted up to the authenticated frontier: the
+   * end of the last commit whose signed mark verifies with the key, or the position the signed head names,
+   * whichever is later. After the frontier: a commit the sink started (its mark verifies) cut short by a crash
+   * is discarded (never acknowledged); any other record is moved to quarantine/ and reported; never signed.
+   */
+  private async recoverActive(seg: { name: string; firstSeq: number }, known: Map<number, string>, windowStart: number, head: HeadDocument | undefined): Promise<void> {
     const path = join(this.dir, seg.name);
     let data = await fsp.readFile(path);
-    const { lines, torn } = splitLines(data);
-    if (torn) {
-      // An interrupted write: never synced, never acknowledged.
-      data = data.subarray(0, data.length - torn.length);
-      await fsp.truncate(path, data.length);
-      this.log.warn('discarded the torn end of the open segment (a write interrupted by a crash; never acknowledged)', { segment: seg.name, bytes: torn.length });
-    }
+    const { lines, offsets, torn } = splitLines(data);
     const firstPrev = this.lastHash;
+    const records: DecodedRecord[] = [];
     let seq = this.lastSeq;
     let prev = this.lastHash;
-    let openedAt: Date | undefined;
     lines.forEach((line, i) => {
       const r = decodeRecord(line);
       const where = `${seg.name} record ${i + 1}`;
@@ -697,15 +746,88 @@ export class Store {
       if (r.computedHash !== r.hash) throw this.damaged(`${where} does not match its hash (modified)`);
       seq = r.seq;
       prev = r.hash;
-      known.set(seq, prev);
+      records.push(r);
+    });
+    const { trusted, cut, badMark } = authenticatedFrontier(records, this.options.key, head);
+    if (badMark !== undefined) throw this.damaged(`${seg.name} record ${badMark + 1} has a commit signature that does not verify with the key (modified)`);
+    // The signed head must be within what is trusted, or records were removed or replaced: refuse before changing anything.
+    const trustedLastSeq = trusted ? records[trusted - 1].seq : this.lastSeq;
+    if (head && head.lastSeq > trustedLastSeq && head.lastSeq >= seg.firstSeq) {
+      if (head.lastSeq > seq) throw this.damaged(`head.json (signed) says the newest record is ${head.lastSeq} but the store ends at ${seq}: records were removed`);
+      throw this.damaged(`record ${head.lastSeq} does not have the hash head.json (signed) recorded for it: records were modified`);
+    }
+    if (trusted < records.length || torn) {
+      const from = trusted < records.length ? offsets[trusted] : data.length - torn!.length;
+      const tail = data.subarray(from);
+      if (trusted < records.length && !cut) {
+        const qName = `${seg.name.replace(/\.jsonl$/, '')}.from-seq-${records[trusted].seq}.${this.now().getTime()}.jsonl`;
+        await fsp.mkdir(join(this.dir, QUARANTINE_DIR), { recursive: true, mode: 0o700 });
+        await writeFileDurable(join(this.dir, QUARANTINE_DIR), qName, tail);
+        this.quarantinedRecords += records.length - trusted;
+        this.log.error('quarantined records that no signature of the key covers (written without the key: forged, or damaged); they are not part of the store and were never acknowledged', {
+          segment: seg.name,
+          fromSeq: records[trusted].seq,
+          toSeq: records[records.length - 1].seq,
+          records: records.length - trusted,
+          file: `${QUARANTINE_DIR}/${qName}`,
+        });
+      } else {
+        this.log.warn('discarded the end of the open segment: a commit interrupted by a crash, never acknowledged', { segment: seg.name, bytes: tail.length, records: records.length - trusted });
+      }
+      data = data.subarray(0, from);
+      await fsp.truncate(path, data.length);
+      records.length = trusted;
+    }
+    let openedAt: Date | undefined;
+    for (const r of records) {
+      known.set(r.seq, r.hash);
       const t = Date.parse(r.recv);
       openedAt ??= new Date(t);
       this.indexEvent(r.event, t, windowStart);
-    });
+    }
     const fh = await fsp.open(path, 'r+');
     const hash = createHash('sha256').update(data);
-    this.active = { name: seg.name, firstSeq: seg.firstSeq, firstPrev, openedAt: openedAt ?? this.now(), fh, bytes: data.length, records: lines.length, hash };
-    this.lastSeq = seq;
-    this.lastHash = prev;
+    this.active = { name: seg.name, firstSeq: seg.firstSeq, firstPrev, openedAt: openedAt ?? this.now(), fh, bytes: data.length, records: records.length, hash };
+    const last = records[records.length - 1];
+    this.lastSeq = last ? last.seq : this.lastSeq;
+    this.lastHash = last ? last.hash : this.lastHash;
   }
+}
+
+export interface Frontier {
+  /** How many of the records (from the first) a signature of the key covers. */
+  readonly trusted: number;
+  /** The records after `trusted` are one commit the sink itself started (its signed mark verifies) whose last records are missing. */
+  readonly cut: boolean;
+  /** Index of the first record within `trusted` whose commit mark does not verify (it was modified), if any. */
+  readonly badMark?: number;
+}
+
+/**
+ * How many of a segment's chained records (each following the previous one) are covered by a signature:
+ * a commit mark that verifies and whose last record is present with the hash it names (that fixes every
+ * record before it too), or the signed head's position (stores written before commits were signed rely on
+ * it). Pure apart from the key's verify.
+ */
+export function authenticatedFrontier(records: readonly DecodedRecord[], key: SigningKey, head?: Pick<HeadDocument, 'lastSeq' | 'lastHash'>): Frontier {
+  let trusted = 0;
+  let cutAt = -1;
+  if (records.length && head) {
+    const n = head.lastSeq - records[0].seq + 1;
+    if (n >= 1 && n <= records.length && records[n - 1].hash === head.lastHash) trusted = n;
+  }
+  const bad: number[] = [];
+  for (let i = 0; i < records.length; i++) {
+    const c = records[i].commit;
+    if (!c) continue;
+    const end = i + c.records;
+    if (!key.verify(commitSigningInput(records[i].seq, c.records, c.last), c.sig) || (end <= records.length && records[end - 1].hash !== c.last)) {
+      bad.push(i);
+      continue;
+    }
+    if (end <= records.length) trusted = Math.max(trusted, end);
+    else if (i === trusted) cutAt = i;
+  }
+  const badMark = bad.find((i) => i < trusted);
+  return { trusted, cut: cutAt >= 0 && cutAt === trusted, ...(badMark !== undefined ? { badMark } : {}) };
 }

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command, ExitCode, InputError, ParsedArgs, UsageError, booleanOption, stringOption } from '../command';
 import { write } from '../io';
 import { jsonLogger } from '../../sink-server/metrics';
-import { DEFAULT_AUDIT_PATH, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_REQUEST_TIMEOUT_MS, SinkServer, SinkTlsMaterial } from '../../sink-server/server';
+import { DEFAULT_AUDIT_PATH, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_REQUEST_TIMEOUT_MS, SinkServer, SinkTlsMaterial } from '../../sink-server/server';
 import { loadSigningKey, SigningKeyError } from '../../sink-server/signing';
 import { DEFAULT_DEDUPE_MAX_KEYS, DEFAULT_DEDUPE_WINDOW_MS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MIN_FREE_BYTES, DEFAULT_SEGMENT_MAX_AGE_MS, DEFAULT_SEGMENT_MAX_BYTES, Store, StoreOpenError } from '../../sink-server/store';
 import { parseDuration, parseListen, parseSize } from '../../sink-server/units';
@@ -20,10 +20,13 @@ export const sinkServeCommand: Command = {
   help: `Usage: cdk8s-audit sink serve --store DIR --key FILE (--tls-dir DIR | --tls-cert F --tls-key F --client-ca F) [options]
 
 Receives the kube-apiserver's audit webhook (POSTed audit.k8s.io/v1 EventList batches) and answers 200 only
-after the events are fsynced to append-only segment files. Records are hash-chained; segment digests and
-the head are signed with --key, so 'cdk8s-audit sink verify' detects any change, deletion, reordering or
-truncation. Retries are deduplicated by (auditID, stage). A full disk or overload is answered 503 with
-Retry-After so the apiserver retries. SIGTERM/SIGINT drain in-flight requests, then exit 0.
+after the events and their commit's signature (made with --key) are fsynced together to append-only segment
+files. Records are hash-chained; each commit, segment digest and the head are signed with --key, so
+'cdk8s-audit sink verify' detects any change, deletion, reordering or truncation, and records written by
+anyone without the key. On start, records no signature covers are moved to DIR/quarantine/ (logged, metric
+audit_sink_quarantined_records), never signed. Retries are deduplicated by (auditID, stage). A full disk,
+a failed write or fsync, or overload is answered 503 with Retry-After so the apiserver retries.
+SIGTERM/SIGINT drain in-flight requests, then exit 0 (1 when commits were failing: the log says why).
 
 Required:
   --store DIR                  the store directory (created 0700; one sink per directory)
@@ -49,6 +52,9 @@ Limits:
                                --max-body-bytes): bounds memory
   --max-queue-bytes SIZE       event bytes waiting for the disk before 503 (default 64Mi)
   --request-timeout DURATION   a request must arrive whole within this (default 30s)
+  --handshake-timeout DURATION a TLS handshake must finish within this (default 5s). Handshakes in progress
+                               have their own budget (32 per source address, 512 in all: the oldest is
+                               dropped for a newer one) apart from the 256 authenticated connections
   --min-free-bytes SIZE        answer 503 (disk_full) below this much free space (default 64Mi)
 Store:
   --segment-max-bytes SIZE     seal and rotate a segment at this size (default 64Mi)
@@ -66,7 +72,8 @@ ${OUTPUT_HELP}
   -h, --help                   show this help
 
 Logs are JSON lines on stderr; they never contain event bodies or key material.
-Exit codes: 0 stopped cleanly, 1 cannot start (bad key, damaged store, port in use), 2 usage error.
+Exit codes: 0 stopped cleanly, 1 cannot start (bad key, damaged store, port in use) or stopped while
+commits were failing (disk full, I/O error), 2 usage error.
 
 Example:
   cdk8s-audit certs --out tls --sans 127.0.0.1
@@ -90,6 +97,7 @@ Example:
     'max-in-flight-bytes': { type: 'string' },
     'max-queue-bytes': { type: 'string' },
     'request-timeout': { type: 'string' },
+    'handshake-timeout': { type: 'string' },
     'min-free-bytes': { type: 'string' },
     'segment-max-bytes': { type: 'string' },
     'segment-max-age': { type: 'string' },
@@ -166,6 +174,7 @@ Example:
       maxInFlight: opts.maxInFlight,
       maxInFlightBytes: opts.maxInFlightBytes,
       requestTimeoutMs: opts.requestTimeoutMs,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs,
       drainTimeoutMs: opts.drainTimeoutMs,
       opsListen: opts.opsListen,
       log,
@@ -211,6 +220,12 @@ Example:
       };
       if (signalled) requestStop();
     });
+    const degraded = store.degraded();
+    if (degraded) {
+      log.error('stopped while degraded', { why: degraded });
+      write(io.stderr, `cdk8s-audit: sink stopped while degraded: ${degraded}`);
+      return ExitCode.FINDING;
+    }
     return ExitCode.OK;
   },
 };
@@ -260,6 +275,7 @@ interface ServeOptions {
   readonly maxInFlightBytes: number;
   readonly maxQueueBytes: number;
   readonly requestTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
   readonly minFreeBytes: number;
   readonly segmentMaxBytes: number;
   readonly segmentMaxAgeMs: number;
@@ -305,6 +321,8 @@ function parseServeOptions(args: ParsedArgs, cwd: string): ServeOptions {
   if (maxBodyBytes < 1024) throw new UsageError(`--max-body-bytes ${maxBodyBytes} is below 1024 bytes; a single audit event is larger`);
   const requestTimeoutMs = dur('request-timeout', DEFAULT_REQUEST_TIMEOUT_MS);
   if (requestTimeoutMs < 100) throw new UsageError(`--request-timeout must be at least 100ms`);
+  const handshakeTimeoutMs = dur('handshake-timeout', DEFAULT_HANDSHAKE_TIMEOUT_MS);
+  if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 60_000) throw new UsageError(`--handshake-timeout ${s('handshake-timeout')} is outside 100ms–60s; a TLS handshake takes milliseconds, keep it short (default 5s)`);
   const segmentMaxBytes = size('segment-max-bytes', DEFAULT_SEGMENT_MAX_BYTES);
   if (segmentMaxBytes < 4096) throw new UsageError('--segment-max-bytes must be at least 4096');
   const segmentMaxAgeMs = dur('segment-max-age', DEFAULT_SEGMENT_MAX_AGE_MS);
@@ -328,6 +346,7 @@ function parseServeOptions(args: ParsedArgs, cwd: string): ServeOptions {
     maxInFlightBytes: size('max-in-flight-bytes', 4 * maxBodyBytes),
     maxQueueBytes: size('max-queue-bytes', DEFAULT_MAX_QUEUE_BYTES),
     requestTimeoutMs,
+    handshakeTimeoutMs,
     minFreeBytes: size('min-free-bytes', DEFAULT_MIN_FREE_BYTES),
     segmentMaxBytes,
     segmentMaxAgeMs,

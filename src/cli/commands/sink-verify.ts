@@ -6,22 +6,26 @@ import { formatProblem, verifyStore } from '../../sink-server/verify';
 
 export const sinkVerifyCommand: Command = {
   name: 'sink verify',
-  summary: "check a sink store's hash chain and signed digests; name the first modified, deleted, reordered or truncated place",
-  help: `Usage: cdk8s-audit sink verify --store DIR --key FILE [--events] [--allow-unsigned-tail] [--format text|json]
+  summary: "check a sink store's hash chain and signatures; name the first modified, deleted, reordered, truncated or forged place",
+  help: `Usage: cdk8s-audit sink verify --store DIR --key FILE [--events] [--format text|json]
 
 Verifies a store written by 'cdk8s-audit sink serve' without changing it: each record's hash and its link
 to the previous record, sequence numbers without gaps or reorders, each sealed segment against its signed
-digest, the digest chain (each digest names the previous one), the open segment against the signed head,
-and the retention anchor. Stops at the first bad place and names it: file, record number, sequence number
-and what is wrong.
+digest, the digest chain (each digest names the previous one), the open segment against its commit
+signatures and the signed head, the retention anchor, and that DIR/quarantine/ is empty. Records that no
+signature of the key covers (written by someone without the key) fail it. Stops at the first bad place and
+names it: file, record number, sequence number and what is wrong.
+
+Safe while the sink runs: head.json, read first, is the snapshot; records committed after it are checked
+by their commit signatures, and an unfinished commit at the end (a write in progress) is reported as not
+yet in the snapshot, not as tampering. Stores written before commits were signed still verify (their
+records are covered by the signed head and digests).
 
 Options:
   --store DIR              the sink's store directory (required)
   --key FILE               the signing key: the HMAC secret, or the Ed25519 private or public key (required)
   --events                 write every verified event as one JSON line to stdout (the summary goes to
                            stderr); events of a segment are written only after the whole segment verified
-  --allow-unsigned-tail    accept records after the signed head in the open segment (a crash just after
-                           an fsync leaves them; the sink signs them when it restarts)
   --format text|json       the summary's format (default text)
   -h, --help               show this help
 
@@ -43,6 +47,11 @@ Example:
     const keyPath = stringOption(args, 'key');
     if (!store) throw new UsageError('sink verify needs --store DIR');
     if (!keyPath) throw new UsageError('sink verify needs --key FILE (the HMAC secret, or the Ed25519 key)');
+    if (booleanOption(args, 'allow-unsigned-tail')) {
+      throw new UsageError(
+        '--allow-unsigned-tail was removed: every commit is now signed in the same write as its records, so records after head.json are accepted when their commit signature verifies, and records no signature covers are never accepted; drop the flag',
+      );
+    }
     const format = choiceOption(args, 'format', ['text', 'json'] as const, 'text');
     const emit = booleanOption(args, 'events');
     let key;
@@ -55,7 +64,6 @@ Example:
     const dir = resolve(io.cwd, store);
     const nl = Buffer.from('\n');
     const report = await verifyStore(dir, key, {
-      allowUnsignedTail: booleanOption(args, 'allow-unsigned-tail'),
       onEvent: emit ? (event) => io.stdout.write(Buffer.concat([event, nl])) : undefined,
     });
     const out = emit ? io.stderr : io.stdout;
@@ -63,7 +71,7 @@ Example:
       write(out, JSON.stringify({ store: dir, ...report, problem: report.problem ? { ...report.problem, text: formatProblem(report.problem) } : undefined }));
     } else if (report.ok) {
       const range = report.firstSeq !== undefined ? `seq ${report.firstSeq}–${report.lastSeq}` : 'no records';
-      write(out, [`store ${dir} is intact: ${report.records} records (${range}) in ${report.segments} segment(s); chain, digests and head verified with key ${key.keyId}`, ...report.notes.map((n) => `note: ${n}`)].join('\n'));
+      write(out, [`store ${dir} is intact: ${report.records} records (${range}) in ${report.segments} segment(s); chain, commit signatures, digests and head verified with key ${key.keyId}`, ...report.notes.map((n) => `note: ${n}`)].join('\n'));
     } else {
       write(out, [`store ${dir} is NOT intact: ${formatProblem(report.problem!)}`, `(${report.records} record(s) verified before that, ${report.segments} whole segment(s))`, ...report.notes.map((n) => `note: ${n}`)].join('\n'));
     }
