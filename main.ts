@@ -5,7 +5,8 @@
 import { ApiObject, Chart, Size } from 'cdk8s';
 // The compiled library (`npm run synth` builds it first), as a user's app imports the package: transpiling
 // the library's sources on every synth would make synth several times slower.
-import { AuditApp, AuditSink, ClusterAudit, SinkSigningKey, SinkTls } from './lib';
+import { AuditApp, ClusterAudit } from './lib';
+import { AuditSink, SinkSigningKey, SinkTls } from './lib/sinks';
 
 /** The sink's fixed ClusterIP: the apiserver runs on the host network and cannot resolve Service names. */
 const SINK_CLUSTER_IP = '10.96.0.50';

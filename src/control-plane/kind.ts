@@ -7,6 +7,7 @@
  * patch names its apiVersion so it applies to exactly that document and merges as intended
  * (extraArgs appended to kind's own in v1beta4, merged into the map in v1beta3).
  */
+import { posix } from 'node:path';
 import { stringify } from 'yaml';
 import { ApiserverAudit } from '../backends/apiserver-audit';
 import { AuditConfigError } from '../backends/errors';
@@ -27,8 +28,15 @@ export interface KindClusterOptions {
    * the directory it is run from.
    */
   readonly hostPolicyDir: string;
-  /** Absolute host directory with the webhook kubeconfig and TLS files. Required with a webhook backend. @default - none */
+  /** Host directory with the webhook kubeconfig and TLS files, mounted whole. A webhook backend needs it or `webhookFiles`. @default - none */
   readonly hostWebhookDir?: string;
+  /**
+   * Host files mounted one by one into the node's webhook directory, instead of `hostWebhookDir`: the
+   * kubeconfig from the synth output beside keys and certificates from a gitignored directory, without
+   * copying either into the other. Each `nodePath` must be inside the webhook kubeconfig's directory.
+   * @default - none
+   */
+  readonly webhookFiles?: readonly KindHostFile[];
   /** Absolute host directory that receives the audit log files. @default - logs stay inside the node container */
   readonly hostLogDir?: string;
   /** Node image. @default - kind's default image for its release */
@@ -37,6 +45,14 @@ export interface KindClusterOptions {
   readonly workers?: number;
   /** Cluster name (`kind create cluster` uses `--name` over it). @default - kind's default, "kind" */
   readonly name?: string;
+}
+
+/** A host file and where it appears in the node container. */
+export interface KindHostFile {
+  /** On the machine running kind; relative paths resolve against the directory kind runs in. */
+  readonly hostPath: string;
+  /** Absolute path in the node. */
+  readonly nodePath: string;
 }
 
 function checkHostDir(field: string, dir: string | undefined, problems: string[]): void {
@@ -66,18 +82,31 @@ export function kindCluster(audit: ApiserverAudit, options: KindClusterOptions):
     'audit-log': options.hostLogDir,
   };
   const extraMounts: Record<string, unknown>[] = [];
+  if (options.webhookFiles !== undefined && options.hostWebhookDir !== undefined) {
+    problems.push('hostWebhookDir/webhookFiles: both set; mount the webhook directory whole or its files one by one, not both');
+  }
   for (const m of audit.mounts) {
+    if (m.name === 'audit-webhook' && options.webhookFiles !== undefined) {
+      for (const [i, f] of options.webhookFiles.entries()) {
+        if (posix.dirname(f.nodePath) !== m.path) {
+          problems.push(`webhookFiles[${i}].nodePath: ${JSON.stringify(f.nodePath)} is not in the webhook directory ${m.path}, the only one the apiserver mounts; put the file there`);
+        }
+        checkHostDir(`webhookFiles[${i}].hostPath`, f.hostPath, problems);
+        extraMounts.push({ hostPath: f.hostPath, containerPath: f.nodePath, readOnly: true });
+      }
+      continue;
+    }
     const host = hostDirFor[m.name];
     if (host === undefined) {
       if (m.name === 'audit-webhook') {
-        problems.push('hostWebhookDir: (unset) while a webhook backend is configured; the node needs the kubeconfig and TLS files — give the host directory holding them');
+        problems.push('hostWebhookDir: (unset) while a webhook backend is configured; the node needs the kubeconfig and TLS files — give the host directory holding them, or webhookFiles');
       }
       continue; // the log directory may stay inside the node container
     }
     extraMounts.push({ hostPath: host, containerPath: m.path, ...(m.readOnly ? { readOnly: true } : {}) });
   }
-  if (options.hostWebhookDir !== undefined && !audit.webhook) {
-    problems.push('hostWebhookDir: set but no webhook backend is configured; drop it or add the webhook backend');
+  if ((options.hostWebhookDir !== undefined || options.webhookFiles !== undefined) && !audit.webhook) {
+    problems.push(`${options.hostWebhookDir !== undefined ? 'hostWebhookDir' : 'webhookFiles'}: set but no webhook backend is configured; drop it or add the webhook backend`);
   }
   if (problems.length) throw new AuditConfigError(problems);
 

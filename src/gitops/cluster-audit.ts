@@ -5,12 +5,14 @@ import { ApiserverAudit } from '../backends/apiserver-audit';
 import { LogBackendProps, WebhookBackendProps } from '../backends/backends';
 import { WebhookKubeconfigProps, renderWebhookKubeconfig, validateWebhookKubeconfig } from '../backends/kubeconfig';
 import { KubeadmApiVersion, defaultKubeadmApiVersion, renderKubeadmClusterConfiguration } from '../control-plane/kubeadm';
-import { renderKindCluster } from '../control-plane/kind';
+import { KindHostFile, renderKindCluster } from '../control-plane/kind';
+import { DEFAULT_SECRETS_DIR } from './secrets-layout';
 import { staticPodPatch } from '../control-plane/static-pod';
 import { AuditPolicy } from '../policy/audit-policy';
 import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../policy/kubernetes-version';
 import { PresetOptions } from '../presets/compose';
 import { flagsToBackendProps } from '../backends/backends';
+import { webhookReceiverProblems, webhookReceiversOf } from './webhook-receivers';
 
 /** A file for the control-plane node, written beside (never among) the cluster manifests. */
 export interface NodeFile {
@@ -19,8 +21,11 @@ export interface NodeFile {
   /** Where it goes on the control-plane node, when it goes anywhere. */
   readonly nodePath?: string;
   readonly description: string;
-  /** File content; a function when it depends on where the folder is (kind's host paths). */
-  readonly content: string | ((folder: string) => string);
+  /**
+   * File content; a function when it depends on where the node-files folder and the secrets directory
+   * are, relative to where kind runs (kind's host paths).
+   */
+  readonly content: string | ((folder: string, secretsDir: string) => string);
   /** Octal mode. @default 0o644 */
   readonly mode?: number;
 }
@@ -30,6 +35,8 @@ export interface ProvisionedFile {
   readonly nodePath: string;
   readonly description: string;
   readonly how: string;
+  /** The file's name in the secrets directory (`cdk8s-audit certs --out` writes it there), when it is a TLS file. */
+  readonly secretsFile?: string;
 }
 
 export interface ClusterAuditWebhookProps {
@@ -37,6 +44,13 @@ export interface ClusterAuditWebhookProps {
   readonly kubeconfig: WebhookKubeconfigProps;
   /** Backend settings merged over the presets' webhook flags. @default the presets' webhook flags */
   readonly backend?: WebhookBackendProps;
+  /**
+   * The sink is deployed outside this cdk8s app (another app, another cluster, a managed service). When
+   * false, synth fails unless a sink in the app (AuditSink, FluentBitSink, …) serves the kubeconfig's
+   * server URL, its certificate names the server name and it accepts the backend's largest batch.
+   * @default false
+   */
+  readonly externalSink?: boolean;
 }
 
 export interface ClusterAuditProps {
@@ -105,6 +119,18 @@ export class ClusterAudit extends Construct {
     } catch (e) {
       throw new Error(`ClusterAudit ${id}: ${(e as Error).message}`);
     }
+    const webhook = props.webhook;
+    if (webhook && !webhook.externalSink) {
+      // At synth, when every sink of the app exists: the webhook must reach one that accepts its batches.
+      this.node.addValidation({
+        validate: () =>
+          webhookReceiverProblems(
+            `ClusterAudit ${id}`,
+            { server: webhook.kubeconfig.server, tlsServerName: webhook.kubeconfig.tlsServerName, backend: this.apiserver.webhook },
+            webhookReceiversOf(this.node.root),
+          ),
+      });
+    }
   }
 
   /** Files that must be on the node but are not generated here (keys, certificates). */
@@ -114,10 +140,11 @@ export class ClusterAudit extends Construct {
     const dir = posix.dirname(this.apiserver.webhook.flagValues['audit-webhook-config-file'] as string);
     const at = (f: string) => (f.startsWith('/') ? f : posix.join(dir, f));
     const out: ProvisionedFile[] = [];
-    const how = 'cdk8s-audit certs --out DIR (then copy it to the node; keep keys out of git)';
-    if (k.certificateAuthorityFile) out.push({ nodePath: at(k.certificateAuthorityFile), description: "CA that signed the sink's serving certificate", how });
-    if (k.clientCertificateFile) out.push({ nodePath: at(k.clientCertificateFile), description: "the apiserver's client certificate for the sink", how });
-    if (k.clientKeyFile) out.push({ nodePath: at(k.clientKeyFile), description: "the client certificate's private key (mode 0600)", how });
+    const how = `cdk8s-audit certs --out ${DEFAULT_SECRETS_DIR} (gitignored; copy the file to the node, never into git or dist/)`;
+    const tls = (f: string) => ({ nodePath: at(f), how, secretsFile: posix.basename(f) });
+    if (k.certificateAuthorityFile) out.push({ ...tls(k.certificateAuthorityFile), description: "CA that signed the sink's serving certificate" });
+    if (k.clientCertificateFile) out.push({ ...tls(k.clientCertificateFile), description: "the apiserver's client certificate for the sink" });
+    if (k.clientKeyFile) out.push({ ...tls(k.clientKeyFile), description: "the client certificate's private key (mode 0600)" });
     if (k.tokenFile) out.push({ nodePath: at(k.tokenFile), description: 'the bearer token for the sink', how: 'from your secret store' });
     return out;
   }
@@ -141,25 +168,38 @@ export class ClusterAudit extends Construct {
       {
         path: 'kind-cluster.yaml',
         description: 'kind Cluster config; run `kind create cluster --config` from the directory that contains the node-files folder',
-        content: (folder: string) =>
+        content: (folder: string, secretsDir: string) =>
           renderKindCluster(audit, {
             ...this.props.kind,
             hostPolicyDir: posix.join(folder, 'rootfs', dirOf('audit-policy') ?? '/etc/kubernetes/audit'),
-            ...(audit.webhook ? { hostWebhookDir: posix.join(folder, 'rootfs', dirOf('audit-webhook') ?? '/etc/kubernetes/audit-webhook') } : {}),
+            ...(audit.webhook ? { webhookFiles: this.kindWebhookFiles(folder, secretsDir) } : {}),
           }),
       },
     );
     return files;
   }
 
+  /**
+   * kind mounts the node's webhook files one by one: the kubeconfig from the node-files folder (synth
+   * output, committed) and the TLS files from the secrets directory (gitignored, never synthesised).
+   */
+  private kindWebhookFiles(folder: string, secretsDir: string): KindHostFile[] {
+    const configFile = this.apiserver.webhook!.flagValues['audit-webhook-config-file'] as string;
+    return [
+      { hostPath: posix.join(folder, 'rootfs', configFile), nodePath: configFile },
+      ...this.provisionedFiles.filter((f) => f.secretsFile).map((f) => ({ hostPath: posix.join(secretsDir, f.secretsFile!), nodePath: f.nodePath })),
+    ];
+  }
+
   /** The manifest saying where each file goes, as YAML. */
-  public manifest(folder: string): string {
+  public manifest(folder: string, secretsDir: string = DEFAULT_SECRETS_DIR): string {
     return stringify({
       kubernetesVersion: this.kubernetesVersion,
       presets: this.policy.preset?.presets.map((p) => p.name) ?? [],
       files: this.nodeFiles().map((f) => ({ file: posix.join(folder, f.path), ...(f.nodePath ? { nodePath: f.nodePath } : {}), description: f.description })),
       mounts: this.apiserver.mounts.map((m) => ({ nodeDirectory: m.path, readOnly: m.readOnly, purpose: m.purpose })),
-      provisionSeparately: this.provisionedFiles,
+      secretsDir,
+      provisionSeparately: this.provisionedFiles.map(({ secretsFile, ...f }) => ({ ...f, ...(secretsFile ? { secretsFile: posix.join(secretsDir, secretsFile) } : {}) })),
     }, { lineWidth: 0 });
   }
 

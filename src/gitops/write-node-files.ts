@@ -1,8 +1,9 @@
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { App } from 'cdk8s';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import { App, AppProps } from 'cdk8s';
 import { stringify } from 'yaml';
 import { ClusterAudit } from './cluster-audit';
+import { DEFAULT_SECRETS_DIR, secretsDirProblem } from './secrets-layout';
 
 export interface WriteNodeFilesOptions {
   /** Folder (inside the app's outdir) for node-side files. @default 'node' */
@@ -11,6 +12,12 @@ export interface WriteNodeFilesOptions {
   readonly cwd?: string;
   /** Also write `kustomization.yaml` listing only the cluster manifests. @default true */
   readonly kustomization?: boolean;
+  /**
+   * The gitignored directory holding the webhook's keys and certificates, relative to `cwd` (or absolute).
+   * Synth never reads or writes it; the kind config mounts the node's files from it.
+   * @default DEFAULT_SECRETS_DIR ('.cdk8s-audit/secrets')
+   */
+  readonly secretsDir?: string;
 }
 
 /**
@@ -30,11 +37,16 @@ export function writeNodeFiles(app: App, options: WriteNodeFilesOptions = {}): s
     chmodSync(path, mode);
     written.push(path);
   };
+  const cwd = options.cwd ?? process.cwd();
   const folder = join(app.outdir, folderName);
-  const relFolder = relative(options.cwd ?? process.cwd(), folder) || '.';
+  const relFolder = relative(cwd, folder) || '.';
+  const secretsDir = options.secretsDir ?? DEFAULT_SECRETS_DIR;
+  const relSecrets = isAbsolute(secretsDir) ? relative(cwd, secretsDir) || '.' : secretsDir;
+  const problem = secretsDirProblem(relSecrets, relative(cwd, app.outdir) || '.');
+  if (problem) throw new Error(`writeNodeFiles: ${problem}`);
   for (const audit of audits) {
-    for (const f of audit.nodeFiles()) write(join(folder, f.path), typeof f.content === 'string' ? f.content : f.content(relFolder), f.mode);
-    write(join(folder, 'files.yaml'), audit.manifest(relFolder));
+    for (const f of audit.nodeFiles()) write(join(folder, f.path), typeof f.content === 'string' ? f.content : f.content(relFolder, relSecrets), f.mode);
+    write(join(folder, 'files.yaml'), audit.manifest(relFolder, relSecrets));
   }
   if (options.kustomization ?? true) {
     const manifests = readdirSync(app.outdir).filter((f) => f.endsWith('.k8s.yaml')).sort();
@@ -43,10 +55,23 @@ export function writeNodeFiles(app: App, options: WriteNodeFilesOptions = {}): s
   return written;
 }
 
+export interface AuditAppProps extends AppProps {
+  /** Where node files, the kustomization and the secrets directory go. @default the defaults of writeNodeFiles */
+  readonly nodeFiles?: WriteNodeFilesOptions;
+}
+
 /** A cdk8s App whose synth also writes the node-side files and the kustomization. */
 export class AuditApp extends App {
+  private readonly nodeFileOptions: WriteNodeFilesOptions;
+
+  constructor(props: AuditAppProps = {}) {
+    const { nodeFiles, ...appProps } = props;
+    super(appProps);
+    this.nodeFileOptions = nodeFiles ?? {};
+  }
+
   public synth(): void {
     super.synth();
-    writeNodeFiles(this);
+    writeNodeFiles(this, this.nodeFileOptions);
   }
 }

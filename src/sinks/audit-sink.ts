@@ -34,6 +34,7 @@ import {
 import { formatIssue } from '../policy/issue';
 import { AlertRulesDocument, alertRulesProblems, renderAlertRulesYaml } from '../sink-server/rules';
 import { DEFAULT_ES_INDEX } from '../sink-server/forward-format';
+import { DEFAULT_MAX_BODY_BYTES } from '../sink-server/server';
 import { WebhookSink } from './webhook-sink';
 
 /** Props of {@link AuditSink}. */
@@ -143,7 +144,7 @@ export class AuditSink extends WebhookSink {
     const retentionMaxBytes = props.retentionMaxBytes ?? Math.floor(storageBytes * 0.85);
     if (!Number.isSafeInteger(retentionMaxBytes) || retentionMaxBytes <= 0) problems.push(`retentionMaxBytes: ${retentionMaxBytes} is not a positive number of bytes`);
     else if (retentionMaxBytes > storageBytes) problems.push(`retentionMaxBytes: ${retentionMaxBytes} exceeds storageSize (${storageBytes} bytes); the volume would fill first and every batch be answered 503 — lower it to at most 90% of storageSize`);
-    const maxBodyBytes = props.maxBodyBytes ?? 16 * 1024 * 1024;
+    const maxBodyBytes = props.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) problems.push(`maxBodyBytes: ${maxBodyBytes} is below 1024 bytes`);
     const clientNames = props.clientNames ?? ['kube-apiserver-audit'];
     if (clientNames.length === 0) problems.push('clientNames: empty; list the CN of the apiserver\'s webhook client certificate (cdk8s-audit certs: kube-apiserver-audit)');
@@ -253,5 +254,9 @@ export class AuditSink extends WebhookSink {
     for (const o of outputs) mountOutputSecrets(this, container, o.prefix, o.dir, o.tls, o.auth);
 
     this.node.addValidation({ validate: () => bodyLimitProblems(props.webhookBackend, this.maxBodyBytes, 'AuditSink maxBodyBytes') });
+  }
+
+  protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
+    return { maxBodyBytes: this.maxBodyBytes, maxBodyName: 'AuditSink maxBodyBytes' };
   }
 }

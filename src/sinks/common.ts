@@ -41,7 +41,7 @@ export interface CertManagerTlsOptions {
  * sink accepts: the one that issued the kube-apiserver's webhook client certificate).
  */
 export class SinkTls {
-  /** An existing Secret, e.g. made from `cdk8s-audit certs --out tls` (`kubectl create secret generic NAME --from-file=tls.crt=tls/sink.crt …`). */
+  /** An existing Secret with tls.crt, tls.key and ca.crt, e.g. from `cdk8s-audit certs --out .cdk8s-audit/secrets --namespace NS` (it prints the `kubectl create secret` command). */
   public static fromSecret(secretName: string): SinkTls {
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(secretName) || secretName.length > 253) {
       throw new Error(`tls: secret name ${JSON.stringify(secretName)} is not a valid Secret name (lowercase letters, digits, '-', '.')`);

@@ -134,4 +134,8 @@ export class FalcoSink extends WebhookSink {
       },
     });
   }
+
+  protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
+    return { maxBodyBytes: this.maxBatchBytes, maxBodyName: 'FalcoSink maxBatchBytes' };
+  }
 }

@@ -167,4 +167,8 @@ export class FluentBitSink extends WebhookSink {
     addCredentialEnv(this, container, typed.map((o) => o.env));
     this.node.addValidation({ validate: () => bodyLimitProblems(props.webhookBackend, this.bufferMaxBytes, 'FluentBitSink bufferMaxBytes') });
   }
+
+  protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
+    return { maxBodyBytes: this.bufferMaxBytes, maxBodyName: 'FluentBitSink bufferMaxBytes' };
+  }
 }

@@ -2,6 +2,7 @@ import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { renderWebhookKubeconfig, WebhookKubeconfigProps } from '../backends/kubeconfig';
+import { markWebhookReceiver } from '../gitops/webhook-receivers';
 import { buildSinkWorkload, SinkWorkloadSpec, urlHost } from './common';
 
 /** What the apiserver side needs from a sink: where to post, and the webhook kubeconfig that says so. */
@@ -43,6 +44,19 @@ export abstract class WebhookSink extends Construct implements IWebhookSink {
     this.certificate = workload.certificate;
     this.tlsSecret = workload.tlsSecret;
     this.webhookUrl = `https://${urlHost(spec.props.clusterIP)}:${spec.webhookPort}${spec.path}`;
+    // ClusterAudit checks at synth that its webhook reaches a sink of the app that accepts its batches.
+    markWebhookReceiver(this, () => ({
+      kind: this.constructor.name,
+      url: this.webhookUrl,
+      // cert-manager's Certificate names the ClusterIP only; a Secret's certificate is unknown at synth.
+      serverNames: spec.props.tls._certManager ? [spec.props.clusterIP] : undefined,
+      ...this.bodyLimit(),
+    }));
+  }
+
+  /** The largest request body the sink accepts, when it has a limit (read at synth). */
+  protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
+    return {};
   }
 
   public renderWebhookKubeconfig(props: Omit<WebhookKubeconfigProps, 'server'>): string {

@@ -72,8 +72,33 @@ export interface IssuedCertificate {
   readonly certPem: string;
   /** The private key, PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). */
   readonly keyPem: string;
-  /** The parsed certificate, for inspection (subject, SANs, validity). */
-  readonly certificate: x509.X509Certificate;
+  /** What the certificate says (subject, SANs, validity), as plain values. */
+  readonly certificate: CertificateSummary;
+}
+
+/**
+ * A certificate's fields as plain values. The public types never name @peculiar/x509's classes, so a
+ * user's app type-checks without that package's (and its asn1 dependencies') declaration files.
+ */
+export interface CertificateSummary {
+  /** Subject DN, e.g. `CN=kube-apiserver-audit, O=audit-writers`. */
+  readonly subject: string;
+  /** Subject CN, e.g. the client certificate's user. */
+  readonly commonName?: string;
+  /** Subject O values, e.g. the client certificate's groups. */
+  readonly organizations: string[];
+  /** Issuer DN. */
+  readonly issuer: string;
+  /** Serial number, hex. */
+  readonly serialNumber: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** basicConstraints CA:true. */
+  readonly isCa: boolean;
+  /** DNS subject alternative names. */
+  readonly dnsNames: string[];
+  /** IP subject alternative names. */
+  readonly ipAddresses: string[];
 }
 
 /** A CA that can issue certificates: its certificate, PEM key and the usable signing key. */
@@ -222,6 +247,38 @@ function checkName(field: string, value: string): void {
   }
 }
 
+/** The plain-value summary of a parsed certificate. */
+function summarise(certificate: x509.X509Certificate): CertificateSummary {
+  const san = certificate.getExtension(x509.SubjectAlternativeNameExtension);
+  const names = san?.names.toJSON() ?? [];
+  return {
+    subject: certificate.subject,
+    commonName: certificate.subjectName.getField('CN')[0],
+    organizations: certificate.subjectName.getField('O'),
+    issuer: certificate.issuer,
+    serialNumber: certificate.serialNumber,
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
+    isCa: certificate.getExtension(x509.BasicConstraintsExtension)?.ca === true,
+    dnsNames: names.filter((n) => n.type === 'dns').map((n) => n.value),
+    ipAddresses: names.filter((n) => n.type === 'ip').map((n) => n.value),
+  };
+}
+
+/** Parses a PEM certificate. @throws naming `field` and what to pass instead */
+function parseCertificate(field: string, pem: string): x509.X509Certificate {
+  try {
+    return new x509.X509Certificate(pem);
+  } catch (e) {
+    throw new Error(`${field}: not a PEM X.509 certificate (${(e as Error).message}); pass the file written by 'cdk8s-audit certs'`);
+  }
+}
+
+/** Reads a PEM certificate's subject, issuer, validity and SANs. @throws when the text is not a PEM certificate */
+export function describeCertificate(pem: string): CertificateSummary {
+  return summarise(parseCertificate('certificate', pem));
+}
+
 /** Creates a self-signed CA (basicConstraints CA:true, pathlen 0; keyCertSign, cRLSign). */
 export async function createCertificateAuthority(opts: CertificateAuthorityOptions = {}): Promise<CertificateAuthority> {
   const alg = opts.keyAlgorithm ?? KeyAlgorithm.ECDSA_P256;
@@ -244,17 +301,12 @@ export async function createCertificateAuthority(opts: CertificateAuthorityOptio
     },
     crypto,
   );
-  return { certPem: eol(certificate.toString('pem')), keyPem: await privateKeyPem(keys.privateKey), certificate, signingKey: keys.privateKey };
+  return { certPem: eol(certificate.toString('pem')), keyPem: await privateKeyPem(keys.privateKey), certificate: summarise(certificate), signingKey: keys.privateKey };
 }
 
 /** Loads an existing CA (certificate PEM + PKCS#8 key PEM) so it can issue more certificates. */
 export async function loadCertificateAuthority(certPem: string, keyPem: string): Promise<CertificateAuthority> {
-  let certificate: x509.X509Certificate;
-  try {
-    certificate = new x509.X509Certificate(certPem);
-  } catch (e) {
-    throw new Error(`CA certificate: not a PEM X.509 certificate (${(e as Error).message}); pass the ca.crt written by 'cdk8s-audit certs'`);
-  }
+  const certificate = parseCertificate('CA certificate', certPem);
   const bc = certificate.getExtension(x509.BasicConstraintsExtension);
   if (!bc?.ca) {
     throw new Error(`CA certificate: ${certificate.subject} is not a CA (basicConstraints CA:true is missing); pass a CA certificate`);
@@ -281,7 +333,7 @@ export async function loadCertificateAuthority(certPem: string, keyPem: string):
   if (!(await crypto.subtle.verify(signParams, pub, sig, probe))) {
     throw new Error('CA key: the private key does not match the CA certificate; pass the key that was generated with it');
   }
-  return { certPem: eol(certificate.toString('pem')), keyPem, certificate, signingKey };
+  return { certPem: eol(certificate.toString('pem')), keyPem, certificate: summarise(certificate), signingKey };
 }
 
 function curveHash(curve: string): string {
@@ -305,9 +357,10 @@ async function issue(
   const params = algorithmParams(alg);
   const keys = await generateKeys(alg);
   const { notBefore, notAfter } = validity(opts, DEFAULT_LEAF_VALIDITY_DAYS, 'validityDays');
-  if (notAfter > ca.certificate.notAfter) {
+  const caCertificate = parseCertificate('CA certificate', ca.certPem);
+  if (notAfter > caCertificate.notAfter) {
     throw new Error(
-      `validityDays: the certificate would be valid until ${notAfter.toISOString()}, after its CA expires (${ca.certificate.notAfter.toISOString()}); ` +
+      `validityDays: the certificate would be valid until ${notAfter.toISOString()}, after its CA expires (${caCertificate.notAfter.toISOString()}); ` +
         'shorten validityDays or renew the CA',
     );
   }
@@ -316,7 +369,7 @@ async function issue(
     {
       serialNumber: randomSerial(),
       subject,
-      issuer: ca.certificate.subjectName,
+      issuer: caCertificate.subjectName,
       notBefore,
       notAfter,
       publicKey: keys.publicKey,
@@ -327,13 +380,13 @@ async function issue(
         new x509.KeyUsagesExtension(ku, true),
         new x509.ExtendedKeyUsageExtension(usages, false),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
-        await x509.AuthorityKeyIdentifierExtension.create(ca.certificate, false, crypto),
+        await x509.AuthorityKeyIdentifierExtension.create(caCertificate, false, crypto),
         ...extra,
       ],
     },
     crypto,
   );
-  return { certPem: eol(certificate.toString('pem')), keyPem: await privateKeyPem(keys.privateKey), certificate };
+  return { certPem: eol(certificate.toString('pem')), keyPem: await privateKeyPem(keys.privateKey), certificate: summarise(certificate) };
 }
 
 const DNS_NAME = /^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -19,6 +19,7 @@ import { FlagValue, getFlag } from '../../backends/flag-table';
 import { parseFlagText } from '../../backends/flags';
 import { parseKubernetesVersion } from '../../policy/kubernetes-version';
 import { parseDuration, parseSize } from '../../sink-server/units';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT } from '../../sink-server/server';
 
 /** Value hint and one line of help per setting option. */
 const SETTING_HELP: Record<string, [string, string]> = {
@@ -66,8 +67,10 @@ Load:
   --largest-event SIZE          largest event to deliver whole; larger ones lose bodies (default 100Ki)
 Sink:
   --sink-latency DURATION       time the sink takes per batch, a high percentile, e.g. 200ms (required)
-  --sink-max-in-flight N        requests the sink takes at once (cdk8s-audit sink serve: --max-in-flight, 8)
-  --sink-max-body SIZE          largest request body the sink accepts (sink serve: --max-body-bytes, 16Mi)
+  --sink-max-in-flight N        requests the sink takes at once (default ${DEFAULT_MAX_IN_FLIGHT}: cdk8s-audit's
+                                sink, sink serve --max-in-flight; give another sink's limit, or unlimited)
+  --sink-max-body SIZE          largest request body the sink accepts (default ${DEFAULT_MAX_BODY_BYTES / 1024 / 1024}Mi: cdk8s-audit's
+                                sink, sink serve --max-body-bytes; or unlimited)
   --sink-outage DURATION        longest sink outage that must not lose events (sets the retry backoff)
 Advice:
   --headroom X                  capacity ≥ X × the need (default 2)
@@ -197,6 +200,9 @@ function inputFromArgs(args: ParsedArgs, problems: string[], kubernetesVersion: 
       return undefined;
     }
   };
+  // "unlimited" describes a sink without that limit; no option means cdk8s-audit's own sink.
+  const sinkLimit = (name: string, parse: (n: string) => number | undefined, ours: number): number | undefined =>
+    stringOption(args, name) === 'unlimited' ? undefined : parse(name) ?? ours;
   const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   return {
     kubernetesVersion,
@@ -212,8 +218,10 @@ function inputFromArgs(args: ParsedArgs, problems: string[], kubernetesVersion: 
     }),
     sink: defined({
       latencySeconds: seconds('sink-latency') ?? 0,
-      maxInFlight: number('sink-max-in-flight'),
-      maxBodyBytes: size('sink-max-body'),
+      // cdk8s-audit's own sink unless told otherwise: the scaffold deploys it, and advice that ignores its
+      // limits would send more POSTs, or bigger ones, than it accepts.
+      maxInFlight: sinkLimit('sink-max-in-flight', number, DEFAULT_MAX_IN_FLIGHT),
+      maxBodyBytes: sinkLimit('sink-max-body', size, DEFAULT_MAX_BODY_BYTES),
       outageSeconds: seconds('sink-outage'),
     }),
   };

@@ -1,9 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { isIP } from 'node:net';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, ExitCode, InputError, UsageError, booleanOption, stringOption } from '../command';
 import { write } from '../io';
 import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../policy';
 import { PRESET_NAMES } from '../../presets';
+import { DEFAULT_SECRETS_DIR, secretsDirProblem } from '../../gitops/secrets-layout';
 
 const TEMPLATE_DIR = join(__dirname, '..', '..', '..', 'templates', 'gitops');
 /** Files npm would drop from a package under their real names. */
@@ -16,20 +19,63 @@ function listTemplates(dir: string, prefix = ''): string[] {
   });
 }
 
+/** Where `--package SPEC` points npm: a version or range as given, a tarball or a directory as `file:`, relative to DIR. */
+export function packageSpec(spec: string, cwd: string, dir: string): string {
+  const looksLikePath = spec.includes('/') || spec.startsWith('.') || spec.endsWith('.tgz') || spec.endsWith('.tar.gz');
+  if (!looksLikePath) {
+    if (/^(\^|~|>=?|<=?|=)?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(spec) || /^[a-z][a-z0-9-]*$/.test(spec)) return spec;
+    throw new UsageError(`--package ${JSON.stringify(spec)} is neither a version (0.1.0, ^0.1.0), a dist-tag, a tarball (.tgz) nor a directory; give one of those`);
+  }
+  const abs = resolve(cwd, spec);
+  if (!existsSync(abs)) throw new InputError(`--package ${JSON.stringify(spec)}: ${abs} does not exist; give the tarball from 'npm pack' or the package directory`);
+  if (statSync(abs).isDirectory() && !existsSync(join(abs, 'package.json'))) {
+    throw new InputError(`--package ${JSON.stringify(spec)}: ${abs} has no package.json; give the cdk8s-audit package directory or its tarball`);
+  }
+  const rel = relative(dir, abs).split(sep).join('/');
+  return `file:${rel.startsWith('.') ? rel : `./${rel}`}`;
+}
+
+/** Runs `git init` in DIR unless DIR is already inside a git work tree. @returns what happened, for the user */
+function ensureGitRepository(dir: string): string {
+  const inside = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: dir, encoding: 'utf8' });
+  if (inside.error) return `git is not installed: 'npm run check' needs a git repository — install git and run 'git init' in ${dir}`;
+  if (inside.status === 0 && inside.stdout.trim() === 'true') return '';
+  const init = spawnSync('git', ['init', '--quiet'], { cwd: dir, encoding: 'utf8' });
+  if (init.status !== 0) return `git init failed in ${dir}: ${init.stderr.trim()}; 'npm run check' needs a git repository`;
+  return `initialised a git repository in ${dir} ('npm run check' compares dist/ with it)`;
+}
+
 export const initCommand: Command = {
   name: 'init',
   summary: 'scaffold a GitOps repository that synthesises audit settings with cdk8s',
   help: `Usage: cdk8s-audit init [DIR] [options]
 
 Creates a cdk8s app in DIR (default: the current directory): cdk8s.yaml, main.ts, package.json,
-tsconfig.json, README.md, .gitignore, and a CI workflow that fails when dist/ is stale.
+tsconfig.json, README.md, .gitignore, and a CI workflow that fails when dist/ is stale. main.ts
+deploys an AuditSink at --sink-address and points the ClusterAudit's webhook at it. Runs 'git init'
+when DIR is not inside a git repository ('npm run check' compares dist/ with git).
+
+Layout of the app (relative to DIR, where 'cdk8s synth' and 'kind create cluster' run):
+  dist/                     synth output, committed; never holds a key
+  dist/node/kind-cluster.yaml   mounts dist/node/rootfs/… (policy, webhook kubeconfig) and, file by file,
+                            SECRETS/ca.crt, SECRETS/apiserver-client.crt, SECRETS/apiserver-client.key
+                            into the node's webhook directory
+  dist/node/files.yaml      where each node file goes; provisionSeparately[].secretsFile = the file in SECRETS
+  SECRETS/                  --secrets-dir (default ${DEFAULT_SECRETS_DIR}): gitignored, synth never
+                            touches it; 'cdk8s-audit certs --out SECRETS --sans ADDRESS' fills it
+                            (ca.crt ca.key tls.crt tls.key apiserver-client.crt apiserver-client.key;
+                            the sink's TLS Secret takes tls.crt, tls.key, ca.crt)
 
 Options:
   --preset NAME[,NAME]     compliance presets (default baseline): ${PRESET_NAMES.join(', ')}
   --kubernetes-version V   apiserver version (default ${DEFAULT_KUBERNETES_VERSION})
-  --sink-address HOST:PORT where the apiserver reaches the sink: a fixed ClusterIP, NodePort or host
-                           address, never a Service name (default 10.96.0.50:8443)
+  --sink-address IP:PORT   the sink's fixed ClusterIP and port, where the apiserver reaches it (the
+                           apiserver cannot resolve Service names) (default 10.96.0.50:8443)
+  --package SPEC           the cdk8s-audit dependency: a version or range (default ^${ownVersion()}),
+                           a tarball from 'npm pack', or a package directory (written as file:PATH)
+  --secrets-dir DIR        where keys and certificates live, relative to DIR (default ${DEFAULT_SECRETS_DIR})
   --name NAME              project name (default: DIR's name)
+  --skip-git               do not run 'git init'
   --force                  overwrite existing files
   -h, --help               show this help
 
@@ -38,7 +84,10 @@ Exit codes: 0 created, 1 files exist (without --force) or bad input, 2 usage err
     preset: { type: 'string' },
     'kubernetes-version': { type: 'string' },
     'sink-address': { type: 'string' },
+    package: { type: 'string' },
+    'secrets-dir': { type: 'string' },
     name: { type: 'string' },
+    'skip-git': { type: 'boolean' },
     force: { type: 'boolean' },
   },
   async run(args, io) {
@@ -54,12 +103,23 @@ Exit codes: 0 created, 1 files exist (without --force) or bad input, 2 usage err
       throw new UsageError(`--${(e as Error).message}`);
     }
     const sinkAddress = stringOption(args, 'sink-address') ?? '10.96.0.50:8443';
-    if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(sinkAddress)) throw new UsageError(`--sink-address ${JSON.stringify(sinkAddress)} must be HOST:PORT, e.g. 10.96.0.50:8443`);
+    const address = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(sinkAddress);
+    if (!address || isIP(address[1]) !== 4 || Number(address[2]) < 1 || Number(address[2]) > 65535) {
+      throw new UsageError(`--sink-address ${JSON.stringify(sinkAddress)} must be CLUSTER-IP:PORT, e.g. 10.96.0.50:8443 (an IPv4 address in the Service CIDR: the apiserver cannot resolve Service names)`);
+    }
+    const secretsDir = stringOption(args, 'secrets-dir') ?? DEFAULT_SECRETS_DIR;
+    const secretsProblem = isAbsolute(secretsDir) || secretsDir.split('/').includes('..')
+      ? `secretsDir: ${JSON.stringify(secretsDir)} leaves the app directory; give a path inside it, e.g. ${DEFAULT_SECRETS_DIR}`
+      : secretsDirProblem(secretsDir, 'dist');
+    if (secretsProblem) throw new UsageError(`--secrets-dir: ${secretsProblem.replace(/^secretsDir: /, '')}`);
     const name = stringOption(args, 'name') ?? basename(dir);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const ownVersion = require('../../../package.json').version as string;
+    const spec = packageSpec(stringOption(args, 'package') ?? `^${ownVersion()}`, io.cwd, dir);
+    const normalisedSecrets = secretsDir.replace(/^\.\//, '').replace(/\/+$/, '');
     const values: Record<string, string> = {
-      name, kubernetesVersion: version, presets: presets.map((p) => `'${p}'`).join(', '), sinkAddress, cdk8sAuditVersion: ownVersion,
+      name, kubernetesVersion: version, presets: presets.map((p) => `'${p}'`).join(', '),
+      sinkHost: address[1], sinkPort: address[2], cdk8sAuditVersion: ownVersion(), cdk8sAuditSpec: spec,
+      secretsDir: normalisedSecrets,
+      appProps: normalisedSecrets === DEFAULT_SECRETS_DIR ? '' : `{ nodeFiles: { secretsDir: '${normalisedSecrets}' } }`,
     };
     const templates = listTemplates(TEMPLATE_DIR);
     const targets = templates.map((t) => ({ from: join(TEMPLATE_DIR, t), to: join(dir, RENAMES[t] ?? t) }));
@@ -72,7 +132,19 @@ Exit codes: 0 created, 1 files exist (without --force) or bad input, 2 usage err
       const text = readFileSync(t.from, 'utf8').replace(/\{\{(\w+)\}\}/g, (m, key: string) => values[key] ?? m);
       writeFileSync(t.to, text);
     }
-    write(io.stdout, `created ${targets.length} files in ${dir}\nnext: cd ${relative(io.cwd, dir) || '.'} && npm install && npm run synth`);
+    const git = booleanOption(args, 'skip-git') ? '' : ensureGitRepository(dir);
+    const cd = relative(io.cwd, dir) || '.';
+    write(io.stdout, [
+      `created ${targets.length} files in ${dir}`,
+      ...(git ? [git] : []),
+      `next: cd ${cd} && npm install && npm run synth`,
+      `then: npx cdk8s-audit certs --out ${normalisedSecrets} --sans ${address[1]} --namespace audit   (keys stay out of git and dist/)`,
+    ].join('\n'));
     return ExitCode.OK;
   },
 };
+
+function ownVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../../../package.json').version as string;
+}

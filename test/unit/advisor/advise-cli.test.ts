@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { adviseBatching } from '../../../src/backends/advisor';
 import { cli } from '../../support/cli';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT } from '../../../src/sink-server/server';
 
 const SLOW = ['--rps', '5', '--peak-rps', '150', '--burst-duration', '4s', '--event-size', '1000', '--largest-event', '4Ki', '--sink-latency', '1s', '--sink-max-in-flight', '4', '--sink-max-body', '64Ki', '--max-delay', '1s'];
 
@@ -73,9 +74,24 @@ describe('cdk8s-audit advise', () => {
   });
 
   it('check: settings that keep up exit 0', () => {
-    const r = cli(['advise', '--rps', '100', '--sink-latency', '100ms', '--webhook-batch-throttle-qps', '5']);
+    const r = cli(['advise', '--rps', '100', '--sink-latency', '100ms', '--webhook-batch-throttle-qps', '5', '--sink-max-in-flight', 'unlimited', '--sink-max-body', 'unlimited']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--audit-webhook-batch-throttle-qps=5');
+  });
+
+  it("without sink options, advice fits cdk8s-audit's own sink (sink serve's --max-in-flight and --max-body-bytes defaults)", () => {
+    // Was: 17 concurrent POSTs of up to 39 MiB for a sink that takes 8 in flight and 16 MiB.
+    const r = cli(['advise', '--rps', '500', '--sink-latency', '200ms', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const mine = JSON.parse(cli(['advise', '--rps', '500', '--sink-latency', '200ms', '--sink-max-in-flight', String(DEFAULT_MAX_IN_FLIGHT), '--sink-max-body', String(DEFAULT_MAX_BODY_BYTES), '--format', 'json']).stdout);
+    expect(doc.settings).toEqual(mine.settings);
+    const s = doc.settings;
+    expect(s.maxBatchSize * s.truncateMaxEventSizeBytes).toBeLessThanOrEqual(DEFAULT_MAX_BODY_BYTES);
+    expect(Math.floor(s.throttleBurst + s.throttleQps * 0.2)).toBeLessThanOrEqual(DEFAULT_MAX_IN_FLIGHT);
+    // "unlimited" describes a sink without those limits, as before.
+    const open = JSON.parse(cli(['advise', '--rps', '500', '--sink-latency', '200ms', '--sink-max-in-flight', 'unlimited', '--sink-max-body', 'unlimited', '--format', 'json']).stdout);
+    expect(open.settings).not.toEqual(doc.settings);
   });
 
   it('no settings can carry the load: exit 1 naming the sink', () => {

@@ -126,8 +126,8 @@ describe('certs and kubeconfig', () => {
     const r = cli(['certs', '--out', out, '--sans', '127.0.0.1,localhost', '--client-user', 'kube-apiserver', '--client-groups', 'audit', '--format', 'json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).files).toHaveLength(6);
-    for (const f of ['ca.key', 'sink.key', 'apiserver-client.key']) expect(statSync(join(out, f)).mode & 0o777).toBe(0o600);
-    const sink = new X509Certificate(readFileSync(join(out, 'sink.crt')));
+    for (const f of ['ca.key', 'tls.key', 'apiserver-client.key']) expect(statSync(join(out, f)).mode & 0o777).toBe(0o600);
+    const sink = new X509Certificate(readFileSync(join(out, 'tls.crt')));
     expect(sink.subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1');
     expect(sink.checkIssued(new X509Certificate(readFileSync(join(out, 'ca.crt'))))).toBe(true);
     expect(new X509Certificate(readFileSync(join(out, 'apiserver-client.crt'))).subject).toContain('CN=kube-apiserver');
