@@ -16,7 +16,7 @@ export * from './assert';
 export * from './client';
 export * from './dist';
 export * from './events';
-export { RunOptions, RunResult, requireDocker, run, tryRun } from './exec';
+export { RunOptions, RunResult, requireDocker, run, sleep, tryRun } from './exec';
 export * from './judge';
 export * from './kind';
 export * from './kind-from-dist';

@@ -70,6 +70,8 @@ export interface KindFromDist {
   readonly audit: SynthesizedAudit;
   /** The webhook TLS material made for this cluster (the sink's Secret needs sink.* and ca.crt). */
   readonly tls: TlsFiles;
+  /** The kind config the cluster was created from (absolute hostPaths into the temp directory). */
+  readonly configFile: string;
   /** Removes the cluster and the temp directory. */
   delete(): Promise<void>;
 }
@@ -110,7 +112,7 @@ export async function createKindClusterFromDist(options: KindFromDistOptions): P
     const configFile = join(work, 'kind-cluster.yaml');
     writeFileSync(configFile, stringify({ ...plan.config, name }, { lineWidth: 0 }));
     await cluster.create({ configFile, image: options.image, cwd: options.appDir });
-    return { cluster, audit, tls, delete: cleanup };
+    return { cluster, audit, tls, configFile, delete: cleanup };
   } catch (error) {
     await cleanup();
     throw error;

@@ -43,12 +43,16 @@ export function kubectlBinary(explicit?: string): string {
 export class KindCluster {
   readonly kind: string;
   readonly kubectl: string;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-kind-'));
-  readonly kubeconfig = join(this.dir, 'kubeconfig');
+  /** The temp directory holding the kubeconfig, when this object made it. */
+  private readonly dir: string | undefined;
+  readonly kubeconfig: string;
 
-  constructor(readonly name: string, tools: KindToolOptions = {}) {
+  /** `kubeconfig`: attach to a running cluster (e.g. one `prove --kind --keep` left) instead of a new temp kubeconfig. */
+  constructor(readonly name: string, tools: KindToolOptions = {}, kubeconfig?: string) {
     this.kind = kindBinary(tools.kind);
     this.kubectl = kubectlBinary(tools.kubectl);
+    this.dir = kubeconfig ? undefined : mkdtempSync(join(tmpdir(), 'cdk8s-audit-kind-'));
+    this.kubeconfig = kubeconfig ?? join(this.dir!, 'kubeconfig');
   }
 
   /** The control-plane node container. */
@@ -68,7 +72,7 @@ export class KindCluster {
   /** `kind delete cluster` and the temp directory. Safe to call twice. */
   async delete(): Promise<void> {
     await tryRun(this.kind, ['delete', 'cluster', '--name', this.name, '--kubeconfig', this.kubeconfig]);
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Loads a local Docker image into the node. */

@@ -56,7 +56,7 @@ export interface ProveRun {
   readonly nodeLogText?: string;
   readonly nodeLogSource?: string;
   /** Set when --keep left the cluster running. */
-  readonly kept?: { readonly name: string; readonly kubeconfig: string };
+  readonly kept?: { readonly name: string; readonly node: string; readonly kubeconfig: string; readonly kindConfigFile: string };
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -189,7 +189,7 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
         verdict, composed, audit, probes, steps, cluster: clusterName,
         nodeLogText: nodeLog.observed ? nodeLog.value.text : undefined,
         nodeLogSource: nodeLog.observed ? nodeLog.source : undefined,
-        kept: kind && keepIt ? { name: kind.cluster.name, kubeconfig: kind.cluster.kubeconfig } : undefined,
+        kept: kind && keepIt ? { name: kind.cluster.name, node: kind.cluster.node, kubeconfig: kind.cluster.kubeconfig, kindConfigFile: kind.configFile } : undefined,
       };
     } finally {
       client.close();

@@ -1,29 +1,29 @@
 /**
- * kind suite: the example app's synthesized output on a real kind cluster.
- *   cdk8s synth → webhook TLS files → kind create cluster --config dist/node/kind-cluster.yaml
- *   → the apiserver runs with the generated flags and mounts → a workload → every request in the
- *   node's audit log at the level evaluatePolicy predicts, no secret canary → cluster deleted.
- * Prerequisites come from `npm run test:kind` (scripts/kind-prepare.sh); a missing one fails with
- * the command that provides it.
+ * kind suite: the user journey from the packed tarball, on one real kind cluster.
+ *   npm pack → cdk8s-audit init --package TARBALL → npm install → npm run synth → sink image
+ *   → `cdk8s-audit prove --kind --keep` (creates the cluster from dist/, deploys the sink, replays every
+ *     requirement's requests, judges both backends; exit 0)
+ *   → on the cluster prove kept: the apiserver runs the generated flags and mounts, system pods run, a
+ *     workload's every request (and every request in the log) is at the level evaluatePolicy predicts,
+ *     the sink has them at the same levels and `sink verify` passes, no secret canary in either backend
+ *   → the app given a wrong policy (Secrets at RequestResponse): `prove --kubeconfig` exits 1 naming the
+ *     requirement and the auditID → cluster deleted.
+ * Prerequisites come from `npm run test:kind` (scripts/kind-prepare.sh); a missing one fails with the
+ * command that provides it.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { evaluatePolicy } from '../../src/policy/evaluate';
-import type { PolicyDocument } from '../../src/policy/model';
-import { parsePolicy } from '../../src/policy/parse';
+import { KindCluster, KindConfig, SinkManifests, SinkStore, SynthesizedAudit, findSink, flagValue, parseAuditEvents, readSinkStore, readSynthesizedAudit, requireDocker, run, sleep, tryRun } from '../../src/testing';
 import { checkAllEvents, checkWorkloadSteps, formatDisagreements } from '../e2e/support/agreement';
-import { AuditEvent, parseJsonAuditLines } from '../e2e/support/audit-events';
-import { ApiClient } from './support/client';
-import { KindCluster } from './support/cluster';
-import { REPO, nodeImage, requireDocker, run } from './support/tools';
-import { SinkManifests, SinkStore, buildAndLoadImage, deploySink, findSink, readSinkStore } from './support/sink';
+import type { AuditEvent } from '../e2e/support/audit-events';
+import { ApiClient } from '../../src/testing';
+import { REPO, kindBinary, kubectlBinary, nodeImage, toolEnv } from './support/tools';
 import { KindWorkloadResult, runKindWorkload } from './support/workload';
 
-const DIST = join(REPO, 'dist');
-const NODE_DIR = join(DIST, 'node');
 const CLUSTER = 'cdk8s-audit-kind-test';
 const timings: Record<string, number> = {};
 
@@ -36,83 +36,82 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-interface FilesManifest {
-  files: { file: string; nodePath?: string }[];
-  provisionSeparately?: { nodePath: string }[];
+interface ProveJson {
+  ok: boolean;
+  checks: { kind: string; title: string; status: string; details: string[]; requirement?: string; auditId?: string }[];
+  steps: { step: string; seconds: number; note?: string }[];
+  kept?: { name: string; node: string; kubeconfig: string; kindConfigFile: string };
 }
 
-interface KindConfig {
-  nodes: { role: string; extraMounts?: { hostPath: string; containerPath: string }[] }[];
-}
-
-/** `--name=value` lines of dist/node/apiserver-args.txt. */
-function flagValue(args: readonly string[], name: string): string | undefined {
-  const line = args.find((a) => a.startsWith(`--${name}=`));
-  return line?.slice(name.length + 3);
-}
-
+let work = '';
+let app = '';
+let env: NodeJS.ProcessEnv = {};
+let proveResult: { code: number; stdout: string; stderr: string };
+let proof: ProveJson;
 let cluster: KindCluster | undefined;
-let sinkNamespace: string | undefined;
+let audit: SynthesizedAudit;
+let sink: SinkManifests | undefined;
 let failed = false;
-let args: string[] = [];
-let policy: PolicyDocument;
-let policyText = '';
-let image = '';
-let certDir = '';
 
-describe('kind: the synthesized example app on a real cluster', () => {
+/** The installed package's CLI in the scaffolded app, as `npx cdk8s-audit` runs it. */
+const appCli = (args: string[], timeoutMs = 600_000) => tryRun(process.execPath, [join(app, 'node_modules', 'cdk8s-audit', 'lib', 'cli', 'main.js'), ...args], { cwd: app, env, timeoutMs });
+
+/** The sink image the scaffold's AuditSink names: from the installed package when it can build one offline, else the repo's script. */
+async function buildSinkImage(tag: string): Promise<string> {
+  const help = await appCli(['sink', 'image', '--help'], 60_000);
+  if (help.code === 0 && /--base/.test(help.stdout) && process.env.KIND_NODE_IMAGE !== 'official') {
+    const base = (await run('bash', [join(REPO, 'scripts', 'kind-sink-image.sh'), '--node-base'], { cwd: REPO, timeoutMs: 900_000 }).catch(() => '')).trim().split('\n').pop();
+    if (base) {
+      const res = await appCli(['sink', 'image', '--tag', tag, '--base', base], 900_000);
+      if (res.code !== 0) throw new Error(`cdk8s-audit sink image --tag ${tag} --base ${base} exited ${res.code}: ${res.stderr}`);
+      return 'cdk8s-audit sink image (from the installed package)';
+    }
+  }
+  await run('bash', [join(REPO, 'scripts', 'kind-sink-image.sh'), tag], { cwd: REPO, timeoutMs: 900_000 });
+  return 'scripts/kind-sink-image.sh (the package has no offline `sink image --base`)';
+}
+
+describe('kind: init → install from the tarball → synth → prove --kind, on one cluster', () => {
   beforeAll(async () => {
     await requireDocker();
-    image = nodeImage();
-    cluster = new KindCluster(CLUSTER);
+    env = toolEnv();
+    const image = nodeImage();
+    work = mkdtempSync(join(tmpdir(), 'cdk8s-audit-kind-journey-'));
+    app = join(work, 'audit-app');
 
-    // 1. cdk8s synth, as a user runs it.
-    await timed('synth', () => run('npx', ['cdk8s', 'synth'], { timeoutMs: 300_000 }));
-    args = readFileSync(join(NODE_DIR, 'apiserver-args.txt'), 'utf8').split('\n').filter(Boolean);
-    const manifest = parse(readFileSync(join(NODE_DIR, 'files.yaml'), 'utf8')) as FilesManifest;
-    const kindConfigFile = join(NODE_DIR, 'kind-cluster.yaml');
-    const kindConfig = parse(readFileSync(kindConfigFile, 'utf8')) as KindConfig;
-    const policyNodePath = flagValue(args, 'audit-policy-file');
-    const policyEntry = manifest.files.find((f) => f.nodePath === policyNodePath);
-    if (!policyEntry) throw new Error(`dist/node/files.yaml lists no file for --audit-policy-file=${policyNodePath}`);
-    policyText = readFileSync(join(REPO, policyEntry.file), 'utf8');
-    policy = parsePolicy(policyText);
+    // 1. The package as users get it.
+    const packed = await timed('npm pack', () => run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: REPO, timeoutMs: 300_000 }));
+    const tarball = join(work, packed.trim().split('\n').pop()!);
+    // 2. init (this checkout's CLI: the same code as the tarball's) → install from the tarball → synth.
+    await timed('init', () => run(process.execPath, [join(REPO, 'lib', 'cli', 'main.js'), 'init', app, '--preset', 'pci-dss', '--package', tarball], { cwd: work, env }));
+    await timed('npm install', () => run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, env, timeoutMs: 900_000 }));
+    await timed('npm run synth', () => run('npm', ['run', 'synth'], { cwd: app, env, timeoutMs: 300_000 }));
+    audit = readSynthesizedAudit(app);
+    sink = findSink(audit.distDir);
+    if (!sink) throw new Error(`the scaffold's dist/ deploys no sink (no Deployment running \`sink serve\` in ${audit.distDir})`);
+    const how = await timed('sink image', () => buildSinkImage(sink!.image));
+    console.log(`sink image ${sink.image} built by ${how}`);
 
-    // 2. The files synth leaves to the operator (webhook CA and client certificate), from `cdk8s-audit certs`,
-    //    copied into the host directories the kind config mounts.
-    const separately = manifest.provisionSeparately ?? [];
-    if (separately.length) {
-      const kubeconfigPath = flagValue(args, 'audit-webhook-config-file');
-      const kubeconfigEntry = manifest.files.find((f) => f.nodePath === kubeconfigPath);
-      const server: string = parse(readFileSync(join(REPO, kubeconfigEntry!.file), 'utf8')).clusters[0].cluster.server;
-      certDir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-kind-certs-'));
-      {
-        await timed('certs', () => run('node', [join(REPO, 'lib/cli/main.js'), 'certs', '--out', certDir, '--sans', new URL(server).hostname]));
-        const mounts = kindConfig.nodes[0].extraMounts ?? [];
-        for (const item of separately) {
-          const mount = mounts.find((m) => m.containerPath === dirname(item.nodePath));
-          if (!mount) throw new Error(`no extraMount in ${kindConfigFile} for ${item.nodePath}`);
-          const src = join(certDir, basename(item.nodePath));
-          if (!existsSync(src)) throw new Error(`cdk8s-audit certs wrote no ${basename(item.nodePath)} (needed at ${item.nodePath})`);
-          copyFileSync(src, join(REPO, mount.hostPath, basename(item.nodePath)));
-        }
-      }
-    }
-
-    // 3. The cluster, from the generated kind config.
-    try {
-      await timed('kind create cluster', () => cluster!.create({ name: CLUSTER, configFile: kindConfigFile, image }));
-    } catch (error) {
+    // 3. prove --kind, kept for the checks below.
+    proveResult = await timed('prove --kind', () => appCli(['prove', '--kind', '--keep', '--name', CLUSTER, '--image', image, '--out', 'audit-proof'], 1_800_000));
+    console.log(`prove --kind (exit ${proveResult.code}):\n${proveResult.stdout}${proveResult.stderr}`);
+    const proofFile = join(app, 'audit-proof', 'prove.json');
+    if (!existsSync(proofFile)) {
       failed = true;
-      throw error;
+      await tryRun(kindBinary(), ['delete', 'cluster', '--name', CLUSTER]);
+      throw new Error(`prove --kind wrote no ${proofFile} (exit ${proveResult.code}):\n${proveResult.stdout}\n${proveResult.stderr}`);
     }
+    proof = JSON.parse(readFileSync(proofFile, 'utf8')) as ProveJson;
+    if (!proof.kept) throw new Error('prove --kind --keep did not say which cluster it kept');
+    cluster = new KindCluster(proof.kept.name, { kind: kindBinary(), kubectl: kubectlBinary() }, proof.kept.kubeconfig);
   });
 
   afterAll(async () => {
-    if (certDir) rmSync(certDir, { recursive: true, force: true });
-    if (!cluster) return;
-    if (failed) console.error(await cluster.diagnostics(sinkNamespace));
-    await timed('kind delete cluster', () => cluster!.delete());
+    if (cluster) {
+      if (failed) console.error(await cluster.diagnostics(sink?.namespace));
+      await timed('kind delete cluster', () => cluster!.delete());
+    }
+    if (work) rmSync(work, { recursive: true, force: true });
     console.log(`kind suite timings (s): ${JSON.stringify(timings)}`);
   });
 
@@ -125,24 +124,37 @@ describe('kind: the synthesized example app on a real cluster', () => {
     }
   };
 
-  it('the node is Ready and the apiserver runs with the generated audit flags and directory mounts', check(async () => {
-    const nodes = JSON.parse(await cluster!.kubectlRun(['get', 'nodes', '-o', 'json']));
-    const ready = nodes.items[0].status.conditions.find((c: { type: string }) => c.type === 'Ready');
-    expect(ready.status).toBe('True');
+  it('prove --kind exits 0: every requirement\'s requests at their level in the node log and the sink, no canary, all delivered, sink verified', check(async () => {
+    expect(proveResult.code, proveResult.stdout + proveResult.stderr).toBe(0);
+    expect(proof.ok).toBe(true);
+    const probes = proof.checks.filter((c) => c.kind === 'probe');
+    expect(probes.length).toBeGreaterThan(15);
+    expect(probes.filter((c) => c.status !== 'pass')).toEqual([]);
+    // Both backends were observed for every request (nothing passed by being unseen).
+    for (const p of probes) expect(p.details.map((d) => d.split(':')[0])).toEqual(['node audit log', 'sink']);
+    for (const kind of ['log', 'canary', 'sink-verify', 'sink-delivery']) expect(proof.checks.filter((c) => c.kind === kind).map((c) => c.status), kind).not.toContain('fail');
+    expect(proof.checks.filter((c) => c.status === 'not-observed')).toEqual([]);
+    // One progress line per step, with its time; the reports are written.
+    for (const s of proof.steps) expect(proveResult.stdout).toContain(s.step);
+    console.log(`prove --kind steps (s): ${proof.steps.map((s) => `${s.step} ${s.seconds}`).join('; ')}`);
+    for (const f of ['prove.md', 'prove.html', 'prove.json', 'report.md', 'report.html', 'report.json']) expect(existsSync(join(app, 'audit-proof', f)), f).toBe(true);
+    expect(readFileSync(join(app, 'audit-proof', 'prove.md'), 'utf8')).toContain('every observed fact holds');
+  }));
 
+  it('the apiserver runs with the generated audit flags and directory mounts; the node\'s policy is dist\'s byte for byte', check(async () => {
+    const nodes = JSON.parse(await cluster!.kubectlRun(['get', 'nodes', '-o', 'json']));
+    expect(nodes.items[0].status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
     const pod = JSON.parse(await cluster!.kubectlRun(['-n', 'kube-system', 'get', 'pod', `kube-apiserver-${cluster!.node}`, '-o', 'json']));
     const container = pod.spec.containers[0];
-    for (const flag of args) expect(container.command).toContain(flag);
-    // Every audit directory is a hostPath volume of type Directory/DirectoryOrCreate, mounted at the same path.
-    const dirs = new Set(args.filter((a) => /^--audit-(policy-file|log-path|webhook-config-file)=/.test(a)).map((a) => dirname(a.split('=')[1])));
+    for (const flag of audit.args) expect(container.command).toContain(flag);
+    const dirs = new Set(audit.args.filter((a) => /^--audit-(policy-file|log-path|webhook-config-file)=/.test(a)).map((a) => dirname(a.split('=')[1])));
     for (const dir of dirs) {
       const volume = pod.spec.volumes.find((v: { hostPath?: { path: string } }) => v.hostPath?.path === dir);
       expect(volume, `a hostPath volume for ${dir}`).toBeDefined();
       expect(['Directory', 'DirectoryOrCreate']).toContain(volume.hostPath.type);
       expect(container.volumeMounts.find((m: { name: string }) => m.name === volume.name).mountPath).toBe(dir);
     }
-    // The policy the apiserver loaded is the synthesized file, byte for byte.
-    expect(await cluster!.readNodeFile(flagValue(args, 'audit-policy-file')!)).toBe(policyText);
+    expect(await cluster!.readNodeFile(flagValue(audit.args, 'audit-policy-file')!)).toBe(audit.policyText);
   }));
 
   it('system pods run: CNI, kube-proxy, CoreDNS, control plane', check(async () => {
@@ -154,27 +166,20 @@ describe('kind: the synthesized example app on a real cluster', () => {
         .filter((p: any) => p.status.phase !== 'Running' || !(p.status.containerStatuses ?? []).every((c: any) => c.ready))
         .map((p: any) => `${p.metadata.name} ${p.status.phase}`);
       if (!notRunning.length && pods.items.length >= 6) break;
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
     } while (Date.now() < deadline);
     expect(notRunning).toEqual([]);
   }));
 
-  let sink: SinkManifests;
-
-  it('the sink from dist/*.k8s.yaml runs: image built and loaded, Secrets created, manifests applied, rollout complete', check(async () => {
-    sink = findSink(DIST);
-    sinkNamespace = sink.namespace;
-    await timed('sink image build + kind load', () => buildAndLoadImage(cluster!, sink.image));
-    if (sink.pullAlways.length) {
-      console.warn(`the sink Deployment pulls ${sink.image} with imagePullPolicy Always (containers ${sink.pullAlways.join(', ')}): no registry serves it offline, so the suite applies it with IfNotPresent`);
-    }
-    await timed('sink deploy', () => deploySink(cluster!, sink, certDir));
-    const svc = sink.docs.find((d) => d.kind === 'Service' && d.metadata.namespace === sink.namespace);
-    const server = new URL(parse(readFileSync(join(REPO, kubeconfigFile()), 'utf8')).clusters[0].cluster.server);
-    // The webhook kubeconfig the apiserver loaded points at the sink Service's fixed ClusterIP and port.
-    expect(svc, `a Service in namespace ${sink.namespace}`).toBeDefined();
-    expect(svc!.spec.clusterIP).toBe(server.hostname);
-    expect(svc!.spec.ports.map((p: { port: number }) => String(p.port))).toContain(server.port);
+  it('the sink from dist/*.k8s.yaml runs behind the fixed ClusterIP and port the webhook kubeconfig names', check(async () => {
+    if (sink!.pullAlways.length) console.warn(`the sink Deployment pulls ${sink!.image} with imagePullPolicy Always (containers ${sink!.pullAlways.join(', ')}): no registry serves it offline, so it is applied with IfNotPresent`);
+    const deployment = JSON.parse(await cluster!.kubectlRun(['-n', sink!.namespace, 'get', 'deployment', sink!.deployment, '-o', 'json']));
+    expect(deployment.status.availableReplicas).toBeGreaterThanOrEqual(1);
+    const svc = sink!.docs.find((d) => d.kind === 'Service' && d.metadata.namespace === sink!.namespace);
+    expect(svc, `a Service in namespace ${sink!.namespace}`).toBeDefined();
+    const live = JSON.parse(await cluster!.kubectlRun(['-n', sink!.namespace, 'get', 'service', svc!.metadata.name, '-o', 'json']));
+    expect(live.spec.clusterIP).toBe(audit.webhookServer!.hostname);
+    expect(live.spec.ports.map((p: { port: number }) => String(p.port))).toContain(audit.webhookServer!.port);
   }));
 
   let workload: KindWorkloadResult;
@@ -189,15 +194,13 @@ describe('kind: the synthesized example app on a real cluster', () => {
     } finally {
       client.close();
     }
-    const logPath = flagValue(args, 'audit-log-path')!;
-    events = parseJsonAuditLines(await cluster!.readNodeFile(logPath), `${cluster!.node}:${logPath}`);
-
-    const steps = checkWorkloadSteps(policy, workload.steps, events);
-    expect(steps, formatDisagreements(policy, steps)).toEqual([]);
-    const all = checkAllEvents(policy, events);
+    const logPath = flagValue(audit.args, 'audit-log-path')!;
+    events = parseAuditEvents(await cluster!.readNodeFile(logPath), `${cluster!.node}:${logPath}`) as AuditEvent[];
+    const steps = checkWorkloadSteps(audit.policy, workload.steps, events);
+    expect(steps, formatDisagreements(audit.policy, steps)).toEqual([]);
+    const all = checkAllEvents(audit.policy, events);
     console.log(`node audit log: ${all.requests} requests, ${all.events} events, by level ${JSON.stringify(all.byLevel)}; pod available after ${workload.podReadySeconds}s`);
-    expect(all.disagreements, formatDisagreements(policy, all.disagreements)).toEqual([]);
-    // Requests from every part of a real cluster reached the log, not only the workload's.
+    expect(all.disagreements, formatDisagreements(audit.policy, all.disagreements)).toEqual([]);
     const users = new Set(events.map((e) => e.user?.username));
     for (const u of ['system:kube-scheduler', 'system:kube-controller-manager', `system:node:${cluster!.node}`]) expect(users).toContain(u);
   }));
@@ -205,59 +208,92 @@ describe('kind: the synthesized example app on a real cluster', () => {
   let store: SinkStore;
 
   it('the sink received the workload over mTLS at the predicted levels, and `sink verify` passes on its store', check(async () => {
-    // The webhook backend batches (max wait from the generated flags); poll until every workload event arrived.
     const wanted = new Set(events.filter((e) => workload.steps.some((s) => s.auditId === e.auditID)).map((e) => `${e.auditID}/${e.stage}`));
     const deadline = Date.now() + 120_000;
     let missing: string[] = [];
     await timed('sink delivery', async () => {
       for (;;) {
-        store = await readSinkStore(cluster!, sink);
+        store = await readSinkStore(cluster!, sink!);
         const have = new Set(store.events.map((e) => `${e.auditID}/${e.stage}`));
         missing = [...wanted].filter((k) => !have.has(k));
-        if (!missing.length || Date.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 2000));
+        if (!missing.length || store.verifyCode !== 0 || Date.now() > deadline) break;
+        await sleep(2000);
       }
     });
+    expect(store.verifyCode, store.verifySummary).toBe(0);
     console.log(`sink: ${store.events.length} events verified (${store.verifySummary.split('\n')[0]})`);
     expect(missing, 'workload events in the node log but not in the sink').toEqual([]);
-    const steps = checkWorkloadSteps(policy, workload.steps, store.events);
-    expect(steps, formatDisagreements(policy, steps)).toEqual([]);
-    // Both backends apply one policy: an event in both has the same level. Requests whose stages all reached the
-    // sink (batches sent before the sink was up were dropped after the apiserver's retries) agree with evaluatePolicy.
+    const sinkEvents = store.events as AuditEvent[];
+    const steps = checkWorkloadSteps(audit.policy, workload.steps, sinkEvents);
+    expect(steps, formatDisagreements(audit.policy, steps)).toEqual([]);
     const stagesOf = (list: readonly AuditEvent[]) => {
       const m = new Map<string, string[]>();
       for (const e of list) m.set(e.auditID, [...(m.get(e.auditID) ?? []), `${e.stage}:${e.level}`].sort());
       return m;
     };
     const inLog = stagesOf(events);
-    const inSink = stagesOf(store.events);
-    const levelDiffs = store.events.filter((e) => events.some((l) => l.auditID === e.auditID && l.stage === e.stage && l.level !== e.level));
+    const inSink = stagesOf(sinkEvents);
+    const levelDiffs = sinkEvents.filter((e) => events.some((l) => l.auditID === e.auditID && l.stage === e.stage && l.level !== e.level));
     expect(levelDiffs.map((e) => `${e.auditID} ${e.stage} ${e.level}`)).toEqual([]);
-    const complete = store.events.filter((e) => inLog.get(e.auditID)?.join() === inSink.get(e.auditID)?.join());
-    const all = checkAllEvents(policy, complete);
-    console.log(`sink: ${all.requests} complete requests checked against evaluatePolicy, by level ${JSON.stringify(all.byLevel)}`);
-    expect(all.disagreements, formatDisagreements(policy, all.disagreements)).toEqual([]);
+    // Requests whose stages all reached the sink (batches sent before the sink was up were dropped after the apiserver's retries).
+    const complete = sinkEvents.filter((e) => inLog.get(e.auditID)?.join() === inSink.get(e.auditID)?.join());
+    const all = checkAllEvents(audit.policy, complete);
+    expect(all.disagreements, formatDisagreements(audit.policy, all.disagreements)).toEqual([]);
     expect(all.requests).toBeGreaterThan(workload.steps.length / 2);
   }));
 
   it('the secret canary is in neither the node audit log nor the sink store; the configmap control is there exactly when its level records bodies', check(async () => {
     const logText = events.map((e) => JSON.stringify(e)).join('\n');
     const cmStep = workload.steps.find((s) => s.description === 'create configmap')!;
-    const level = evaluatePolicy(policy, cmStep.expected).level;
+    const level = evaluatePolicy(audit.policy, cmStep.expected).level;
     const bodies = level === 'Request' || level === 'RequestResponse';
     for (const [where, text] of [['node audit log', logText], ['sink store', store.raw]] as const) {
       expect(text.includes(workload.secretCanary), `secret canary in the ${where}`).toBe(false);
       expect(text.includes(workload.configMapCanary), `configmap control in the ${where} (create configmap at ${level})`).toBe(bodies);
     }
   }));
+
+  it('given a wrong policy (Secrets at RequestResponse), prove exits 1 naming the requirement and the auditID', check(async () => {
+    // The app's policy, edited by hand: a first rule records Secrets with bodies (synth refuses this from presets).
+    const policyNodePath = flagValue(audit.args, 'audit-policy-file')!;
+    const policyFile = join(app, audit.manifest.files.find((f) => f.nodePath === policyNodePath)!.file);
+    const policy = parse(readFileSync(policyFile, 'utf8'));
+    policy.rules.unshift({ level: 'RequestResponse', resources: [{ group: '', resources: ['secrets'] }] });
+    const wrong = stringify(policy);
+    writeFileSync(policyFile, wrong);
+    // The kept cluster gets it the way a node does: the file in its mounted directory, then an apiserver restart.
+    const kindConfig = parse(readFileSync(proof.kept!.kindConfigFile, 'utf8')) as KindConfig;
+    const mount = kindConfig.nodes[0].extraMounts!.find((m) => m.containerPath === dirname(policyNodePath))!;
+    writeFileSync(join(mount.hostPath, policyNodePath.slice(dirname(policyNodePath).length + 1)), wrong);
+    await timed('apiserver restart with the wrong policy', () => restartApiserver(cluster!));
+    expect(await cluster!.readNodeFile(policyNodePath)).toBe(wrong);
+
+    const logPath = flagValue(audit.args, 'audit-log-path')!;
+    const res = await timed('prove --kubeconfig (wrong policy)', () => appCli(['prove', '--kubeconfig', cluster!.kubeconfig, '--audit-log-command', `docker exec ${cluster!.node} cat ${logPath}`, '--out', 'audit-proof-wrong'], 900_000));
+    console.log(`prove --kubeconfig with the wrong policy (exit ${res.code}):\n${res.stdout}${res.stderr}`);
+    expect(res.code).toBe(1);
+    const failing = JSON.parse(readFileSync(join(app, 'audit-proof-wrong', 'prove.json'), 'utf8')) as ProveJson;
+    const secretRead = failing.checks.find((c) => c.kind === 'probe' && c.status === 'fail' && c.requirement === 'pci-dss 10.2.1.1');
+    expect(secretRead, JSON.stringify(failing.checks.filter((c) => c.status !== 'pass'), null, 2)).toBeDefined();
+    expect(secretRead!.details.join()).toContain('recorded RequestResponse');
+    expect(res.stdout).toMatch(new RegExp(`FAIL: pci-dss 10\\.2\\.1\\.1: .*\\[auditID ${secretRead!.auditId}\\]`));
+    // The canary Secret is now in both backends, and prove says so.
+    expect(failing.checks.find((c) => c.kind === 'canary' && c.title.startsWith('canary Secret'))!.status).toBe('fail');
+  }));
 });
 
-function kubeconfigFile(): string {
-  const manifest = parse(readFileSync(join(NODE_DIR, 'files.yaml'), 'utf8')) as FilesManifest;
-  const path = flagValue(args, 'audit-webhook-config-file');
-  const entry = manifest.files.find((f) => f.nodePath === path);
-  if (!entry) throw new Error(`dist/node/files.yaml lists no file for --audit-webhook-config-file=${path}`);
-  return entry.file;
+/** Stops the kube-apiserver container; the kubelet starts it again, which reads the policy file anew. */
+async function restartApiserver(c: KindCluster): Promise<void> {
+  const before = (await c.exec(['crictl', 'ps', '-q', '--name', 'kube-apiserver'])).trim();
+  await c.exec(['crictl', 'stop', ...before.split('\n').filter(Boolean)]);
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const now = (await tryRun('docker', ['exec', c.node, 'crictl', 'ps', '-q', '--name', 'kube-apiserver'])).stdout.trim();
+    const ready = await tryRun(c.kubectl, ['--kubeconfig', c.kubeconfig, 'get', '--raw', '/readyz', '--request-timeout=5s']);
+    if (now && now !== before && ready.code === 0) return;
+    if (Date.now() > deadline) throw new Error(`kube-apiserver not ready within 180 s after its restart: ${ready.stderr}`);
+    await sleep(2000);
+  }
 }
 
 /** The pause image kubeadm uses: preloaded in every kind node image, so the workload's pod runs offline. */

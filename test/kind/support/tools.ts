@@ -1,62 +1,19 @@
 /**
- * Runs the tools the kind suite drives (docker, kind, the node image script) and finds what the
- * prepare script built. A missing prerequisite fails with the command that provides it.
+ * What the kind suite needs from this repository's scripts: the kind binary, the offline node image
+ * and the matching kubectl (scripts/kind-prepare.sh builds them). A missing one fails with the
+ * command that provides it. Running commands, clusters, the sink and the assertions come from the
+ * package's own `cdk8s-audit/testing` (src/testing), as a user's suite would use them.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const REPO = resolve(__dirname, '../../..');
 
-export interface RunResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export interface RunOptions {
-  readonly cwd?: string;
-  readonly input?: string | Buffer;
-  readonly timeoutMs?: number;
-  readonly env?: NodeJS.ProcessEnv;
-}
-
-/** Runs a command; never throws for a non-zero exit (see `run`). */
-export function tryRun(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return new Promise((done) => {
-    const child = execFile(
-      cmd,
-      args as string[],
-      { cwd: options.cwd ?? REPO, env: options.env ?? process.env, maxBuffer: 512 * 1024 * 1024, timeout: options.timeoutMs ?? 600_000, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof (error as NodeJS.ErrnoException).code === 'number' ? Number((error as NodeJS.ErrnoException).code) : 1) : 0;
-        done({ code: error && code === 0 ? 1 : code, stdout, stderr: error && !stderr ? String(error.message) : stderr });
-      },
-    );
-    if (options.input !== undefined) child.stdin?.end(options.input);
-  });
-}
-
-/** Runs a command and throws with its output when it fails. */
-export async function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
-  const res = await tryRun(cmd, args, options);
-  if (res.code !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} exited ${res.code}\n${tail(res.stderr || res.stdout, 40)}`);
-  }
-  return res.stdout;
-}
-
-export function tail(text: string, lines: number): string {
-  const all = text.trimEnd().split('\n');
-  return all.slice(-lines).join('\n');
-}
-
 function printed(script: string, hint: string): string {
   const res = spawnSync('bash', [join(REPO, 'scripts', script), '--print'], { encoding: 'utf8', cwd: REPO });
   const value = res.stdout.trim().split('\n').pop() ?? '';
-  if (res.status !== 0 || !value) {
-    throw new Error(`${script} --print: ${value || '(nothing)'} is missing. ${hint}`);
-  }
+  if (res.status !== 0 || !value) throw new Error(`${script} --print: ${value || '(nothing)'} is missing. ${hint}`);
   return value;
 }
 
@@ -81,9 +38,7 @@ export function kubectlBinary(): string {
   return bin;
 }
 
-export async function requireDocker(): Promise<void> {
-  const res = await tryRun('docker', ['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 30_000 });
-  if (res.code !== 0) {
-    throw new Error(`the Docker engine does not answer (${tail(res.stderr, 3)}). Run \`sudo bash scripts/install-docker.sh\`.`);
-  }
+/** The environment `cdk8s-audit prove` and the testing helpers find kind and kubectl in. */
+export function toolEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, CDK8S_AUDIT_KIND: kindBinary(), CDK8S_AUDIT_KUBECTL: kubectlBinary(), CDK8S_CHECK_UPGRADE: 'false' };
 }

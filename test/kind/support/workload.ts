@@ -7,7 +7,7 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
 import type { RequestAttributes } from '../../../src/policy/model';
 import type { WorkloadStep } from '../../e2e/support/workload';
-import { ApiClient, Identity, Response } from './client';
+import { ApiClient, Identity, Response } from '../../../src/testing';
 
 export interface KindWorkloadResult {
   readonly namespace: string;
