@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the sink image (templates/sink/Dockerfile) for the kind suite.
 #   scripts/kind-sink-image.sh TAG      e.g. cdk8s-audit-sink:0.1.0 (the image the manifests name)
+#   scripts/kind-sink-image.sh --node-base   only the offline base (Debian + this machine's node), printed:
+#                                       for `cdk8s-audit sink image --base IMAGE` without a registry
 # Environment: KIND_NODE_IMAGE=offline (default) | official, CDK8S_AUDIT_CACHE.
 #
 # official: `docker build -f templates/sink/Dockerfile` as the template says (its build stage runs
@@ -18,7 +20,9 @@ repo=$(cd "$here/.." && pwd)
 source "$here/include/common.sh"
 
 tag=${1:-}
-[ -n "$tag" ] || { echo "usage: scripts/kind-sink-image.sh TAG" >&2; exit 2; }
+[ -n "$tag" ] || { echo "usage: scripts/kind-sink-image.sh TAG | --node-base" >&2; exit 2; }
+node_base_only=false
+[ "$tag" = --node-base ] && node_base_only=true
 mode=${KIND_NODE_IMAGE:-offline}
 dockerfile="$repo/templates/sink/Dockerfile"
 [ -f "$dockerfile" ] || die "$dockerfile is missing"
@@ -26,6 +30,7 @@ require_docker
 start=$SECONDS
 
 if [ "$mode" = official ]; then
+  $node_base_only && die "--node-base is for offline builds (KIND_NODE_IMAGE=offline); online, the Dockerfile's own node:20 base is used"
   log "docker build -f templates/sink/Dockerfile -t $tag (online)"
   (cd "$repo" && docker build -q -f templates/sink/Dockerfile -t "$tag" . >/dev/null) || die "docker build of the sink image failed"
   log "built $tag in $((SECONDS - start))s"; echo "$tag"; exit 0
@@ -35,8 +40,10 @@ fi
 base=cdk8s-audit/kind-base:bookworm
 docker image inspect "$base" >/dev/null 2>&1 || die "$base is missing; run scripts/build-node-image.sh first"
 node_bin=$(command -v node) || die "node is not installed on this machine (Node.js 20+ is needed)"
-[ -f "$repo/lib/cli/main.js" ] || die "lib/ is not built; run npm run build"
-[ -d "$repo/node_modules" ] || die "node_modules is missing; run npm ci"
+if ! $node_base_only; then
+  [ -f "$repo/lib/cli/main.js" ] || die "lib/ is not built; run npm run build"
+  [ -d "$repo/node_modules" ] || die "node_modules is missing; run npm ci"
+fi
 work="$CDK8S_AUDIT_CACHE/sink-image"
 lock kind-sink-image
 rm -rf "$work"; mkdir -p "$work/runtime"
@@ -51,6 +58,7 @@ if [ "$(docker image inspect -f '{{ index .Config.Labels "cdk8s-audit.key" }}' "
   docker build -q -t "$node_image" "$work/node" >/dev/null 2>"$work/node/build.log" || { cat "$work/node/build.log" >&2; die "docker build $node_image failed"; }
   log "built $node_image"
 fi
+if $node_base_only; then rm -rf "$work/node"; echo "$node_image"; exit 0; fi
 
 # 2. The build stage's output, as the template's build stage assembles /runtime.
 cp "$repo/package-lock.json" "$work/runtime/"
