@@ -216,10 +216,9 @@ export class Store {
    * succeeded since, or closing could not write the final signed head. The sink reports it and exits non-zero.
    */
   degraded(): string | undefined {
-    if (this.closeProblem) return this.closeProblem;
     const f = this.failing;
-    if (!f) return undefined;
-    return `commits have failed since ${f.since.toISOString()} (${f.refused} batch(es) answered 503, nothing of them acknowledged): ${f.reason}; records up to seq ${this.lastSeq} are durable and signed`;
+    const failing = f && `commits have failed since ${f.since.toISOString()} (${f.refused} batch(es) answered 503, nothing of them acknowledged): ${f.reason}; records up to seq ${this.lastSeq} are durable and signed`;
+    return [failing, this.closeProblem].filter(Boolean).join('; and ') || undefined;
   }
 
   /** Opens (or creates) a store: takes the lock, completes interrupted retention, checks the open segment against the signed head, rebuilds the dedupe index. */
