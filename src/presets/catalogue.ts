@@ -147,6 +147,9 @@ export const RULE_SETS = {
   /** Every access recorded: reads at Metadata, the audit namespace watched (PCI DSS, HIPAA, NIST). */
   EVERY_ACCESS: choose(...NOISE, 'secrets-metadata', 'interactive-access', 'audit-namespace-writes', 'audit-namespace-access',
     'credential-changes', 'system-object-changes', 'workload-changes', 'writes', 'reads-metadata', 'catch-all'),
-  /** Changes and access control, reads only through the catch-all (SOC 2, ISO 27001). */
-  CHANGES_AND_ACCESS: choose(...NOISE, 'secrets-metadata', 'interactive-access', 'credential-changes', 'system-object-changes', 'writes', 'catch-all'),
+  /**
+   * Changes and access control, reads only through the catch-all (SOC 2, ISO 27001). workload-changes names
+   * pods and deployments in a rule of their own: kubescape C-0161 (CIS 3.2.2) looks for them by name.
+   */
+  CHANGES_AND_ACCESS: choose(...NOISE, 'secrets-metadata', 'interactive-access', 'credential-changes', 'system-object-changes', 'workload-changes', 'writes', 'catch-all'),
 };

@@ -12,6 +12,7 @@ export * from './types';
 export * from './catalogue';
 export * from './compose';
 export * from './flags';
+export * from './evidence';
 export { PROBES, AUDIT_NAMESPACE_DEFAULT } from './probes';
 
 /** Every preset, in the order `preset --list` shows them. */

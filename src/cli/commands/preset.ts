@@ -3,7 +3,7 @@ import { Command, ExitCode, UsageError, booleanOption, choiceOption, stringOptio
 import { write } from '../io';
 import { PRESET_OPTIONS, PRESET_OPTIONS_HELP, presetFromArgs } from '../preset-options';
 import { DEFAULT_KUBERNETES_VERSION, formatIssue, lintPolicy, policyIssues, policyToJson, renderPolicyYaml } from '../../policy';
-import { PRESETS } from '../../presets';
+import { PRESETS, describeMatch, evidenceSelector, sinkRetentionFor } from '../../presets';
 
 export const presetCommand: Command = {
   name: 'preset',
@@ -48,9 +48,13 @@ Example:
       write(io.stdout, stringify({
         presets: composed.presets.map((p) => p.name),
         retention: composed.retention,
+        // the sink's settings that enforce retention.totalDays (sink serve flags / AuditSink props)
+        sinkRetention: { retentionMaxAge: `${sinkRetentionFor(composed.retention).maxAgeDays}d`, retentionMaxBytes: sinkRetentionFor(composed.retention).maxBytes },
         requirements: composed.requirements.map((r) => ({
           preset: r.preset, id: r.id, summary: r.summary, rules: r.rules,
           probes: r.probes.map((p) => `${p.method} ${p.path} (${p.as}) ≥ ${p.minLevel}${p.maxLevel ? ` ≤ ${p.maxLevel}` : ''}`),
+          ...(evidenceSelector(r) ? { evidence: evidenceSelector(r)!.anyOf.map((m) => describeMatch(m, composed.auditNamespace)) } : {}),
+          ...(r.settings ? { settings: r.settings } : {}),
         })),
       }, { lineWidth: 0 }));
     }
