@@ -8,6 +8,7 @@ import { reportCommand } from './report';
 import { proveCommand } from './prove';
 import { sinkServeCommand } from './sink-serve';
 import { sinkVerifyCommand } from './sink-verify';
+import { sinkImageCommand } from './sink-image';
 import { sinkRulesEvalCommand, sinkRulesPresetCommand, sinkRulesValidateCommand } from './sink-rules';
 import { validateCommand } from './validate';
 import { flagsCommand } from './flags';
@@ -38,6 +39,7 @@ export const COMMANDS: Command[] = [
   kubeadmConfigCommand,
   sinkServeCommand,
   sinkVerifyCommand,
+  sinkImageCommand,
   adviseCommand,
   alertsCommand,
   sinkRulesValidateCommand,

@@ -17,7 +17,9 @@ describe('templates/sink/Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER 65532:65532$/m);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "\/app\/lib\/cli\/main\.js"\]$/m);
     expect(dockerfile).toMatch(/^EXPOSE 8443 8081$/m);
-    expect(dockerfile).toMatch(/npm install --omit=dev --ignore-scripts/);
+    // The context is the installed package's run-time tree (`sink image` assembles it): no sources, no lock file, no npm.
+    expect(dockerfile).toMatch(/^COPY \. \/runtime$/m);
+    expect(dockerfile).not.toMatch(/\bsrc\b|package-lock|npm (ci|install)/);
   });
 
   it('every package the built CLI loads directly is a run-time dependency or one of the peers the image adds', () => {
