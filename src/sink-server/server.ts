@@ -23,9 +23,9 @@ export const DEFAULT_AUDIT_PATH = '/audit';
 /** A client that has not finished its TLS handshake within this is disconnected (the apiserver's takes milliseconds). */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
 /** Connections still in the TLS handshake, per source address; beyond it the oldest is dropped for a newer one (see below). */
-export const DEFAULT_MAX_HANDSHAKES_PER_SOURCE = 32;
+export const DEFAULT_MAX_HANDSHAKES_PER_SOURCE = 64;
 /** Connections still in the TLS handshake, in all; the oldest is dropped for a newer one. */
-export const DEFAULT_MAX_HANDSHAKES = 512;
+export const DEFAULT_MAX_HANDSHAKES = 1024;
 /** Authenticated (handshake done) connections; handshakes in progress do not count against it. */
 export const DEFAULT_MAX_CONNECTIONS = 256;
 /**
@@ -71,9 +71,9 @@ export interface SinkServerOptions {
   readonly drainTimeoutMs?: number;
   /** A TLS handshake must finish within this. @default 5 s */
   readonly handshakeTimeoutMs?: number;
-  /** Handshakes in progress per source address before the oldest of them is dropped. @default 32 */
+  /** Handshakes in progress per source address before the oldest of them is dropped. @default 64 */
   readonly maxHandshakesPerSource?: number;
-  /** Handshakes in progress in all before the oldest is dropped. @default 512 */
+  /** Handshakes in progress in all before the oldest is dropped. @default 1024 */
   readonly maxHandshakes?: number;
   /** Authenticated connections at once; more are closed right after their handshake. @default 256 */
   readonly maxConnections?: number;

@@ -53,7 +53,7 @@ Limits:
   --max-queue-bytes SIZE       event bytes waiting for the disk before 503 (default 64Mi)
   --request-timeout DURATION   a request must arrive whole within this (default 30s)
   --handshake-timeout DURATION a TLS handshake must finish within this (default 5s). Handshakes in progress
-                               have their own budget (32 per source address, 512 in all: the oldest is
+                               have their own budget (64 per source address, 1024 in all: the oldest is
                                dropped for a newer one) apart from the 256 authenticated connections
   --min-free-bytes SIZE        answer 503 (disk_full) below this much free space (default 64Mi)
 Store:
