@@ -90,6 +90,11 @@ function deliveryCheck(nodeEvents: readonly AuditEvent[], sinkEvents: readonly A
   return { kind: 'sink-delivery', title: 'every node-log event of the replay window reached the sink at the same level', status: ok ? 'pass' : 'fail', details, auditId: missing[0]?.auditID ?? differentLevel[0]?.auditID };
 }
 
+/** The forms a value takes in an audit event: as sent, and base64 as in a Secret's data. */
+export function canaryForms(value: string): string[] {
+  return [value, Buffer.from(value, 'utf8').toString('base64')];
+}
+
 export function judgeProve(inputs: ProveInputs): ProveVerdict {
   const node = inputs.nodeLog.observed ? groupByAuditId(inputs.nodeLog.value.events) : undefined;
   const sink = inputs.sink.observed ? groupByAuditId(inputs.sink.value.events) : undefined;
@@ -108,12 +113,13 @@ export function judgeProve(inputs: ProveInputs): ProveVerdict {
         details.push(`${name}: not observed`);
         continue;
       }
-      const found = text.includes(c.value);
+      // A Secret's stringData comes back base64-encoded in data: search for both forms.
+      const found = canaryForms(c.value).some((f) => text.includes(f));
       details.push(`${name}: ${found ? 'FOUND ✗' : 'absent'}`);
       if (found) where.push(name);
     }
     const any = inputs.nodeLog.observed || inputs.sink.observed;
-    const auditId = where.length && node ? [...node.values()].flat().find((e) => JSON.stringify(e).includes(c.value))?.auditID : undefined;
+    const auditId = where.length && node ? [...node.values()].flat().find((e) => canaryForms(c.value).some((f) => JSON.stringify(e).includes(f)))?.auditID : undefined;
     checks.push({ kind: 'canary', title: `${c.name}: its value is in no audit backend`, status: where.length ? 'fail' : any ? 'pass' : 'not-observed', details: auditId ? [...details, `first found in auditID ${auditId}`] : details, auditId });
   }
   if (inputs.sink.observed) {

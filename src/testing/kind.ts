@@ -121,6 +121,29 @@ export class KindCluster {
   }
 }
 
+/** The current context's server, CA and user of a kubeconfig: a client certificate or a bearer token (embedded data only). */
+export interface KubeconfigAccess {
+  readonly server: string;
+  readonly caPem: string;
+  readonly user: { readonly certPem: string; readonly keyPem: string } | { readonly token: string };
+}
+
+export function accessFromKubeconfig(text: string): KubeconfigAccess {
+  const cfg = parse(text) ?? {};
+  const ctx = (cfg.contexts ?? []).find((c: { name: string }) => c.name === cfg['current-context'])?.context;
+  const cluster = ((cfg.clusters ?? []).find((c: { name: string }) => c.name === ctx?.cluster) ?? cfg.clusters?.[0])?.cluster;
+  const user = ((cfg.users ?? []).find((u: { name: string }) => u.name === ctx?.user) ?? cfg.users?.[0])?.user ?? {};
+  if (!cluster?.server) throw new Error('the kubeconfig names no cluster server (clusters[].cluster.server)');
+  const caData = cluster['certificate-authority-data'];
+  if (!caData) throw new Error('the kubeconfig has no clusters[].cluster.certificate-authority-data (only embedded data is read)');
+  const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
+  if (user['client-certificate-data'] && user['client-key-data']) {
+    return { server: cluster.server, caPem: b64(caData), user: { certPem: b64(user['client-certificate-data']), keyPem: b64(user['client-key-data']) } };
+  }
+  if (typeof user.token === 'string' && user.token) return { server: cluster.server, caPem: b64(caData), user: { token: user.token } };
+  throw new Error("the kubeconfig's user has neither client-certificate-data + client-key-data nor token (exec plugins and files are not read)");
+}
+
 /** Server, CA and client certificate of a kubeconfig's first cluster and user (embedded data only). */
 export function credentialsFromKubeconfig(text: string): KubeconfigCredentials {
   const cfg = parse(text);

@@ -13,7 +13,7 @@ import { ApiClient, Identity } from './client';
 import { SynthesizedAudit, flagValue, readSynthesizedAudit } from './dist';
 import { AuditEvent, parseAuditEvents, waitForAuditEvents } from './events';
 import { run, sleep, tryRun } from './exec';
-import { KubeconfigCredentials, KindToolOptions, credentialsFromKubeconfig, kubectlBinary } from './kind';
+import { KindToolOptions, KubeconfigAccess, accessFromKubeconfig, kubectlBinary } from './kind';
 import { KindFromDist, createKindClusterFromDist } from './kind-from-dist';
 import { Observed, ProveVerdict, SentProbe, judgeProve } from './judge';
 import { SinkManifests, SinkStore, deploySink, findSink, loadLocalImage, readManifests, readSinkStore } from './sink';
@@ -55,6 +55,8 @@ export interface ProveRun {
   /** The node audit log as read (for `report`-style evidence), when observed. */
   readonly nodeLogText?: string;
   readonly nodeLogSource?: string;
+  /** The sink's store as read and verified, when observed. */
+  readonly sinkStore?: SinkStore;
   /** Set when --keep left the cluster running. */
   readonly kept?: { readonly name: string; readonly node: string; readonly kubeconfig: string; readonly kindConfigFile: string };
 }
@@ -103,7 +105,7 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
 
   let kind: KindFromDist | undefined;
   let kubectl: { kubectl: string; kubeconfig: string };
-  let creds: KubeconfigCredentials;
+  let creds: KubeconfigAccess;
   let clusterName: string;
   let ownsCluster = false;
   let keepIt = false;
@@ -115,7 +117,8 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
         createKindClusterFromDist({ appDir: options.appDir, distDir: options.distDir, name: target.name, image: target.image, ...options.tools }), (k) => k.cluster.name);
       const k = kind;
       kubectl = k.cluster;
-      creds = k.cluster.credentials();
+      const c = k.cluster.credentials();
+      creds = { server: c.server, caPem: c.caPem, user: { certPem: c.certPem, keyPem: c.keyPem } };
       clusterName = `kind cluster ${k.cluster.name}`;
       if (sink) {
         await step(`load the sink image ${sink.image}`, () => loadLocalImage(k.cluster, sink.image, options.sinkImageHint ?? 'build it first'));
@@ -125,7 +128,7 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
       }
     } else {
       kubectl = { kubectl: kubectlBinary(options.tools?.kubectl), kubeconfig: target.kubeconfig };
-      creds = credentialsFromKubeconfig(readFileSync(target.kubeconfig, 'utf8'));
+      creds = accessFromKubeconfig(readFileSync(target.kubeconfig, 'utf8'));
       clusterName = `the cluster of ${target.kubeconfig} (${creds.server})`;
     }
 
@@ -133,8 +136,8 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
     try {
       const ns = `cdk8s-audit-prove-${randomBytes(4).toString('hex')}`;
       const canary = `prove-canary-${randomBytes(16).toString('hex')}`;
-      const admin: Identity = { kind: 'cert', certPem: creds.certPem, keyPem: creds.keyPem };
-      const adminName = `${subjectCommonName(creds.certPem)} (client certificate)`;
+      const admin: Identity = 'token' in creds.user ? { kind: 'token', token: creds.user.token } : { kind: 'cert', ...creds.user };
+      const adminName = 'token' in creds.user ? "the kubeconfig's user (bearer token)" : `${subjectCommonName(creds.user.certPem)} (client certificate)`;
       const ids: string[] = [];
       const must = async (what: string, identity: Identity, method: string, uri: string, body?: unknown, ok = [200, 201]) => {
         const res = await client.send(identity, method, uri, body);
@@ -189,6 +192,7 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
         verdict, composed, audit, probes, steps, cluster: clusterName,
         nodeLogText: nodeLog.observed ? nodeLog.value.text : undefined,
         nodeLogSource: nodeLog.observed ? nodeLog.source : undefined,
+        sinkStore: sinkObs.observed ? sinkObs.value : undefined,
         kept: kind && keepIt ? { name: kind.cluster.name, node: kind.cluster.node, kubeconfig: kind.cluster.kubeconfig, kindConfigFile: kind.configFile } : undefined,
       };
     } finally {

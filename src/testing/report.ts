@@ -52,7 +52,7 @@ export function writeProveReport(run: ProveRun, dir: string, now = new Date()): 
   writeFileSync(files[2], JSON.stringify({
     generatedAt: at, ok: run.verdict.ok, cluster: run.cluster, presets: run.composed.presets.map((p) => p.name),
     checks: run.verdict.checks, steps: run.steps, ...(run.kept ? { kept: run.kept } : {}),
-    probes: run.probes.map((p) => ({ requirement: p.requirement, description: p.probe.description, method: p.method, uri: p.uri, identity: p.identity, status: p.status, auditId: p.auditId, minLevel: p.probe.minLevel, maxLevel: p.probe.maxLevel })),
+    probes: run.probes.map((p) => ({ requirement: p.requirement, description: p.probe.description, as: p.probe.as, method: p.method, uri: p.uri, identity: p.identity, status: p.status, auditId: p.auditId, minLevel: p.probe.minLevel, maxLevel: p.probe.maxLevel })),
   }, null, 2) + '\n');
   return files;
 }

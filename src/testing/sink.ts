@@ -119,22 +119,33 @@ export async function deploySink(cluster: KindCluster, sink: SinkManifests, tls:
 export interface SinkStore {
   /** `sink verify` exit code: 0 = chain and signatures intact. */
   readonly verifyCode: number;
-  /** What `sink verify` printed on stderr (its summary, or why it failed). */
+  /** What `sink verify` established (its JSON summary), when it printed one. */
+  readonly verify?: { readonly ok: boolean; readonly segments: number; readonly records: number; readonly firstSeq?: number; readonly lastSeq?: number; readonly problem?: string };
+  /** One line: the store is intact with N records, or where it is not. */
   readonly verifySummary: string;
   readonly events: AuditEvent[];
   /** The raw store files (segments, digests, head) concatenated: for the canary search. */
   readonly raw: string;
+  /** Where it was read: `namespace/deployment:store-dir`. */
+  readonly source: string;
 }
 
-/** `sink verify --events` inside the sink pod, plus the raw store bytes. Never throws for a failing verify. */
+/** `sink verify --events --format json` inside the sink pod, plus the raw store bytes. Never throws for a failing verify. */
 export async function readSinkStore(cluster: { kubectl: string; kubeconfig: string }, sink: SinkManifests): Promise<SinkStore> {
   const store = sink.args[sink.args.indexOf('--store') + 1];
   const key = sink.args[sink.args.indexOf('--key') + 1];
   const kubectl = (args: string[]) => tryRun(cluster.kubectl, ['--kubeconfig', cluster.kubeconfig, '-n', sink.namespace, 'exec', `deployment/${sink.deployment}`, '--', ...args], { timeoutMs: 300_000 });
-  const res = await kubectl(['node', '/app/lib/cli/main.js', 'sink', 'verify', '--store', store, '--key', key, '--events']);
-  if (res.code !== 0 && !res.stdout && /error:|Error from server|not found|unable to/i.test(res.stderr) && !/verify/.test(res.stderr)) {
-    throw new Error(`kubectl exec into ${sink.namespace}/deployment/${sink.deployment} failed: ${res.stderr.trim()}`);
+  const res = await kubectl(['node', '/app/lib/cli/main.js', 'sink', 'verify', '--store', store, '--key', key, '--events', '--format', 'json']);
+  // The summary is the last JSON line on stderr; without one, kubectl exec itself failed.
+  const summaryLine = res.stderr.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  let verify: SinkStore['verify'];
+  try {
+    const v = summaryLine ? JSON.parse(summaryLine) : undefined;
+    if (v) verify = { ok: v.ok === true, segments: v.segments, records: v.records, firstSeq: v.firstSeq, lastSeq: v.lastSeq, problem: v.problem?.text };
+  } catch {
+    verify = undefined;
   }
+  if (!verify) throw new Error(`kubectl exec into ${sink.namespace}/deployment/${sink.deployment} to run \`sink verify\` failed (exit ${res.code}): ${res.stderr.trim().slice(0, 500)}`);
   const events = res.stdout.split('\n').filter(Boolean).flatMap((l) => {
     try {
       return [JSON.parse(l) as AuditEvent];
@@ -143,5 +154,8 @@ export async function readSinkStore(cluster: { kubectl: string; kubeconfig: stri
     }
   });
   const raw = await kubectl(['sh', '-c', `cat ${store}/* 2>/dev/null || true`]);
-  return { verifyCode: res.code, verifySummary: res.stderr.trim(), events, raw: raw.stdout };
+  const verifySummary = verify.ok
+    ? `intact: ${verify.records} records (seq ${verify.firstSeq ?? '-'}–${verify.lastSeq ?? '-'}) in ${verify.segments} segment(s)`
+    : `NOT intact: ${verify.problem ?? 'no reason given'}`;
+  return { verifyCode: res.code, verify, verifySummary, events, raw: raw.stdout, source: `${sink.namespace}/deployment/${sink.deployment}:${store}` };
 }

@@ -29,8 +29,9 @@ image (it must be in the local Docker engine: \`cdk8s-audit sink image\`), creat
 applies dist/*.k8s.yaml, and deletes the cluster afterwards unless --keep. Needs Docker, kind and
 kubectl (PATH, or CDK8S_AUDIT_KIND / CDK8S_AUDIT_KUBECTL).
 
---kubeconfig uses an existing cluster (the kubeconfig's current context, with embedded client
-certificate data). Writes are sent with dryRun=All, so the cluster keeps no object of the requests;
+--kubeconfig uses an existing cluster (the kubeconfig's current context: embedded CA data, and
+client-certificate-data + client-key-data or a token; the user needs to create namespaces,
+service accounts and tokens). Writes are sent with dryRun=All, so the cluster keeps no object of the requests;
 only a namespace holding the canary Secret and a service account is created and deleted again. The
 node's log is out of reach: give --audit-log FILE (read after the replay, polled until the events
 arrive) or --audit-log-command CMD (its standard output is the log), else the node log is reported

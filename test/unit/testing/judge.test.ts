@@ -121,3 +121,12 @@ describe('judgeProve', () => {
     expect(failureLines(v)[0]).toMatch(/^NOT OBSERVED: pci-dss 10.2.1.1/);
   });
 });
+
+describe('canary search', () => {
+  it('finds a Secret value in the base64 form the apiserver records in data', () => {
+    const value = 'canary-123';
+    const recorded = JSON.stringify({ requestObject: { kind: 'Secret', data: { value: Buffer.from(value).toString('base64') } } });
+    const v = judgeProve(inputs({ canaries: [{ name: 'c', value }], nodeLog: { observed: true, source: 'n', value: { events: [], text: recorded } } }));
+    expect(v.checks.find((c) => c.kind === 'canary')!.status).toBe('fail');
+  });
+});
