@@ -17,12 +17,13 @@ import { BenchResults, SectionReport, writeResults } from './support/report';
 import type { Figure } from './support/stats';
 import { evaluatorSection } from './sections/evaluator';
 import { overheadSection } from './sections/overhead';
+import { reportSection } from './sections/report';
 import { sinkSection } from './sections/sink';
 import { synthSection } from './sections/synth';
 import { volumeSection } from './sections/volume';
 
 const REPO = resolve(__dirname, '..', '..');
-const SECTIONS: readonly Section[] = [volumeSection, overheadSection, sinkSection, evaluatorSection, synthSection];
+const SECTIONS: readonly Section[] = [volumeSection, overheadSection, sinkSection, evaluatorSection, synthSection, reportSection];
 
 const QUICK_OUT = join(tmpdir(), 'cdk8s-audit-bench');
 
