@@ -161,7 +161,8 @@ export async function readSinkStore(judge: EvidenceJudge, dir: string, key: Sign
         tally.otherLines++;
         return;
       }
-      if (v && v.kind === 'Event') {
+      // The store keeps EventList items as the webhook sent them: they carry no kind of their own.
+      if (v && (v.kind === 'Event' || (v.kind === undefined && typeof v.auditID === 'string' && typeof v.stage === 'string'))) {
         tally.see(v);
         judge.add(v, { source: dir, seq });
       } else tally.otherLines++;
