@@ -5,11 +5,12 @@
  * Events are real ones from the PCI DSS audit log, each with a fresh auditID so the sink's dedupe never
  * drops them.
  */
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEventList } from '../../../src/sink-server/event-list';
-import { encodeRecords, GENESIS_HASH } from '../../../src/sink-server/record';
+import { commitSigner, encodeRecords, GENESIS_HASH } from '../../../src/sink-server/record';
+import { signingKeyFromBytes } from '../../../src/sink-server/signing';
 import { makeTempDir, removeTempDir } from '../../e2e/support/processes';
 import type { BenchContext, Section, SectionResult } from '../support/context';
 import { fmtBytes, fmtNum } from '../support/format';
@@ -76,9 +77,11 @@ async function rawAppend(path: string, batches: readonly Batch[]): Promise<{ eve
   return { eventsPerSecond: events / (Number(process.hrtime.bigint() - t0) / 1e9), p99Ms: percentile(latencies, 99) };
 }
 
-/** The sink's per-batch CPU work without TLS, HTTP or disk: validate and split the body, encode the records. */
+/** The sink's per-batch CPU work without TLS, HTTP or disk: validate and split the body, encode the records and sign the commit (HMAC, as the sink under test). */
 function cpuOnlyEventsPerSecond(batches: readonly Batch[], runs: number): number[] {
   const bodies = batches.map((b) => Buffer.from(b.body));
+  const key = signingKeyFromBytes(randomBytes(32), 'bench key');
+  const signer = commitSigner((d) => key.sign(d));
   const out: number[] = [];
   let prev = GENESIS_HASH;
   let seq = 1;
@@ -87,7 +90,7 @@ function cpuOnlyEventsPerSecond(batches: readonly Batch[], runs: number): number
     let n = 0;
     for (const body of bodies) {
       const received = parseEventList(body);
-      const encoded = encodeRecords(seq, new Date(), prev, received.map((e) => e.raw));
+      const encoded = encodeRecords(seq, new Date(), prev, received.map((e) => e.raw), signer);
       seq += received.length;
       prev = encoded.hashes[encoded.hashes.length - 1];
       n += received.length;
@@ -95,6 +98,41 @@ function cpuOnlyEventsPerSecond(batches: readonly Batch[], runs: number): number
     out.push(n / (Number(process.hrtime.bigint() - t0) / 1e9));
   }
   return out;
+}
+
+/**
+ * What signing each commit costs on the hot path: the same batches encoded into records with and without the
+ * commit signature, alternating, in this process (paired runs: machine load cancels out in the ratio).
+ */
+function commitSignatureCost(batches: readonly Batch[], runs: number, keyBytes: Buffer): { signed: number[]; unsigned: number[] } {
+  const raws = batches.map((b) => parseEventList(Buffer.from(b.body)).map((e) => e.raw));
+  const key = signingKeyFromBytes(keyBytes, 'bench key');
+  const signer = commitSigner((d) => key.sign(d));
+  const once = (sign: typeof signer | undefined): number => {
+    const t0 = process.hrtime.bigint();
+    let prev = GENESIS_HASH;
+    let seq = 1;
+    let n = 0;
+    for (const events of raws) {
+      const encoded = encodeRecords(seq, new Date(), prev, events, sign);
+      seq += events.length;
+      prev = encoded.hashes[encoded.hashes.length - 1];
+      n += events.length;
+    }
+    return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+  };
+  const signed: number[] = [];
+  const unsigned: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    if (r % 2 === 0) {
+      unsigned.push(once(undefined));
+      signed.push(once(signer));
+    } else {
+      signed.push(once(signer));
+      unsigned.push(once(undefined));
+    }
+  }
+  return { signed, unsigned };
 }
 
 export const sinkSection: Section = {
@@ -170,9 +208,13 @@ export const sinkSection: Section = {
     }
     const peak = sink.peakRssBytes();
     const cpuOnly = cpuOnlyEventsPerSecond(makeBatches(events, 20, 0), ctx.quick ? 3 : 7);
+    const costBatches = makeBatches(events, 20, 0);
+    const hmacCost = commitSignatureCost(costBatches, ctx.quick ? 4 : 15, randomBytes(32));
+    const edPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const edCost = commitSignatureCost(costBatches, ctx.quick ? 4 : 15, Buffer.from(edPem));
     const why =
       `The raw baseline is disk-bound: append + fdatasync of a ${fmtBytes(bodyBytes / (rounds * batchesPerRound))} batch on this disk takes ${fmtNum(median(rawP99s))} ms at p99 (${fmtNum(median(baselines))} events/s). ` +
-      `sink serve does its work on one Node thread, which was busy ${median(sinkCpuShare).toFixed(2)} s of every second while saturated (1.00 = a whole core; on this shared 2-core machine other work takes the rest): per batch it decrypts TLS, validates UTF-8, scans the body once (JSON validated as JSON.parse would, each event cut out without a copy), checks every event, hash-chains and encodes every record into one buffer, then writes, fsyncs and signs the head. ` +
+      `sink serve does its work on one Node thread, which was busy ${median(sinkCpuShare).toFixed(2)} s of every second while saturated (1.00 = a whole core; on this shared 2-core machine other work takes the rest): per batch it decrypts TLS, validates UTF-8, scans the body once (JSON validated as JSON.parse would, each event cut out without a copy), checks every event, hash-chains and encodes every record into one buffer with the commit's signature, then writes, fsyncs and signs the head. ` +
       `That scan and the record encoding alone, in this process on the same batches, run at ${fmtNum(median(cpuOnly))} events/s (${(median(cpuOnly) / median(baselines)).toFixed(2)}× raw): on this disk, validating and chaining the events of a batch takes ${(median(baselines) / median(cpuOnly)).toFixed(1)}× as long as writing and syncing them. ` +
       'Closing the gap means spreading that work over cores (worker threads: at most ×2 on 2 cores); against a disk this fast, ×0.5 of raw needs several. ' +
       `For scale: a default-configured apiserver sends at most ${fmtNum(APISERVER_BATCHES_PER_SECOND * BATCH_EVENTS)} events/s (webhook throttle ${APISERVER_BATCHES_PER_SECOND} batches/s × ${BATCH_EVENTS}); the sink's ${fmtNum(median(values))} events/s is ${(median(values) / (APISERVER_BATCHES_PER_SECOND * BATCH_EVENTS)).toFixed(1)}× that.`;
@@ -200,6 +242,18 @@ export const sinkSection: Section = {
           values: pacedP99s, baselines: rawP99s, target: { on: 'value', op: '<', limit: TARGET_P99_MS },
         }),
         makeFigure({
+          section: 'sink', name: 'sink.commit-signature-hmac', unit: 'events/s',
+          valueLabel: `record encoding with each commit signed (HMAC-SHA256, one signature per ${BATCH_EVENTS}-event batch), in process`,
+          baselineLabel: 'the same encoding without the commit signature, alternating runs',
+          values: hmacCost.signed, baselines: hmacCost.unsigned,
+        }),
+        makeFigure({
+          section: 'sink', name: 'sink.commit-signature-ed25519', unit: 'events/s',
+          valueLabel: `record encoding with each commit signed (Ed25519, one signature per ${BATCH_EVENTS}-event batch), in process`,
+          baselineLabel: 'the same encoding without the commit signature, alternating runs',
+          values: edCost.signed, baselines: edCost.unsigned,
+        }),
+        makeFigure({
           section: 'sink', name: 'sink.peak-memory', unit: 'MiB',
           valueLabel: 'sink serve: peak resident memory (VmHWM) over the whole section',
           baselineLabel: 'resident memory right after start, idle',
@@ -208,7 +262,7 @@ export const sinkSection: Section = {
       ],
       notes: [
         `${rounds} rounds of ${batchesPerRound} batches × ${BATCH_EVENTS} events as fast as ${concurrency} connections go (throughput, saturated p99), then ${pacedBatches} more batches paced at the apiserver's default webhook throttle (${APISERVER_BATCHES_PER_SECOND}/s = ${fmtNum(APISERVER_BATCHES_PER_SECOND * BATCH_EVENTS)} events/s, the most a default-configured apiserver sends); ${fmtNum(sent)} events in all, every one stored exactly once per the sink's metrics. Events are the real apiserver's PCI DSS log lines with fresh auditIDs; batches as the webhook backend sends them at its default --audit-webhook-batch-max-size.`,
-        'The sink runs as `node lib/cli/main.js sink serve` with mTLS and --client-name; each 200 means the batch is fsynced (group commit across concurrent requests), hash-chained and the head signed. The raw baseline writes only the event lines, with no TLS, parsing, chaining or signing.',
+        'The sink runs as `node lib/cli/main.js sink serve` with mTLS and --client-name; each 200 means the batch is fsynced together with its commit signature (group commit across concurrent requests), hash-chained and the head signed. The raw baseline writes only the event lines, with no TLS, parsing, chaining or signing.',
       ],
       details: { sink: sinkRuns, raw: baselines.map((eps, i) => ({ eventsPerSecond: eps, p99Ms: rawP99s[i] })), medianBodyBytes: median([bodyBytes / (rounds * batchesPerRound)]) },
     };
