@@ -12,7 +12,7 @@ import { ProbeCaller, RequirementProbe } from '../presets/types';
 import { ApiClient, Identity } from './client';
 import { SynthesizedAudit, flagValue, readSynthesizedAudit } from './dist';
 import { AuditEvent, parseAuditEvents, waitForAuditEvents } from './events';
-import { run, sleep, tryRun } from './exec';
+import { run, sleep } from './exec';
 import { KindToolOptions, KubeconfigAccess, accessFromKubeconfig, kubectlBinary } from './kind';
 import { KindFromDist, createKindClusterFromDist } from './kind-from-dist';
 import { Observed, ProveVerdict, SentProbe, judgeProve } from './judge';
@@ -127,16 +127,20 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
         await step('apply dist/', () => applyAll(k.cluster, audit.distDir));
       }
     } else {
-      kubectl = { kubectl: kubectlBinary(options.tools?.kubectl), kubeconfig: target.kubeconfig };
+      // kubectl only reads the sink (kubectl exec); without a sink it is not needed.
+      kubectl = { kubectl: sink ? kubectlBinary(options.tools?.kubectl) : 'kubectl', kubeconfig: target.kubeconfig };
       creds = accessFromKubeconfig(readFileSync(target.kubeconfig, 'utf8'));
       clusterName = `the cluster of ${target.kubeconfig} (${creds.server})`;
     }
 
     const client = new ApiClient(creds.server, creds.caPem);
+    let adminIdentity: Identity | undefined;
+    let createdNamespace: string | undefined;
     try {
       const ns = `cdk8s-audit-prove-${randomBytes(4).toString('hex')}`;
       const canary = `prove-canary-${randomBytes(16).toString('hex')}`;
       const admin: Identity = 'token' in creds.user ? { kind: 'token', token: creds.user.token } : { kind: 'cert', ...creds.user };
+      adminIdentity = admin;
       const adminName = 'token' in creds.user ? "the kubeconfig's user (bearer token)" : `${subjectCommonName(creds.user.certPem)} (client certificate)`;
       const ids: string[] = [];
       const must = async (what: string, identity: Identity, method: string, uri: string, body?: unknown, ok = [200, 201]) => {
@@ -147,6 +151,7 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
       };
       const identities = await step(`identities and canary Secret (namespace ${ns})`, async () => {
         await must('create the prove namespace', admin, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, [201]);
+        createdNamespace = ns;
         await must('create the unprivileged service account', admin, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'prove-user' } }, [201]);
         const token = await must('issue its token', admin, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts/prove-user/token`,
           { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } }, [201]);
@@ -187,7 +192,6 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
 
       const canaries = [{ name: `canary Secret ${ns}/prove-canary`, value: canary }, ...[...new Set(probes.flatMap((p) => secretValuesOf(p.probe)))].map((v) => ({ name: `Secret value "${v}" of a requirement's example request`, value: v }))];
       const verdict = judgeProve({ probes, nodeLog, sink: sinkObs, canaries, window, sinkRequired: !!audit.webhookServer });
-      if (!ownsCluster) await tryRun(kubectl.kubectl, ['--kubeconfig', kubectl.kubeconfig, 'delete', 'namespace', ns, '--wait=false']);
       return {
         verdict, composed, audit, probes, steps, cluster: clusterName,
         nodeLogText: nodeLog.observed ? nodeLog.value.text : undefined,
@@ -196,6 +200,8 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
         kept: kind && keepIt ? { name: kind.cluster.name, node: kind.cluster.node, kubeconfig: kind.cluster.kubeconfig, kindConfigFile: kind.configFile } : undefined,
       };
     } finally {
+      // On a cluster prove does not own, remove what it made (the namespace holds the service account and the canary).
+      if (!ownsCluster && createdNamespace) await client.send(adminIdentity!, 'DELETE', `/api/v1/namespaces/${createdNamespace}`).catch(() => undefined);
       client.close();
     }
   } catch (error) {

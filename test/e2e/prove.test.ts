@@ -88,6 +88,10 @@ describe('prove --kubeconfig on the real kube-apiserver', () => {
     // One progress line per step, with its time.
     expect(r.stdout).toMatch(/^\[ *\d+\.\ds\] replay every requirement's example requests: \d+ requests for \d+ requirements \(writes with dryRun=All\)$/m);
     expectCallersAsNamed(proof, log);
+    // What prove made on a cluster it does not own is deleted again (no namespace controller here: Terminating).
+    const list = await running!.client.request('GET', '/api/v1/namespaces');
+    const mine = (list.body as { items: { metadata: { name: string }; status: { phase: string } }[] }).items.filter((n) => n.metadata.name.startsWith('cdk8s-audit-prove-'));
+    expect(mine.map((n) => n.status.phase)).toEqual(['Terminating']);
   });
 
   it('pci-dss with a wrong policy (Secrets at RequestResponse) exits 1 naming the requirement and the auditID', async () => {
