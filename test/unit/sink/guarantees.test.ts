@@ -217,6 +217,26 @@ describe('4. connections that never start TLS do not starve the apiserver', () =
     };
   }
 
+  it('--handshake-timeout: a connection that never starts TLS is closed by the sink and counted; a value outside 100ms–60s is a usage error', async () => {
+    const f = await makeSinkFiles('sink-handshake-timeout');
+    const sink = await startSink(f, ['--handshake-timeout', '300ms']);
+    try {
+      const u = new URL(sink.url);
+      const idle = connect({ host: u.hostname, port: Number(u.port) });
+      idle.on('error', () => undefined);
+      // Waits for the sink to hang up (the test's own timeout bounds it); no assertion on how long it took.
+      await new Promise<void>((r) => idle.on('close', () => r()));
+      const m = await metricsOf(sink);
+      expect(metric(m, 'audit_sink_connections_refused_total{reason="handshake_timeout"}')).toBe(1);
+      expect(metric(m, 'audit_sink_tls_handshakes_in_progress')).toBe(0);
+    } finally {
+      expect(await stopSink(sink)).toBe(0);
+    }
+    const bad = cliSync(['sink', 'serve', '--store', f.store, '--key', f.keyPath, '--tls-dir', f.tlsDir, '--handshake-timeout', '2m']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--handshake-timeout 2m is outside 100ms–60s/);
+  }, 30_000);
+
   it.each([
     ['400 idle connections held from the client’s own address (127.0.0.1)', '127.0.0.1', false],
     ['400 idle connections from another loopback address (127.0.0.2), reopened as soon as the sink drops them', '127.0.0.2', true],
