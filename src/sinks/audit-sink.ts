@@ -65,6 +65,9 @@ export interface AuditSinkProps extends WebhookSinkProps {
   readonly retentionMaxAge?: Duration;
   /**
    * Delete the oldest sealed segments while the store is larger than this (`--retention-max-bytes`).
+   * 0 turns the size limit off (only with `retentionMaxAge`): then only age deletes, which is what lets
+   * the age retention be a guarantee (`sinkRetentionFor(preset.retention)`); size the volume for it, as a
+   * full volume makes the sink refuse batches (503) rather than delete records early.
    * @default 85% of storageSize, so the volume never fills
    */
   readonly retentionMaxBytes?: number;
@@ -142,7 +145,8 @@ export class AuditSink extends WebhookSink {
     const storageSize = props.storageSize ?? Size.gibibytes(20);
     const storageBytes = storageSize.toMebibytes() * 1024 * 1024;
     const retentionMaxBytes = props.retentionMaxBytes ?? Math.floor(storageBytes * 0.85);
-    if (!Number.isSafeInteger(retentionMaxBytes) || retentionMaxBytes <= 0) problems.push(`retentionMaxBytes: ${retentionMaxBytes} is not a positive number of bytes`);
+    if (!Number.isSafeInteger(retentionMaxBytes) || retentionMaxBytes < 0) problems.push(`retentionMaxBytes: ${retentionMaxBytes} is not a number of bytes ≥ 0`);
+    else if (retentionMaxBytes === 0 && !props.retentionMaxAge) problems.push('retentionMaxBytes: 0 turns the size limit off, and without retentionMaxAge nothing would ever be deleted; give retentionMaxAge (e.g. Duration.days(365)) or a size');
     else if (retentionMaxBytes > storageBytes) problems.push(`retentionMaxBytes: ${retentionMaxBytes} exceeds storageSize (${storageBytes} bytes); the volume would fill first and every batch be answered 503 — lower it to at most 90% of storageSize`);
     const maxBodyBytes = props.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) problems.push(`maxBodyBytes: ${maxBodyBytes} is below 1024 bytes`);

@@ -4,6 +4,7 @@
  * and the report reads what is left from verified chain positions.
  */
 import { randomBytes } from 'node:crypto';
+import { Chart, Duration, Testing } from 'cdk8s';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EvidenceJudge, getPreset, sinkRetentionFor } from '../../../src';
@@ -11,7 +12,8 @@ import { readSinkStore } from '../../../src/report/inputs';
 import { signingKeyFromBytes } from '../../../src/sink-server/signing';
 import { Store } from '../../../src/sink-server/store';
 import { verifyStore } from '../../../src/sink-server/verify';
-import { tempDir } from '../support/temp-dir';
+import { AuditSink, SinkSigningKey, SinkTls } from '../../../src/sinks';
+import { tempDir, testApp } from '../support/temp-dir';
 import { auditEvent } from './audit-events';
 
 const DAY = 86_400_000;
@@ -48,5 +50,23 @@ describe.each(['pci-dss', 'iso-27001'])('%s: the sink keeps what the preset clai
     const input = await readSinkStore(judge, dir, key);
     expect(input.events).toBe(kept.length);
     expect(input.verified!.firstSeq).toBeGreaterThan(1); // the chain continues from the retention anchor
+  });
+});
+
+describe('AuditSink with a preset\'s retention', () => {
+  const props = { image: 'registry.example.com/cdk8s-audit-sink:0.1.0', clusterIP: '10.96.0.50', controlPlaneCidrs: ['192.168.1.10/32'], tls: SinkTls.fromSecret('t'), signingKey: SinkSigningKey.fromSecret('k') };
+  const args = (extra: object): string[] => {
+    const chart = new Chart(testApp(), 'c', { namespace: 'audit' });
+    new AuditSink(chart, 'sink', { ...props, ...extra });
+    const dep = Testing.synth(chart).find((m) => m.kind === 'Deployment');
+    return dep.spec.template.spec.containers[0].args;
+  };
+  it('runs sink serve with the age limit and no size limit, so the age retention is a guarantee', () => {
+    const r = sinkRetentionFor(getPreset('pci-dss').retention);
+    const a = args({ retentionMaxAge: Duration.days(r.maxAgeDays), retentionMaxBytes: r.maxBytes });
+    expect(a.join(' ')).toContain('--retention-max-bytes 0 --retention-max-age 31536000s');
+  });
+  it('refuses a size limit of 0 without an age limit (nothing would ever be deleted)', () => {
+    expect(() => args({ retentionMaxBytes: 0 })).toThrow(/retentionMaxBytes: 0 turns the size limit off, and without retentionMaxAge/);
   });
 });
