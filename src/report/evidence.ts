@@ -277,15 +277,22 @@ export class EvidenceJudge {
     const final = event.stage === undefined || FINAL_STAGES.has(event.stage);
     if (final) this.requests++;
     if (event.level === Level.NONE) return;
-    let facts: Facts | undefined;
+    // Runs once per event of a large log: plain loops, facts and the user check computed once.
+    const facts = factsOf(event);
+    const controlPlane = isControlPlaneUser(event.user?.username);
+    const rank = levelRank(event.level ?? '');
+    const ns = this.preset.auditNamespace;
     for (const s of this.states) {
       const sel = s.selector;
-      if (!sel) continue;
-      if (sel.individualUsersOnly && isControlPlaneUser(event.user?.username)) continue;
-      facts ??= factsOf(event);
-      const m = sel.anyOf.find((x) => matches(x, facts!, this.preset.auditNamespace));
+      if (!sel || (sel.individualUsersOnly && controlPlane)) continue;
+      let m: EvidenceMatch | undefined;
+      for (const x of sel.anyOf) {
+        if (matches(x, facts, ns)) {
+          m = x;
+          break;
+        }
+      }
       if (!m) continue;
-      const rank = levelRank(event.level ?? '');
       const low = rank < levelRank(m.minLevel);
       const high = m.maxLevel !== undefined && rank > levelRank(m.maxLevel);
       if (low || high) {
@@ -297,6 +304,7 @@ export class EvidenceJudge {
       }
     }
   }
+
 
   private violation(event: LoggedEvent, f: Facts, m: EvidenceMatch, high: boolean, position?: EventPosition): Violation {
     const d = evaluatePolicy(this.policy, requestAttributesFromEvent(event));
