@@ -53,7 +53,8 @@ export function describeMatch(m: EvidenceMatch, auditNamespace: string): string 
   parts.push(m.verbs ? m.verbs.join('|') : 'any verb');
   if (m.nonResourceURLs) parts.push(m.nonResourceURLs.join(', '));
   else if (m.resources) parts.push(`${m.resources.join(', ')} (${m.group === undefined ? 'any group' : m.group === '' ? 'core' : m.group})`);
-  else parts.push(m.group === undefined ? 'any resource' : `any resource of ${m.group === '' ? 'core' : m.group}`);
+  else if (m.group !== undefined) parts.push(`any resource of ${m.group === '' ? 'core' : m.group}`);
+  else parts.push(m.objectsOnly || m.namespaces || m.auditNamespace || m.names ? 'any resource' : 'any request');
   if (m.auditNamespace) parts.push(`in ${auditNamespace} (the audit sink's namespace)`);
   if (m.namespaces) parts.push(`in ${m.namespaces.join(', ')}`);
   if (m.names) parts.push(`named ${m.names.join(', ')}`);

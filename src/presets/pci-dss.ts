@@ -24,7 +24,7 @@ export const PCI_DSS: PresetDefinition = {
       evidence: {
         description: 'reads by people and service accounts (not control-plane components), in any namespace; secret material at exactly Metadata',
         individualUsersOnly: true,
-        anyOf: [...secretMaterial({ verbs: READ_VERBS }), { verbs: READ_VERBS, minLevel: Level.METADATA }],
+        anyOf: [...secretMaterial({ verbs: READ_VERBS }), { verbs: READ_VERBS, objectsOnly: true, minLevel: Level.METADATA }],
       },
       note: `Cardholder data is assumed in namespace "${CDE}" for the probes; every namespace is covered the same way.`,
     },

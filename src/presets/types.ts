@@ -83,6 +83,8 @@ export interface EvidenceMatch {
   readonly auditNamespace?: boolean;
   /** Object names. */
   readonly names?: string[];
+  /** Only requests about API objects (not /version, /healthz and other non-resource URLs). */
+  readonly objectsOnly?: boolean;
   /** Non-resource URL prefixes (e.g. `/healthz`), for requests that are not about API objects. */
   readonly nonResourceURLs?: string[];
   /** A substring the request URI must hold, e.g. `/proxy/logs` for node log files. */

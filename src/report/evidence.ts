@@ -212,7 +212,7 @@ function factsOf(e: LoggedEvent): Facts {
 function matches(m: EvidenceMatch, f: Facts, auditNamespace: string): boolean {
   if (m.verbs && !m.verbs.includes(f.verb)) return false;
   if (m.nonResourceURLs) return !f.resourceRequest && m.nonResourceURLs.some((u) => f.path === u || f.path.startsWith(u.endsWith('*') ? u.slice(0, -1) : u));
-  const aboutObjects = m.group !== undefined || m.resources || m.namespaces || m.auditNamespace || m.names;
+  const aboutObjects = m.objectsOnly || m.group !== undefined || m.resources || m.namespaces || m.auditNamespace || m.names;
   if (aboutObjects && !f.resourceRequest) return false;
   if (m.group !== undefined && f.group !== m.group) return false;
   if (m.resources && !m.resources.includes(f.resource)) return false;

@@ -140,6 +140,7 @@ Examples:
         writeFileSync(file, render[f]());
         return file;
       });
+      write(io.stdout, `judged ${report.policy.judged === 'deployed' ? `the deployed policy ${report.policy.source}` : "the preset's own policy (give --policy FILE to judge the deployed one)"}; settings: ${report.settings.source ?? "the preset's"}`);
       write(io.stdout, `wrote ${written.join(', ')}: ${report.requirements.length} requirements; ${Object.entries(report.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ')}`);
       for (const r of report.requirements.filter((x) => !['evidenced', 'met-by-settings'].includes(x.status) && !(x.status === 'not-checked' && !inputs))) {
         write(io.stdout, `  ${STATUS_TEXT[r.status]}: ${r.preset} ${r.id} ${r.summary}${r.reasons[0] ? ` — ${r.reasons[0]}` : ''}`);

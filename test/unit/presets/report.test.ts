@@ -74,6 +74,11 @@ describe('evidence report: statuses from observed events', () => {
     expect(renderReportJson(r)).not.toContain('password-file');
   });
 
+  it('10.2.1.1 counts reads of objects, not of /version or other non-resource URLs', () => {
+    const version = auditEvent({ auditID: 'v', verb: 'get', requestURI: '/version', user: { username: 'alice', groups: ['dev'] } });
+    expect(byId(judgeEvidence(pci, { kubernetesVersion: '1.35', events: [version] }).requirements)['10.2.1.1'].status).toBe('no-evidence');
+  });
+
   it('invalid access attempts: only 401/403 answers count', () => {
     const denied = auditEvent({ auditID: 'd', verb: 'list', requestURI: '/api/v1/namespaces', objectRef: { resource: 'namespaces' }, user: { username: 'system:anonymous' }, responseStatus: { code: 403 } });
     const ok = auditEvent({ auditID: 'o', verb: 'list', requestURI: '/api/v1/namespaces', objectRef: { resource: 'namespaces' } });
