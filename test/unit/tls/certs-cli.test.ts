@@ -15,7 +15,7 @@ import { tempDir } from '../support/temp-dir';
 const MAIN = join(ROOT, 'lib', 'cli', 'main.js');
 
 /** Starts `sink serve --tls-dir` and resolves with its webhook URL once it listens. */
-function serve(tlsDir: string, work: string): Promise<{ url: string; stop: () => void }> {
+function serve(tlsDir: string, work: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const key = join(work, 'signing.key');
   writeFileSync(key, randomBytes(32), { mode: 0o600 });
   const child = spawn(process.execPath, [MAIN, 'sink', 'serve', '--store', join(work, 'store'), '--key', key, '--tls-dir', tlsDir, '--listen', '127.0.0.1:0', '--ops-listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -27,7 +27,9 @@ function serve(tlsDir: string, work: string): Promise<{ url: string; stop: () =>
       const line = err.split('\n').find((l) => l.includes('"msg":"listening"'));
       if (line) {
         clearTimeout(timer);
-        resolve({ url: JSON.parse(line).url, stop: () => child.kill('SIGTERM') });
+        // stop() waits for the drain to finish: the temp dir (its store) is removed right after the test.
+        const exited = new Promise<void>((done) => child.once('exit', () => done()));
+        resolve({ url: JSON.parse(line).url, stop: () => (child.kill('SIGTERM'), exited) });
       }
     });
     child.on('exit', (code) => reject(new Error(`sink serve exited ${code}: ${err}`)));
@@ -58,7 +60,7 @@ describe('certs writes the names its readers expect', () => {
     try {
       expect(await post(sink.url, tls, JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: [] }))).toBe(200);
     } finally {
-      sink.stop();
+      await sink.stop();
     }
   });
 
