@@ -28,9 +28,10 @@ Statuses:
                        the auditIDs, level seen, level required, the rule that decides it and the fix
   not met by the policy  an example request of the requirement gets the wrong level from the judged
                        policy (names the request, the deciding rule and the level)
-  not met by settings  a flag, the retention (only settings that cannot delete sooner count: maxage
-                       and no maxbackup; the sink's --retention-max-age and no --retention-max-bytes)
-                       or the protection (a verified sink store) falls short
+  not met by settings  a flag, the retention or the protection falls short. Retention counts only
+                       settings that cannot delete sooner: --audit-log-maxage ≥ the days (or 0) with
+                       --audit-log-maxbackup=0, or the sink's --retention-max-age ≥ the days with
+                       --retention-max-bytes 0. Protection needs a verified sink store (--sink-store)
   evidenced            at least one matching event, every matching event within bounds
   met by settings      a settings-only requirement whose settings enforce it
   no evidence          logs were given and nothing in them matches
