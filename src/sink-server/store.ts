@@ -763,7 +763,7 @@ export class Store {
         await fsp.mkdir(join(this.dir, QUARANTINE_DIR), { recursive: true, mode: 0o700 });
         await writeFileDurable(join(this.dir, QUARANTINE_DIR), qName, tail);
         this.quarantinedRecords += records.length - trusted;
-        this.log.error('quarantined records that no signature of the key covers (written without the key: forged, or damaged); they are not part of the store and were never acknowledged', {
+        this.log.error('quarantined records that no signature of the key covers (written without the key, or by a version of the sink before commits were signed, after its last head); they are not part of the store; sink verify fails until quarantine/ is moved out', {
           segment: seg.name,
           fromSeq: records[trusted].seq,
           toSeq: records[records.length - 1].seq,
