@@ -6,7 +6,7 @@
  * verifies) and discarded; stores written before commits were signed still verify and open.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ReceivedEvent } from '../../../src/sink-server/event-list';
@@ -191,5 +191,34 @@ describe('stores written before commits were signed', () => {
     expect(report.problem && formatProblem(report.problem)).toBeUndefined();
     expect(report.records).toBe(4);
     expect(readFileSync(join(dir, 'segment-0000000000000001.jsonl'), 'utf8')).not.toContain('forged-event');
+  });
+});
+
+describe('a commit that cannot be made durable', () => {
+  it('fdatasync failing with EIO: the batch is refused (store_error), nothing of it stays, degraded() says why until a commit succeeds, the store verifies', async () => {
+    const dir = join(tempDir('eio'), 'store');
+    const store = await Store.open({ dir, key, minFreeBytes: 0 });
+    const first = received(1);
+    await store.append([first]);
+    // Fault injection at the file-system layer: every FileHandle's datasync fails with EIO for one commit.
+    const probe = await fsp.open(join(dir, '..', 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const original = proto.datasync;
+    proto.datasync = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    try {
+      await expect(store.append([received(2)])).rejects.toMatchObject({ reason: 'store_error', message: expect.stringMatching(/EIO/) });
+    } finally {
+      proto.datasync = original;
+    }
+    expect(store.degraded()).toMatch(/commits have failed since .*1 batch\(es\) answered 503.*EIO.*records up to seq 1 are durable and signed/);
+    expect(store.commitFailures).toBe(1);
+    const third = received(3);
+    await store.append([third]);
+    expect(store.degraded()).toBeUndefined();
+    await store.close();
+    const report = await verifyStore(dir, key);
+    expect(report.problem && formatProblem(report.problem)).toBeUndefined();
+    expect(await servedIds(dir)).toEqual([first.auditID, third.auditID]);
   });
 });
