@@ -9,14 +9,17 @@
  * 4. hundreds of TCP connections that never start TLS: the apiserver-like client's batches still get 200.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, promises as fsp, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { decodeRecord, encodeRecord, splitLines } from '../../../src/sink-server/record';
 import { loadSigningKey } from '../../../src/sink-server/signing';
+import { Store } from '../../../src/sink-server/store';
 import { formatProblem, verifyStore } from '../../../src/sink-server/verify';
+import { tempDir } from '../support/temp-dir';
 import { cliSync, clientOf, eventList, logLines, MAIN, makeEvent, makeSinkFiles, metric, send, SinkProcess, startSink, stopSink } from './support';
 
 const run = promisify(execFile);
@@ -24,6 +27,29 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const openSegment = (store: string) => join(store, readdirSync(store).filter((n) => n.endsWith('.jsonl')).sort().at(-1)!);
 const auditIds = (jsonl: string) => jsonl.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { auditID: string }).auditID);
 const metricsOf = async (sink: SinkProcess) => (await send(`${sink.opsUrl}/metrics`, undefined, undefined, { method: 'GET' })).body;
+
+/** Mounts a real tmpfs of `size` at `dir` (root only: the test says so instead of skipping). */
+function mountTmpfs(dir: string, size: string): void {
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (e) {
+    throw new Error(`this test needs a real full file system: mounting a ${size} tmpfs at ${dir} failed (run the unit tests as root): ${(e as Error).message}`);
+  }
+}
+
+/** Writes 4 KiB blocks to `path` until the file system is full. */
+function fillUp(path: string): void {
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(4096, 1);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (e) {
+    expect((e as NodeJS.ErrnoException).code).toBe('ENOSPC');
+  } finally {
+    closeSync(fd);
+  }
+}
 
 describe('1. a forged tail is never signed or served', () => {
   it('a record appended while the sink was stopped (right seq, prev and hash; no key): verify exits 1, the restarted sink quarantines it, --events never serves it', async () => {
@@ -67,12 +93,7 @@ describe('2. a full disk: acknowledged means signed', () => {
   it('on a real 1 MiB tmpfs with --min-free-bytes 0: a commit that fits is acknowledged and signed even though head.json cannot be written; one that does not fit gets 503; SIGTERM then exits 1 saying why; the store verifies throughout', async () => {
     const f = await makeSinkFiles('sink-enospc');
     const mnt = join(f.dir, 'mnt');
-    mkdirSync(mnt);
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
-    } catch (e) {
-      throw new Error(`this test needs a real full file system: mounting a 1 MiB tmpfs at ${mnt} failed (run the unit tests as root): ${(e as Error).message}`);
-    }
+    mountTmpfs(mnt, '1m');
     try {
       const files = { ...f, store: join(mnt, 'store') };
       const args = ['--min-free-bytes', '0'];
@@ -92,16 +113,7 @@ describe('2. a full disk: acknowledged means signed', () => {
         const used = statSync(openSegment(files.store)).size % 4096;
         if (used >= 200 && used <= 2000) break;
       }
-      // Fill the file system.
-      const fd = openSync(join(mnt, 'filler'), 'w');
-      const chunk = Buffer.alloc(4096, 1);
-      try {
-        for (;;) writeSync(fd, chunk);
-      } catch (e) {
-        expect((e as NodeJS.ErrnoException).code).toBe('ENOSPC');
-      } finally {
-        closeSync(fd);
-      }
+      fillUp(join(mnt, 'filler'));
 
       // Fits in the segment's last page: records and their commit signature are durable, head.json is not.
       const small = await post([makeEvent(1000)]);
@@ -136,6 +148,43 @@ describe('2. a full disk: acknowledged means signed', () => {
       execFileSync('umount', ['-l', mnt]);
     }
   }, 60_000);
+});
+
+describe('2b. the disk fills between the free-space check and the write', () => {
+  it('the check sees room (statfs reports 10 MiB free) but the real tmpfs is full at the write: disk_full, nothing of the batch kept, the store verifies', async () => {
+    const base = tempDir('sink-race-full');
+    const mnt = join(base, 'mnt');
+    const keyPath = join(base, 'signing.key');
+    writeFileSync(keyPath, randomBytes(32), { mode: 0o600 });
+    mountTmpfs(mnt, '256k');
+    const original = fsp.statfs;
+    try {
+      const dir = join(mnt, 'store');
+      const key = loadSigningKey(keyPath);
+      const store = await Store.open({ dir, key, minFreeBytes: 64 * 1024 });
+      const kept = makeEvent(1);
+      const asReceived = (e: ReturnType<typeof makeEvent>) => ({ auditID: e.auditID, stage: e.stage, raw: Buffer.from(JSON.stringify(e)) });
+      await store.append([asReceived(kept)]);
+      // From here the check passes whatever the disk holds, as when the disk fills right after it.
+      (fsp as { statfs: typeof fsp.statfs }).statfs = (async (p: string) => ({ ...(await original(p)), bavail: 2560, bsize: 4096 })) as typeof fsp.statfs;
+      fillUp(join(mnt, 'filler'));
+      const lost = Array.from({ length: 20 }, (_, k) => makeEvent(100 + k));
+      // Refused by the write (ENOSPC), not by the check (which would say 'below the …-byte reserve').
+      await expect(store.append(lost.map(asReceived))).rejects.toMatchObject({ reason: 'disk_full', message: expect.stringMatching(/file system is full \(ENOSPC\)/) });
+      (fsp as { statfs: typeof fsp.statfs }).statfs = original;
+      rmSync(join(mnt, 'filler'));
+      const after = makeEvent(2);
+      await store.append([asReceived(after)]);
+      await store.close();
+      const ids: string[] = [];
+      const report = await verifyStore(dir, key, { onEvent: (e) => ids.push((JSON.parse(e.toString()) as { auditID: string }).auditID) });
+      expect(report.problem && formatProblem(report.problem)).toBeUndefined();
+      expect(ids).toEqual([kept.auditID, after.auditID]);
+    } finally {
+      (fsp as { statfs: typeof fsp.statfs }).statfs = original;
+      execFileSync('umount', ['-l', mnt]);
+    }
+  });
 });
 
 describe('3. sink verify on a live store', () => {

@@ -163,7 +163,7 @@ export interface TestEvent {
   annotations?: Record<string, string>;
 }
 
-export function makeEvent(i: number, stage = 'ResponseComplete', auditID = randomUUID()): TestEvent {
+export function makeEvent(i: number, stage = 'ResponseComplete', auditID: string = randomUUID()): TestEvent {
   const now = new Date().toISOString();
   return {
     kind: 'Event',
