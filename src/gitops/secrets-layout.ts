@@ -15,6 +15,7 @@
  * (ca.crt, apiserver-client.crt, apiserver-client.key, next to the kubeconfig from dist/), so the CA key
  * and the sink's key never enter the node.
  */
+import { posix } from 'node:path';
 
 /** The default secrets directory, relative to the app directory. */
 export const DEFAULT_SECRETS_DIR = '.cdk8s-audit/secrets';
@@ -55,7 +56,8 @@ export function secretsDirProblem(secretsDir: string, outdir: string): string | 
   const s = norm(secretsDir);
   const o = norm(outdir);
   if (s === '' || s === '.') return `secretsDir: ${JSON.stringify(secretsDir)} is the app directory itself; give a dedicated, gitignored directory such as ${DEFAULT_SECRETS_DIR}`;
-  if (s === o || s.startsWith(`${o}/`)) {
+  const fromOut = posix.relative(o, s);
+  if (fromOut === '' || !(fromOut === '..' || fromOut.startsWith('../') || posix.isAbsolute(fromOut))) {
     return `secretsDir: ${JSON.stringify(secretsDir)} is inside the synth output ${JSON.stringify(outdir)}, which synth empties and git commits; keep keys outside it, e.g. ${DEFAULT_SECRETS_DIR}`;
   }
   return undefined;

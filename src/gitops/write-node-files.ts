@@ -42,7 +42,9 @@ export function writeNodeFiles(app: App, options: WriteNodeFilesOptions = {}): s
   const relFolder = relative(cwd, folder) || '.';
   const secretsDir = options.secretsDir ?? DEFAULT_SECRETS_DIR;
   const relSecrets = isAbsolute(secretsDir) ? relative(cwd, secretsDir) || '.' : secretsDir;
-  const problem = secretsDirProblem(relSecrets, relative(cwd, app.outdir) || '.');
+  // Only when the kind config mounts files from it (a webhook with TLS files): otherwise it is never used.
+  const usesSecrets = audits.some((a) => a.provisionedFiles.some((f) => f.secretsFile));
+  const problem = usesSecrets ? secretsDirProblem(relSecrets, relative(cwd, app.outdir) || '.') : undefined;
   if (problem) throw new Error(`writeNodeFiles: ${problem}`);
   for (const audit of audits) {
     for (const f of audit.nodeFiles()) write(join(folder, f.path), typeof f.content === 'string' ? f.content : f.content(relFolder, relSecrets), f.mode);

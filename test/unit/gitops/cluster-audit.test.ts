@@ -14,7 +14,8 @@ describe('ClusterAudit + writeNodeFiles (GitOps layout)', () => {
     const a = testApp();
     new ClusterAudit(new Chart(a, 'c'), 'audit', { presets: ['cis'], webhook, kubernetesVersion: '1.35' });
     a.synth();
-    const written = writeNodeFiles(a, { cwd: a.outdir });
+    // kind runs from the synth output here, so the secrets directory is given outside it.
+    const written = writeNodeFiles(a, { cwd: a.outdir, secretsDir: '../.cdk8s-audit/secrets' });
     const node = join(a.outdir, 'node');
     expect(written).toContain(join(node, 'rootfs/etc/kubernetes/audit/policy.yaml'));
     const policy = parsePolicy(readFileSync(join(node, 'rootfs/etc/kubernetes/audit/policy.yaml'), 'utf8'));
@@ -24,11 +25,13 @@ describe('ClusterAudit + writeNodeFiles (GitOps layout)', () => {
     expect(readFileSync(kubeconfigPath, 'utf8')).not.toMatch(/client-key-data/);
     const files = parse(readFileSync(join(node, 'files.yaml'), 'utf8'));
     expect(files.provisionSeparately.map((f: { nodePath: string; secretsFile: string }) => [f.nodePath, f.secretsFile])).toEqual([
-      ['/etc/kubernetes/audit-webhook/ca.crt', '.cdk8s-audit/secrets/ca.crt'],
-      ['/etc/kubernetes/audit-webhook/client.crt', '.cdk8s-audit/secrets/client.crt'],
-      ['/etc/kubernetes/audit-webhook/client.key', '.cdk8s-audit/secrets/client.key'],
+      ['/etc/kubernetes/audit-webhook/ca.crt', '../.cdk8s-audit/secrets/ca.crt'],
+      ['/etc/kubernetes/audit-webhook/client.crt', '../.cdk8s-audit/secrets/client.crt'],
+      ['/etc/kubernetes/audit-webhook/client.key', '../.cdk8s-audit/secrets/client.key'],
     ]);
-    expect(files.secretsDir).toBe('.cdk8s-audit/secrets');
+    expect(files.secretsDir).toBe('../.cdk8s-audit/secrets');
+    // kind run from inside the synth output would find the default secrets directory in it: refused.
+    expect(() => writeNodeFiles(a, { cwd: a.outdir })).toThrow(/secretsDir: "\.cdk8s-audit\/secrets" is inside the synth output "."/);
     // kubeadm for 1.35 is v1beta4 with list extraArgs; the CIS flags are there.
     const kubeadm = parse(readFileSync(join(node, 'kubeadm-config.yaml'), 'utf8'));
     expect(kubeadm.apiServer.extraArgs).toContainEqual({ name: 'audit-log-maxage', value: '30' });
@@ -39,9 +42,9 @@ describe('ClusterAudit + writeNodeFiles (GitOps layout)', () => {
     // secrets directory, file by file — nothing secret is read from or written to the synth output.
     expect(kind.nodes[0].extraMounts.filter((m: { containerPath: string }) => m.containerPath.startsWith('/etc/kubernetes/audit-webhook'))).toEqual([
       { hostPath: 'node/rootfs/etc/kubernetes/audit-webhook/kubeconfig.yaml', containerPath: '/etc/kubernetes/audit-webhook/kubeconfig.yaml', readOnly: true },
-      { hostPath: '.cdk8s-audit/secrets/ca.crt', containerPath: '/etc/kubernetes/audit-webhook/ca.crt', readOnly: true },
-      { hostPath: '.cdk8s-audit/secrets/client.crt', containerPath: '/etc/kubernetes/audit-webhook/client.crt', readOnly: true },
-      { hostPath: '.cdk8s-audit/secrets/client.key', containerPath: '/etc/kubernetes/audit-webhook/client.key', readOnly: true },
+      { hostPath: '../.cdk8s-audit/secrets/ca.crt', containerPath: '/etc/kubernetes/audit-webhook/ca.crt', readOnly: true },
+      { hostPath: '../.cdk8s-audit/secrets/client.crt', containerPath: '/etc/kubernetes/audit-webhook/client.crt', readOnly: true },
+      { hostPath: '../.cdk8s-audit/secrets/client.key', containerPath: '/etc/kubernetes/audit-webhook/client.key', readOnly: true },
     ]);
     expect(readdirSync(join(node, 'rootfs/etc/kubernetes/audit-webhook'))).toEqual(['kubeconfig.yaml']);
     expect(kind.nodes[0].kubeadmConfigPatches[0]).toContain('apiVersion: kubeadm.k8s.io/v1beta3');
