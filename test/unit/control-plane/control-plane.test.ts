@@ -119,7 +119,24 @@ describe('kind Cluster', () => {
     ['webhook without host dir', () => kindCluster(audit('1.36'), { hostPolicyDir: '/p' }), /^hostWebhookDir: \(unset\) while a webhook backend is configured/],
     ['host webhook dir without webhook', () => kindCluster(audit('1.36', false), { ...dirs }), /^hostWebhookDir: set but no webhook backend/],
     ['bad worker count', () => kindCluster(audit('1.36'), { ...dirs, workers: -1 }), /^workers: -1 is not a count/],
+    ['webhook files and dir both', () => kindCluster(audit('1.36'), { ...dirs, webhookFiles: [] }), /^hostWebhookDir\/webhookFiles: both set/],
+    ['a webhook file outside the webhook directory', () => kindCluster(audit('1.36'), { hostPolicyDir: '/p', webhookFiles: [{ hostPath: 'secrets/ca.crt', nodePath: '/etc/kubernetes/pki/ca.crt' }] }),
+      /^webhookFiles\[0\]\.nodePath: "\/etc\/kubernetes\/pki\/ca\.crt" is not in the webhook directory \/etc\/kubernetes\/audit-webhook/],
+    ['webhook files without webhook', () => kindCluster(audit('1.36', false), { hostPolicyDir: '/p', webhookFiles: [] }), /^webhookFiles: set but no webhook backend/],
   ])('refuses %s', (_n, fn, message) => expectProblem(fn, message));
+
+  it('webhookFiles: the webhook directory of the node from single host files (kubeconfig from dist/, keys from the secrets directory)', () => {
+    const webhookFiles = [
+      { hostPath: 'dist/node/rootfs/etc/kubernetes/audit-webhook/kubeconfig.yaml', nodePath: '/etc/kubernetes/audit-webhook/kubeconfig.yaml' },
+      { hostPath: '.cdk8s-audit/secrets/ca.crt', nodePath: '/etc/kubernetes/audit-webhook/ca.crt' },
+    ];
+    const cp = (kindCluster(audit('1.36'), { hostPolicyDir: 'dist/node/rootfs/etc/kubernetes/audit', hostLogDir: '/logs', webhookFiles }).nodes as Record<string, unknown>[])[0];
+    expect((cp.extraMounts as { containerPath: string }[]).filter((m) => m.containerPath.startsWith('/etc/kubernetes/audit-webhook'))).toEqual(
+      webhookFiles.map((f) => ({ hostPath: f.hostPath, containerPath: f.nodePath, readOnly: true })),
+    );
+    // The apiserver pod still mounts the directory (read-only), which now holds those files.
+    expect(parse((cp.kubeadmConfigPatches as string[])[0]).apiServer.extraVolumes).toEqual(VOLUMES);
+  });
 });
 
 describe('static pod JSON patch', () => {
