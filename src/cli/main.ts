@@ -1,21 +1,38 @@
 #!/usr/bin/env node
-import { Command, CommandIO, ExitCode, InputError, UsageError, parseCommandArgs } from './command';
+import { Command, CommandIO, ExitCode, InputError, UsageError, fieldFlagsOf, nameFlags, nearest, parseCommandArgs } from './command';
 import { COMMANDS } from './commands';
 import { write } from './io';
 
+function commandList(commands: readonly Command[]): string[] {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+}
+
 function overview(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     'Usage: cdk8s-audit <command> [options]',
     '',
     'Kubernetes API-server auditing: policies, backend flags, control-plane wiring and a remote sink.',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commandList(COMMANDS),
     '',
     "Run 'cdk8s-audit <command> --help' for a command's options.",
     'Exit codes: 0 ok, 1 a finding or invalid input, 2 a usage error.',
   ].join('\n');
+}
+
+/** The verbs under a group word or words (`sink`, `sink rules`). */
+function groupMembers(words: readonly string[]): Command[] {
+  return COMMANDS.filter((c) => {
+    const name = c.name.split(' ');
+    return name.length > words.length && words.every((w, i) => name[i] === w);
+  });
+}
+
+function groupHelp(words: readonly string[], members: readonly Command[]): string {
+  const group = words.join(' ');
+  return [`Usage: cdk8s-audit ${group} <subcommand> [options]`, '', 'Subcommands:', ...commandList(members), '', `Run 'cdk8s-audit ${group} <subcommand> --help' for its options.`].join('\n');
 }
 
 /** Finds the verb: the longest command name that prefixes argv (so `sink serve` beats `sink`). */
@@ -28,8 +45,34 @@ function findCommand(argv: string[]): { command?: Command; rest: string[] } {
   return { rest: argv };
 }
 
+/** `--help`/`-h` anywhere before `--` asks for help, whatever else is on the line. */
+function asksHelp(rest: readonly string[]): boolean {
+  const end = rest.indexOf('--');
+  return (end === -1 ? rest : rest.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/** No verb matched: a group word without its subcommand, or a typo. */
+function unknownCommand(argv: string[], io: CommandIO): ExitCode {
+  const words = argv.slice(0, argv.findIndex((a) => a.startsWith('-')) === -1 ? argv.length : argv.findIndex((a) => a.startsWith('-')));
+  for (let n = words.length; n > 0; n--) {
+    const members = groupMembers(words.slice(0, n));
+    if (members.length === 0) continue;
+    if (n === words.length && asksHelp(argv)) {
+      write(io.stdout, groupHelp(words.slice(0, n), members));
+      return ExitCode.OK;
+    }
+    const said = words.slice(0, n).join(' ');
+    const guess = words[n] !== undefined ? nearest(words[n], [...new Set(members.map((c) => c.name.split(' ')[n]))]) : undefined;
+    const extra = words[n] !== undefined ? `'${said}' has no subcommand '${words[n]}'${guess ? `; did you mean '${said} ${guess}'?` : ''}` : `'${said}' needs a subcommand`;
+    throw new UsageError(`${extra}\n\n${groupHelp(words.slice(0, n), members)}`);
+  }
+  const names = [...new Set(COMMANDS.flatMap((c) => [c.name, c.name.split(' ')[0]]))];
+  const guess = nearest(argv[0], names);
+  throw new UsageError(`unknown command '${argv[0]}'${guess ? `; did you mean '${guess}'?` : ''}\n\n${overview()}`);
+}
+
 export async function main(argv: string[], io: CommandIO): Promise<ExitCode> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || (argv[0] === 'help' && argv.length === 1)) {
     write(argv.length === 0 ? io.stderr : io.stdout, overview());
     return argv.length === 0 ? ExitCode.USAGE : ExitCode.OK;
   }
@@ -38,26 +81,26 @@ export async function main(argv: string[], io: CommandIO): Promise<ExitCode> {
     write(io.stdout, require('../../package.json').version);
     return ExitCode.OK;
   }
+  // `help VERB` is `VERB --help`.
+  if (argv[0] === 'help') return main([...argv.slice(1), '--help'], io);
   const { command, rest } = findCommand(argv);
   try {
-    if (!command) {
-      const group = COMMANDS.filter((c) => c.name.startsWith(argv[0] + ' ')).map((c) => c.name);
-      const hint = group.length ? `'${argv[0]}' needs a subcommand: ${group.join(', ')}` : `unknown command '${argv[0]}'`;
-      throw new UsageError(`${hint}\n\n${overview()}`);
-    }
-    const args = parseCommandArgs(command, rest);
-    if (args.values.help) {
+    if (!command) return unknownCommand(argv, io);
+    if (asksHelp(rest)) {
       write(io.stdout, command.help);
       return ExitCode.OK;
     }
+    const args = parseCommandArgs(command, rest);
     return await command.run(args, io);
   } catch (e) {
+    // Library messages name TypeScript props; the user typed this verb's flags.
+    const say = (message: string) => write(io.stderr, `cdk8s-audit: ${command ? nameFlags(message, fieldFlagsOf(command)) : message}`);
     if (e instanceof UsageError) {
-      write(io.stderr, `cdk8s-audit: ${e.message}`);
+      say(e.message);
       return ExitCode.USAGE;
     }
     if (e instanceof InputError) {
-      write(io.stderr, `cdk8s-audit: ${e.message}`);
+      say(e.message);
       return ExitCode.FINDING;
     }
     write(io.stderr, `cdk8s-audit: internal error: ${(e as Error).stack ?? e}`);
@@ -65,7 +108,20 @@ export async function main(argv: string[], io: CommandIO): Promise<ExitCode> {
   }
 }
 
+/**
+ * A reader that goes away (`cdk8s-audit preset --list | head -1`) closes the pipe: the output is no
+ * longer wanted, so the command ends quietly with exit 0 instead of an unhandled EPIPE stack trace.
+ */
+export function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream, exit: (code: number) => void = process.exit): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') exit(0);
+    else throw e;
+  });
+}
+
 if (require.main === module) {
+  exitQuietlyOnClosedPipe(process.stdout);
+  exitQuietlyOnClosedPipe(process.stderr);
   main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd() }).then(
     (code) => {
       process.exitCode = code;

@@ -1,6 +1,6 @@
 import { InputError } from './command';
-import { readInput } from './io';
-import { PolicyDocument, decodePolicy, formatIssue, policyIssues, readPolicyText } from '../policy';
+import { readPolicyInput } from './io';
+import { PolicyDocument, PolicyIssue, decodePolicy, formatIssue, policyIssues, readPolicyText } from '../policy';
 import { LintFinding, unknownFieldFindings } from '../policy/lint';
 
 export interface LoadedPolicy {
@@ -10,14 +10,31 @@ export interface LoadedPolicy {
   readonly unknownFieldFindings: LintFinding[];
 }
 
+/** The name of a policy input in messages. */
+export function policySource(path: string): string {
+  return path === '-' ? '(stdin)' : path;
+}
+
+/**
+ * Text that cannot be read as data at all (an alias bomb) is an unreadable input, like a directory:
+ * one line, exit 1, in every verb.
+ */
+export function unreadableIssue(source: string, issues: readonly PolicyIssue[]): InputError | undefined {
+  const bad = issues.find((i) => i.unreadable);
+  return bad ? new InputError(`cannot read ${source}: ${bad.message}; ${bad.fix}`) : undefined;
+}
+
 /**
  * Reads and checks a policy file for verbs that need a loadable policy (lint, explain, evaluate).
+ * Size limit, directories, missing and unreadable files: InputError (see readPolicyInput).
  * @throws InputError listing every problem, so the user can fix them in one pass
  */
 export async function loadPolicyFile(path: string, stdin: NodeJS.ReadableStream, kubernetesVersion?: string): Promise<LoadedPolicy> {
-  const source = path === '-' ? '(stdin)' : path;
-  const text = await readInput(path, stdin);
+  const source = policySource(path);
+  const text = await readPolicyInput(path, stdin);
   const read = readPolicyText(text);
+  const unreadable = unreadableIssue(source, read.issues);
+  if (unreadable) throw unreadable;
   const issues = read.issues.length ? read.issues : policyIssues(read.value, { kubernetesVersion });
   if (issues.length > 0) {
     throw new InputError(`${source}: the kube-apiserver would refuse this policy:\n${issues.map((i) => `  - ${formatIssue(i)}`).join('\n')}`);

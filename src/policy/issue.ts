@@ -6,6 +6,11 @@ export interface PolicyIssue {
   readonly message: string;
   /** How to fix it. */
   readonly fix?: string;
+  /**
+   * The text could not be read as data at all (e.g. YAML aliases that expand past the limit, a
+   * resource-exhaustion attack): no other check ran, and this is the only issue.
+   */
+  readonly unreadable?: boolean;
 }
 
 export function formatIssue(issue: PolicyIssue): string {

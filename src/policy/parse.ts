@@ -57,8 +57,26 @@ export function readPolicyText(text: string): { value?: unknown; issues: PolicyI
     });
   }
   if (issues.length > 0) return { issues, duplicateKeys };
-  return { value: nonEmpty[0]?.toJS({ maxAliasCount: 100 }), issues, duplicateKeys };
+  try {
+    return { value: nonEmpty[0]?.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), issues, duplicateKeys };
+  } catch (e) {
+    // The yaml library refuses aliases that expand past the count (a "billion laughs" document) with a
+    // ReferenceError; the apiserver's YAML reader refuses such documents too ("excessive aliasing").
+    if (!(e instanceof ReferenceError) || !/alias/i.test(e.message)) throw e;
+    return {
+      issues: [{
+        path: '(document)',
+        message: `its YAML aliases (*name) expand beyond the limit of ${MAX_ALIAS_COUNT} (a resource-exhaustion document), so it is not read`,
+        fix: 'write the values out instead of repeating them through aliases',
+        unreadable: true,
+      }],
+      duplicateKeys,
+    };
+  }
 }
+
+/** The yaml library's maxAliasCount: a real policy uses no alias or a few. */
+const MAX_ALIAS_COUNT = 100;
 
 /**
  * Parses an audit policy from YAML or JSON text, strictly: syntax errors, wrong types, a wrong

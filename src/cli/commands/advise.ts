@@ -1,4 +1,4 @@
-import { Command, ExitCode, InputError, ParsedArgs, UsageError, choiceOption, stringOption } from '../command';
+import { Command, ExitCode, FieldFlags, InputError, ParsedArgs, UsageError, choiceOption, nameFlags, stringOption } from '../command';
 import { write } from '../io';
 import {
   AdvisorFinding,
@@ -164,9 +164,19 @@ const OPTION_OF: Record<string, string> = {
   maxDelaySeconds: '--max-delay',
 };
 
-/** `load.burstSeconds: …` → `--burst-duration (load.burstSeconds): …`. */
+/**
+ * The advisor's field names → this verb's options, dotted (`load.burstSeconds`) and bare where the
+ * message names a field alone (`peakRequestsPerSecond 0 is given`), plus the settings' props.
+ */
+const ADVISE_FIELD_FLAGS: FieldFlags = Object.fromEntries([
+  ...Object.entries(OPTION_OF).flatMap(([field, option]) => [[field, option], [field.split('.').pop()!, option]]),
+  ...SETTING_OPTIONS.filter((spec) => spec.prop).flatMap((spec) => [[spec.prop!, `--${spec.cliName}`], [spec.prop!.split('.').pop()!, `--${spec.cliName}`]]),
+  ['batch.throttle', '--webhook-batch-throttle-qps/-burst'],
+]);
+
+/** `load.burstSeconds: …` → `--burst-duration: …`: the user wrote options, not the advisor's fields. */
 function optionNames(message: string): string {
-  return message.replace(/^([a-zA-Z.]+):/, (m, field: string) => (OPTION_OF[field] ? `${OPTION_OF[field]} (${field}):` : m));
+  return nameFlags(message, ADVISE_FIELD_FLAGS);
 }
 
 function inputFromArgs(args: ParsedArgs, problems: string[], kubernetesVersion: string): BatchingAdvisorInput {

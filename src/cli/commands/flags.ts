@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
-import { Command, CommandIO, ExitCode, InputError, OptionSpec, ParsedArgs, UsageError, booleanOption, choiceOption, stringOption } from '../command';
+import { Command, CommandIO, ExitCode, FieldFlags, InputError, OptionSpec, ParsedArgs, UsageError, booleanOption, choiceOption, nameFlags, stringOption } from '../command';
 import { readInput, write } from '../io';
 import { ApiserverAudit, DEFAULT_POLICY_FILE } from '../../backends/apiserver-audit';
 import { LogBackendProps, WebhookBackendProps } from '../../backends/backends';
@@ -188,12 +188,29 @@ export function cliProblem(problem: string): string {
   return text;
 }
 
+/**
+ * Every prop of LogBackendProps/WebhookBackendProps → the option that sets it, for messages that name
+ * props anywhere (warnings, fixes): `log.batch.maxSize` and, where only one backend has the prop,
+ * `maxBackups` alone.
+ */
+export const AUDIT_FIELD_FLAGS: FieldFlags = (() => {
+  const map: Record<string, string> = {};
+  const groupsOf = new Map<string, number>();
+  for (const spec of FLAG_SPECS) if (spec.prop) groupsOf.set(spec.prop, (groupsOf.get(spec.prop) ?? 0) + 1);
+  for (const spec of FLAG_SPECS) {
+    if (!spec.prop) continue;
+    if (spec.group === 'log' || spec.group === 'webhook') map[`${spec.group}.${spec.prop}`] = `--${spec.cliName}`;
+    if (groupsOf.get(spec.prop) === 1 && /[A-Z.]/.test(spec.prop)) map[spec.prop] = `--${spec.cliName}`;
+  }
+  return { ...map, ...EXTRA_PROP_OPTIONS };
+})();
+
 export function formatProblems(problems: readonly string[]): string {
   return problems.length === 1 ? problems[0] : `${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
 }
 
 export function writeWarnings(io: CommandIO, warnings: readonly string[]): void {
-  for (const w of warnings) write(io.stderr, `warning: ${w}`);
+  for (const w of warnings) write(io.stderr, `warning: ${nameFlags(cliProblem(w), AUDIT_FIELD_FLAGS)}`);
 }
 
 /** Writes text to a file (relative to the command's cwd), creating its directory; I/O errors become InputError. */
@@ -237,6 +254,7 @@ Examples:
   cdk8s-audit flags --format json --log-path /var/log/kubernetes/audit/audit.log --log-maxage 30 --log-maxbackup 10 --log-maxsize 100
   cdk8s-audit flags --webhook-config-file /etc/kubernetes/audit-webhook/kubeconfig.yaml --webhook-batch-max-wait 5s
   cdk8s-audit flags --preset pci-dss --kubernetes-version 1.35 --format patch --manifest /etc/kubernetes/manifests/kube-apiserver.yaml`,
+  fieldFlags: AUDIT_FIELD_FLAGS,
   options: {
     ...AUDIT_FLAG_OPTIONS,
     ...AUDIT_EXTRA_OPTIONS,

@@ -4,7 +4,9 @@ import { Command, ExitCode, InputError, UsageError, choiceOption, stringOption }
 import { write } from '../io';
 import { AuditConfigError } from '../../backends/errors';
 import { kindCluster } from '../../control-plane/kind';
-import { AUDIT_EXTRA_OPTIONS, AUDIT_FLAG_OPTIONS, auditFromArgs, auditOptionsHelp, formatProblems, writeWarnings } from './flags';
+import { AUDIT_EXTRA_OPTIONS, AUDIT_FIELD_FLAGS, AUDIT_FLAG_OPTIONS, auditFromArgs, auditOptionsHelp, formatProblems, writeWarnings } from './flags';
+
+const MAX_KIND_WORKERS = 100;
 
 export const kindConfigCommand: Command = {
   name: 'kind-config',
@@ -36,6 +38,7 @@ Exit codes: 0 ok, 1 a value breaks a rule, 2 usage error.
 Example:
   cdk8s-audit kind-config --kubernetes-version 1.36 --host-policy-dir ./audit --host-log-dir ./logs \\
     --log-path /var/log/kubernetes/audit/audit.log --log-maxage 7 > kind.yaml && kind create cluster --config kind.yaml`,
+  fieldFlags: AUDIT_FIELD_FLAGS,
   options: {
     ...AUDIT_FLAG_OPTIONS,
     ...AUDIT_EXTRA_OPTIONS,
@@ -58,8 +61,9 @@ Example:
     if (hostPolicyDir === undefined) throw new UsageError('kind-config needs --host-policy-dir DIR (the host directory with the policy file)');
     const workersText = stringOption(args, 'workers');
     const workers = workersText === undefined ? undefined : Number(workersText);
-    if (workersText !== undefined && !(Number.isInteger(workers) && workers! >= 0)) {
-      throw new InputError(`--workers: ${JSON.stringify(workersText)} is not a count of nodes; give a whole number ≥ 0`);
+    // kind runs every node as a container on one machine; the cap also keeps a typo from becoming a huge array.
+    if (workersText !== undefined && !(Number.isInteger(workers) && workers! >= 0 && workers! <= MAX_KIND_WORKERS)) {
+      throw new InputError(`--workers: ${JSON.stringify(workersText)} is not a count of nodes; give a whole number from 0 to ${MAX_KIND_WORKERS}`);
     }
     const audit = auditFromArgs(args);
     writeWarnings(io, audit.warnings);

@@ -3,7 +3,7 @@ import { Command, ExitCode, InputError, UsageError, choiceOption, stringOption }
 import { write } from '../io';
 import { AuditConfigError } from '../../backends/errors';
 import { KubeadmApiVersion, kubeadmClusterConfiguration } from '../../control-plane/kubeadm';
-import { AUDIT_EXTRA_OPTIONS, AUDIT_FLAG_OPTIONS, auditFromArgs, auditOptionsHelp, formatProblems, writeWarnings } from './flags';
+import { AUDIT_EXTRA_OPTIONS, AUDIT_FIELD_FLAGS, AUDIT_FLAG_OPTIONS, auditFromArgs, auditOptionsHelp, formatProblems, writeWarnings } from './flags';
 
 const API_VERSIONS: Record<string, KubeadmApiVersion> = { v1beta3: KubeadmApiVersion.V1BETA3, v1beta4: KubeadmApiVersion.V1BETA4 };
 
@@ -30,6 +30,7 @@ Exit codes: 0 ok, 1 a value breaks a rule, 2 usage error.
 
 Example:
   cdk8s-audit kubeadm-config --kubernetes-version 1.35.4 --log-path /var/log/kubernetes/audit/audit.log --log-maxage 30`,
+  fieldFlags: AUDIT_FIELD_FLAGS,
   options: { ...AUDIT_FLAG_OPTIONS, ...AUDIT_EXTRA_OPTIONS, 'api-version': { type: 'string' }, format: { type: 'string' } },
   async run(args, io) {
     if (args.positionals.length) throw new UsageError(`kubeadm-config takes no arguments, got ${args.positionals.map((p) => JSON.stringify(p)).join(' ')}`);

@@ -45,6 +45,20 @@ Exit codes: 0 ok, 1 invalid input (the message names the field, the value, the r
 Example:
   cdk8s-audit certs --out tls --sans 10.96.0.50
   cdk8s-audit kubeconfig --server https://10.96.0.50:8443/audit --certs-dir tls --out webhook/kubeconfig.yaml`,
+  // buildWebhookKubeconfig's messages name WebhookKubeconfigProps; the user wrote these flags.
+  fieldFlags: {
+    server: '--server',
+    certificateAuthorityPem: '--ca (or ca.crt in --certs-dir)',
+    clientCertificatePem: '--client-cert (or apiserver-client.crt in --certs-dir)',
+    clientKeyPem: '--client-key (or apiserver-client.key in --certs-dir)',
+    certificateAuthorityFile: '--ca-path',
+    clientCertificateFile: '--client-cert-path',
+    clientKeyFile: '--client-key-path',
+    tokenFile: '--token-file',
+    tlsServerName: '--tls-server-name',
+    allowInsecureHttp: '--allow-http',
+    hostResolvableFromNode: '--host-resolvable',
+  },
   options: {
     server: { type: 'string' },
     'certs-dir': { type: 'string' },

@@ -1,4 +1,4 @@
-import { Command, ExitCode, UsageError, choiceOption, stringOption } from '../command';
+import { Command, ExitCode, UsageError, choiceOption, kubernetesVersionOption, stringOption } from '../command';
 import { write } from '../io';
 import { loadPolicyFile } from '../policy-input';
 import { DEFAULT_KUBERNETES_VERSION, Severity, lintPolicy } from '../../policy';
@@ -42,7 +42,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings or an invalid policy,
     const format = choiceOption(args, 'format', ['text', 'json'] as const, 'text');
     const failOn = choiceOption(args, 'fail-on', SEVERITIES, Severity.WARNING);
     const ignore = (stringOption(args, 'ignore') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    const version = stringOption(args, 'kubernetes-version');
+    const version = kubernetesVersionOption(args);
     const policy = await loadPolicyFile(args.positionals[0], io.stdin, version);
     const findings = [
       ...policy.unknownFieldFindings.filter((f) => !ignore.includes(f.id)),

@@ -1,6 +1,15 @@
-import { Command, ExitCode, UsageError, booleanOption, choiceOption, stringOption } from '../command';
-import { readInput, write } from '../io';
-import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion, policyIssues } from '../../policy';
+import { Command, ExitCode, InputError, UsageError, booleanOption, choiceOption, kubernetesVersionOption } from '../command';
+import { POLICY_MAX_BYTES, formatBytes, readPolicyInput, write } from '../io';
+import { unreadableIssue } from '../policy-input';
+import { DEFAULT_KUBERNETES_VERSION, PolicyIssue, parseKubernetesVersion, policyIssues } from '../../policy';
+
+interface FileResult {
+  readonly file: string;
+  readonly valid: boolean;
+  readonly issues: readonly PolicyIssue[];
+  /** The file could not be read (missing, a directory, over the size limit, an alias bomb): one line. */
+  readonly error?: string;
+}
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -17,6 +26,8 @@ Options:
   --format text|json       output format (default text)
   -h, --help               show this help
 
+Files over ${formatBytes(POLICY_MAX_BYTES)} are refused unread (real policies are kilobytes).
+
 Exit codes: 0 every file is valid, 1 a file is invalid or unreadable, 2 usage error.
 
 Example:
@@ -29,28 +40,19 @@ Example:
   async run(args, io) {
     if (args.positionals.length === 0) throw new UsageError("validate needs at least one FILE (or '-' for standard input)");
     const format = choiceOption(args, 'format', ['text', 'json'] as const, 'text');
-    const version = stringOption(args, 'kubernetes-version');
-    try {
-      parseKubernetesVersion(version);
-    } catch (e) {
-      throw new UsageError(`--${(e as Error).message}`);
-    }
+    const version = kubernetesVersionOption(args);
     const strict = !booleanOption(args, 'apiserver-verdict');
-    const results = [];
-    for (const file of args.positionals) {
-      let issues;
-      try {
-        issues = policyIssues(await readInput(file, io.stdin), { kubernetesVersion: version, strict });
-      } catch (e) {
-        issues = [{ path: '(file)', message: (e as Error).message }];
-      }
-      results.push({ file, valid: issues.length === 0, issues });
-    }
+    const results: FileResult[] = [];
+    for (const file of args.positionals) results.push(await validateFile(file, io.stdin, { kubernetesVersion: version, strict }));
     const v = parseKubernetesVersion(version).text;
     if (format === 'json') {
       write(io.stdout, JSON.stringify({ kubernetesVersion: v, results }, null, 2));
     } else {
       for (const r of results) {
+        if (r.error !== undefined) {
+          write(io.stderr, `cdk8s-audit: ${r.error}`);
+          continue;
+        }
         if (r.valid) {
           write(io.stdout, `${r.file}: valid for kube-apiserver ${v}`);
           continue;
@@ -62,3 +64,16 @@ Example:
     return results.every((r) => r.valid) ? ExitCode.OK : ExitCode.FINDING;
   },
 };
+
+async function validateFile(file: string, stdin: NodeJS.ReadableStream, options: { kubernetesVersion?: string; strict: boolean }): Promise<FileResult> {
+  let text: string;
+  try {
+    text = await readPolicyInput(file, stdin);
+  } catch (e) {
+    if (e instanceof InputError) return { file, valid: false, issues: [], error: e.message };
+    throw e;
+  }
+  const issues = policyIssues(text, options);
+  const unreadable = unreadableIssue(file === '-' ? '(stdin)' : file, issues);
+  return { file, valid: issues.length === 0, issues, ...(unreadable ? { error: unreadable.message } : {}) };
+}

@@ -65,12 +65,12 @@ describe('cdk8s-audit advise', () => {
     const text = cli(args);
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/^Check of webhook batching settings/);
-    expect(text.stdout).toContain('DROP    batch.bufferSize (--audit-webhook-batch-buffer-size): 10000 cannot hold the burst');
+    expect(text.stdout).toContain('DROP    --webhook-batch-buffer-size (--audit-webhook-batch-buffer-size): 10000 cannot hold the burst');
     expect(text.stdout).toMatch(/Result: events are DROPPED under this load \(exit 1\)\.$/m);
     const json = cli([...args, '--format', 'json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ kind: 'check', drops: true, settings: { bufferSize: 10000, maxBatchSize: 400 } });
-    expect(json.stderr).toContain('cdk8s-audit: batch.bufferSize (--audit-webhook-batch-buffer-size): 10000 cannot hold the burst');
+    expect(json.stderr).toContain('cdk8s-audit: --webhook-batch-buffer-size (--audit-webhook-batch-buffer-size): 10000 cannot hold the burst');
   });
 
   it('check: settings that keep up exit 0', () => {
@@ -97,7 +97,7 @@ describe('cdk8s-audit advise', () => {
   it('no settings can carry the load: exit 1 naming the sink', () => {
     const r = cli(['advise', '--rps', '3000', '--sink-latency', '2s', '--sink-max-in-flight', '2', '--sink-max-body', '1Mi', '--format', 'json']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cdk8s-audit: --sink-max-in-flight \(sink\.maxInFlight\): 2 POSTs at once/);
+    expect(r.stderr).toMatch(/cdk8s-audit: --sink-max-in-flight: 2 POSTs at once/);
   });
 
   it('usage errors exit 2', () => {
@@ -118,7 +118,7 @@ describe('cdk8s-audit advise', () => {
     expect(r.stderr).toContain('--webhook-batch-throttle-qps (--audit-webhook-batch-throttle-qps): "fast" is not a number');
     const neg = cli(['advise', '--rps', '-3', '--sink-latency', '1s']);
     expect(neg.code).toBe(1);
-    expect(neg.stderr).toContain('--rps (load.requestsPerSecond): -3 is not a rate ≥ 0');
+    expect(neg.stderr).toContain('--rps: -3 is not a rate ≥ 0');
     const refused = cli(['advise', '--rps', '3', '--sink-latency', '1s', '--webhook-batch-max-size', '0']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/--audit-webhook-batch-max-size: 0 .*positive/);
