@@ -2,6 +2,7 @@
 import { Command, CommandIO, ExitCode, InputError, UsageError, fieldFlagsOf, nameFlags, nearest, parseCommandArgs } from './command';
 import { COMMANDS } from './commands';
 import { write } from './io';
+import { KubernetesVersionError } from '../policy';
 
 function commandList(commands: readonly Command[]): string[] {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -95,7 +96,8 @@ export async function main(argv: string[], io: CommandIO): Promise<ExitCode> {
   } catch (e) {
     // Library messages name TypeScript props; the user typed this verb's flags.
     const say = (message: string) => write(io.stderr, `cdk8s-audit: ${command ? nameFlags(message, fieldFlagsOf(command)) : message}`);
-    if (e instanceof UsageError) {
+    // A verb that passed --kubernetes-version on unchecked: the library's refusal is still a usage error.
+    if (e instanceof UsageError || e instanceof KubernetesVersionError) {
       say(e.message);
       return ExitCode.USAGE;
     }

@@ -14,19 +14,27 @@ export interface KubernetesVersion {
   readonly text: string;
 }
 
+/** A Kubernetes version cdk8s-audit cannot use; the message names the `kubernetesVersion` field and the value. */
+export class KubernetesVersionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KubernetesVersionError';
+  }
+}
+
 /**
  * Parses `1.35`, `1.35.4` or `v1.35.4`, and refuses versions cdk8s-audit has no rules for.
- * @throws Error naming the value and the supported range
+ * @throws KubernetesVersionError naming the value and the supported range
  */
 export function parseKubernetesVersion(version: string = DEFAULT_KUBERNETES_VERSION): KubernetesVersion {
   const m = /^v?1\.(\d+)(?:\.(\d+))?$/.exec(version.trim());
   const supported = `1.${SUPPORTED_KUBERNETES_MINORS[0]} to 1.${SUPPORTED_KUBERNETES_MINORS[SUPPORTED_KUBERNETES_MINORS.length - 1]}`;
   if (!m) {
-    throw new Error(`kubernetesVersion ${JSON.stringify(version)} is not a Kubernetes version; write it as 1.MINOR or 1.MINOR.PATCH (supported: ${supported})`);
+    throw new KubernetesVersionError(`kubernetesVersion ${JSON.stringify(version)} is not a Kubernetes version; write it as 1.MINOR or 1.MINOR.PATCH (supported: ${supported})`);
   }
   const minor = Number(m[1]);
   if (!(SUPPORTED_KUBERNETES_MINORS as readonly number[]).includes(minor)) {
-    throw new Error(`kubernetesVersion ${JSON.stringify(version)} is not supported: cdk8s-audit knows the audit rules of ${supported}`);
+    throw new KubernetesVersionError(`kubernetesVersion ${JSON.stringify(version)} is not supported: cdk8s-audit knows the audit rules of ${supported}`);
   }
   return { major: 1, minor, text: m[2] === undefined ? `1.${minor}` : `1.${minor}.${m[2]}` };
 }

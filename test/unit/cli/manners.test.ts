@@ -128,6 +128,7 @@ describe('messages name the CLI flags, not TypeScript props', () => {
     ['advise: unsupported version', ['advise', '--rps', '10', '--sink-latency', '200ms', '--kubernetes-version', '1.2'], /^cdk8s-audit: --kubernetes-version "1\.2" is not supported/],
     ['validate: unsupported version', ['validate', '--kubernetes-version', '1.2', 'x'], /^cdk8s-audit: --kubernetes-version "1\.2" is not supported/],
     ['lint: unsupported version', ['lint', '--kubernetes-version', 'x', 'p.yaml'], /^cdk8s-audit: --kubernetes-version "x" is not a Kubernetes version/],
+    ['preset: a version the verb passes on unchecked', ['preset', 'cis', '--kubernetes-version', 'abc'], /^cdk8s-audit: --kubernetes-version "abc" is not a Kubernetes version[^\n]*\n$/],
     ['kubeconfig: --ca not PEM', ['kubeconfig', '--server', 'https://10.0.0.1/', '--ca', notPem], /^cdk8s-audit: --ca .*"hello\\n" is not a PEM certificate/],
     ['kubeconfig: --ca and --ca-path', ['kubeconfig', '--server', 'https://10.0.0.1/', '--ca', notPem, '--ca-path', '/x'], /--ca .*and --ca-path: both are set/],
     ['kubeconfig: bad --server', ['kubeconfig', '--server', 'foo'], /^cdk8s-audit: --server: "foo" is not an absolute URL/],
@@ -143,6 +144,10 @@ describe('messages name the CLI flags, not TypeScript props', () => {
     expect(r.stderr).toMatch(says);
     const leaked = props.filter((p) => new RegExp(`(?<![\\w-])${p}\\b`).test(r.stderr));
     expect(leaked).toEqual([]);
+  });
+
+  it('a version the library refuses is a usage error (exit 2), not an internal error', async () => {
+    expect((await run(['preset', 'cis', '--kubernetes-version', '1.2'])).code).toBe(2);
   });
 
   it.each<[string, Record<string, string>, string]>([
