@@ -87,6 +87,16 @@ export const EVERY_REQUEST: EvidenceSelector = {
   anyOf: [...secretMaterial(), { minLevel: Level.METADATA }],
 };
 
+/** Access to audit logs: any request in the audit sink's namespace, and node log files read through nodes/proxy. */
+export const AUDIT_LOG_ACCESS: EvidenceSelector = {
+  description: "requests in the audit sink's namespace, and node log files read through nodes/proxy",
+  anyOf: [
+    ...secretMaterial({ auditNamespace: true }),
+    { auditNamespace: true, minLevel: Level.METADATA },
+    { group: '', resources: ['nodes/proxy'], uriIncludes: '/proxy/logs', minLevel: Level.METADATA },
+  ],
+};
+
 /** Changes in the audit sink's namespace (stopping or reconfiguring audit). */
 export const AUDIT_NAMESPACE_CHANGES: EvidenceSelector = {
   description: "changes in the audit sink's namespace",

@@ -2,7 +2,7 @@ import { PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
 import { RULE_SETS } from './catalogue';
-import { AUDIT_NAMESPACE_CHANGES, EVERY_REQUEST } from './evidence';
+import { AUDIT_LOG_ACCESS, EVERY_REQUEST } from './evidence';
 
 /** NIST SP 800-53 Rev. 5, AU family. */
 export const NIST_800_53: PresetDefinition = {
@@ -28,7 +28,7 @@ export const NIST_800_53: PresetDefinition = {
     {
       id: 'AU-9', summary: 'Protection of audit information',
       rules: ['audit-namespace-writes', 'audit-namespace-access'], probes: [PROBES.podLogs('audit')],
-      evidence: AUDIT_NAMESPACE_CHANGES, settings: { protection: true },
+      evidence: AUDIT_LOG_ACCESS, settings: { protection: true },
       note: 'Separate system (the remote sink) with cryptographic integrity (hash chain, signed digests).',
     },
     {

@@ -2,7 +2,7 @@ import { AUDIT_NAMESPACE_DEFAULT, PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
 import { CREDENTIAL_RESOURCES, RULE_SETS, SYSTEM_RESOURCES, WRITE_VERBS } from './catalogue';
-import { AUDIT_NAMESPACE_CHANGES, DENIED_REQUESTS, EVERY_REQUEST, READ_VERBS, resourceMatches, secretMaterial } from './evidence';
+import { AUDIT_LOG_ACCESS, AUDIT_NAMESPACE_CHANGES, DENIED_REQUESTS, EVERY_REQUEST, READ_VERBS, resourceMatches, secretMaterial } from './evidence';
 import { Level } from '../policy/model';
 
 const CDE = 'cde';
@@ -42,14 +42,7 @@ export const PCI_DSS: PresetDefinition = {
       id: '10.2.1.3', summary: 'All access to audit logs is logged',
       rules: ['audit-namespace-access', 'audit-namespace-writes', 'interactive-access'],
       probes: [PROBES.podLogs(AUDIT), PROBES.exec(AUDIT, 'sink-0'), PROBES.nodeLogs()],
-      evidence: {
-        description: "requests in the audit sink's namespace, and node log files read through nodes/proxy",
-        anyOf: [
-          ...secretMaterial({ auditNamespace: true }),
-          { auditNamespace: true, minLevel: Level.METADATA },
-          { group: '', resources: ['nodes/proxy'], uriIncludes: '/proxy/logs', minLevel: Level.METADATA },
-        ],
-      },
+      evidence: AUDIT_LOG_ACCESS,
       note: `The audit sink runs in namespace "${AUDIT}"; node log files are reachable through nodes/proxy.`,
     },
     {

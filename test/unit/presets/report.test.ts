@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  EVIDENCE_REPORT_SCHEMA, RequirementResult, getPreset, judgeEvidence, parsePolicy, renderReportHtml, renderReportJson, renderReportMarkdown, reportExitCode,
+  EVIDENCE_REPORT_SCHEMA, EvidenceJudge, Level, PRESET_NAMES, PROBE_USERS, ProbeCaller, evaluatePolicy, probeAttributes, RequirementResult, getPreset, judgeEvidence, parsePolicy, renderReportHtml, renderReportJson, renderReportMarkdown, reportExitCode,
 } from '../../../src';
 import { auditEvent } from './audit-events';
 
@@ -192,5 +192,30 @@ describe('evidence report: JSON', () => {
     const html = renderReportHtml(r);
     expect(html).not.toContain('<script>');
     expect(html).toContain('&lt;script&gt;');
+  });
+});
+
+describe('every requirement\'s own example requests are evidence for it', () => {
+  // The event the apiserver writes for a probe: the level the preset gives it, 403/401 for callers without grants.
+  it.each(PRESET_NAMES)('%s', (name) => {
+    const preset = getPreset(name);
+    for (const req of preset.requirements) {
+      const judge = new EvidenceJudge({ ...preset, requirements: [req] }, { kubernetesVersion: '1.35' });
+      for (const probe of req.probes) {
+        const a = probeAttributes(probe);
+        const level = evaluatePolicy(preset.policy, a).level;
+        if (level === Level.NONE) continue;
+        const user = PROBE_USERS[probe.as]!;
+        judge.add(auditEvent({
+          auditID: `${req.id}-${probe.description}`, level, verb: a.verb, requestURI: probe.path, user: { username: user.name, groups: user.groups },
+          ...(a.resourceRequest ? { objectRef: { resource: a.resource, subresource: a.subresource || undefined, namespace: a.namespace || undefined, name: a.name || undefined, apiGroup: a.apiGroup || undefined } } : {}),
+          responseStatus: { code: probe.as === ProbeCaller.ADMIN ? 200 : probe.as === ProbeCaller.USER ? 403 : 401 },
+        }));
+      }
+      const r = judge.finish([]).requirements[0];
+      if (!r.evidence) continue;
+      expect(r.evidence.violations, `${name} ${req.id}`).toEqual([]);
+      expect(r.evidence.count > 0 || r.evidence.byAbsence, `${name} ${req.id}: none of its example requests matches ${r.evidence.matches.join(' / ')}`).toBe(true);
+    }
   });
 });
