@@ -283,18 +283,25 @@ describe('kind: init → install from the tarball → synth → prove --kind, on
   }));
 });
 
-/** Stops the kube-apiserver container; the kubelet starts it again, which reads the policy file anew. */
+/**
+ * Restarts the kube-apiserver static pod so it reads the policy file anew: its manifest moved out of
+ * /etc/kubernetes/manifests (the kubelet stops the pod), then back (the kubelet starts it again).
+ */
 async function restartApiserver(c: KindCluster): Promise<void> {
-  const before = (await c.exec(['crictl', 'ps', '-q', '--name', 'kube-apiserver'])).trim();
-  await c.exec(['crictl', 'stop', ...before.split('\n').filter(Boolean)]);
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const now = (await tryRun('docker', ['exec', c.node, 'crictl', 'ps', '-q', '--name', 'kube-apiserver'])).stdout.trim();
-    const ready = await tryRun(c.kubectl, ['--kubeconfig', c.kubeconfig, 'get', '--raw', '/readyz', '--request-timeout=5s']);
-    if (now && now !== before && ready.code === 0) return;
-    if (Date.now() > deadline) throw new Error(`kube-apiserver not ready within 180 s after its restart: ${ready.stderr}`);
-    await sleep(2000);
-  }
+  const readyz = () => tryRun(c.kubectl, ['--kubeconfig', c.kubeconfig, 'get', '--raw', '/readyz', '--request-timeout=5s'], { timeoutMs: 15_000 });
+  const wait = async (what: string, done: (code: number) => boolean) => {
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const res = await readyz();
+      if (done(res.code)) return;
+      if (Date.now() > deadline) throw new Error(`kube-apiserver: ${what} within 180 s (last /readyz: exit ${res.code} ${res.stderr.trim()})`);
+      await sleep(1000);
+    }
+  };
+  await c.exec(['mv', '/etc/kubernetes/manifests/kube-apiserver.yaml', '/etc/kubernetes/kube-apiserver.yaml.restarting']);
+  await wait('not stopped', (code) => code !== 0);
+  await c.exec(['mv', '/etc/kubernetes/kube-apiserver.yaml.restarting', '/etc/kubernetes/manifests/kube-apiserver.yaml']);
+  await wait('not ready again', (code) => code === 0);
 }
 
 /** The pause image kubeadm uses: preloaded in every kind node image, so the workload's pod runs offline. */
