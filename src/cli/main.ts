@@ -110,20 +110,26 @@ export async function main(argv: string[], io: CommandIO): Promise<ExitCode> {
   }
 }
 
+/** Verbs that run until stopped: their output going away is a failure to report, not a reader that is done. */
+const SERVERS = new Set(['sink serve']);
+
 /**
  * A reader that goes away (`cdk8s-audit preset --list | head -1`) closes the pipe: the output is no
  * longer wanted, so the command ends quietly with exit 0 instead of an unhandled EPIPE stack trace.
+ * A server (`sink serve --forward-stdout`) exits 1 saying why: its supervisor must not see success.
  */
-export function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream, exit: (code: number) => void = process.exit): void {
+export function exitOnClosedPipe(stream: NodeJS.WriteStream, argv: readonly string[], exit: (code: number) => void = process.exit): void {
   stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') exit(0);
-    else throw e;
+    if (e.code !== 'EPIPE') throw e;
+    if (!SERVERS.has(argv.slice(0, 2).join(' '))) return exit(0);
+    if (stream !== process.stderr) process.stderr.write(`cdk8s-audit: standard output was closed by its reader; stopping\n`);
+    exit(1);
   });
 }
 
 if (require.main === module) {
-  exitQuietlyOnClosedPipe(process.stdout);
-  exitQuietlyOnClosedPipe(process.stderr);
+  exitOnClosedPipe(process.stdout, process.argv.slice(2));
+  exitOnClosedPipe(process.stderr, process.argv.slice(2));
   main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd() }).then(
     (code) => {
       process.exitCode = code;

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { Command, CommandIO, ExitCode, FieldFlags, InputError, OptionSpec, ParsedArgs, UsageError, booleanOption, choiceOption, nameFlags, stringOption } from '../command';
-import { readInput, write } from '../io';
+import { POLICY_MAX_BYTES, readInput, write } from '../io';
 import { ApiserverAudit, DEFAULT_POLICY_FILE } from '../../backends/apiserver-audit';
 import { LogBackendProps, WebhookBackendProps } from '../../backends/backends';
 import { AuditConfigError } from '../../backends/errors';
@@ -290,7 +290,7 @@ Examples:
         let manifest: unknown;
         if (manifestPath !== undefined) {
           try {
-            manifest = parseYaml(await readInput(manifestPath === '-' ? '-' : resolve(io.cwd, manifestPath), io.stdin));
+            manifest = parseYaml(await readInput(manifestPath === '-' ? '-' : resolve(io.cwd, manifestPath), io.stdin, { maxBytes: POLICY_MAX_BYTES, what: 'a static pod manifest' }));
           } catch (e) {
             if (e instanceof InputError) throw e;
             throw new InputError(`${manifestPath}: not YAML (${(e as Error).message}); pass the kube-apiserver static pod manifest`);

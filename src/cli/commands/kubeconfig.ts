@@ -87,7 +87,7 @@ Example:
     const read = async (option: string, path: string | undefined): Promise<string | undefined> => {
       if (path === undefined) return undefined;
       try {
-        return await readInput(path === '-' ? '-' : resolve(io.cwd, path), io.stdin);
+        return await readInput(path === '-' ? '-' : resolve(io.cwd, path), io.stdin, { maxBytes: 1024 * 1024, what: 'a PEM certificate or key' });
       } catch (e) {
         throw new InputError(`--${option}: ${(e as Error).message}`);
       }

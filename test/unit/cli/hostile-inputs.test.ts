@@ -104,6 +104,18 @@ describe.each(VERBS)('%s on hostile policy inputs', (verb, argsFor) => {
   });
 });
 
+describe('other small inputs have limits too', () => {
+  it.each<[string, string[], RegExp]>([
+    ['kubeconfig --ca', ['kubeconfig', '--server', 'https://10.0.0.1/', '--ca', '/dev/zero'], /^cdk8s-audit: --ca: cannot read \/dev\/zero: it holds more than 1 MiB/],
+    ['flags --manifest', ['flags', '--log-path', '/var/log/a/audit.log', '--format', 'patch', '--manifest', '/dev/zero'], /^cdk8s-audit: cannot read \/dev\/zero: it holds more than 4 MiB/],
+  ])('%s /dev/zero: exit 1, one line, bounded memory', (_name, args, says) => {
+    const r = run(args);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(says)]);
+    expect(r.code).toBe(1);
+    expect(r.maxRssMiB).toBeLessThan(RSS_BOUND_MIB);
+  });
+});
+
 describe('limits that must not refuse real inputs', () => {
   it('a policy just under 4 MiB is read', () => {
     const p = path('under-limit.yaml');

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { editDistance, nameFlags, nearest } from '../../../src/cli/command';
 import { COMMANDS } from '../../../src/cli/commands';
-import { main } from '../../../src/cli/main';
+import { exitOnClosedPipe, main } from '../../../src/cli/main';
 import { ROOT } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 
@@ -45,6 +45,22 @@ describe('a closed pipe (cdk8s-audit preset --list | head -1)', () => {
     const r = await runWithClosedStdout(args);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('exitOnClosedPipe', () => {
+  const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+  it.each<[string[], number]>([[['preset', '--list'], 0], [['evaluate', 'p.yaml'], 0], [['sink', 'serve', '--forward-stdout'], 1]])('%j exits %i', (argv, code) => {
+    const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+    const exits: number[] = [];
+    exitOnClosedPipe(stream, argv, (c) => void exits.push(c));
+    stream.emit('error', epipe);
+    expect(exits).toEqual([code]);
+  });
+  it('other stream errors are not swallowed', () => {
+    const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+    exitOnClosedPipe(stream, ['preset'], () => undefined);
+    expect(() => stream.emit('error', Object.assign(new Error('EIO'), { code: 'EIO' }))).toThrow('EIO');
   });
 });
 
