@@ -54,7 +54,8 @@ function asksHelp(rest: readonly string[]): boolean {
 
 /** No verb matched: a group word without its subcommand, or a typo. */
 function unknownCommand(argv: string[], io: CommandIO): ExitCode {
-  const words = argv.slice(0, argv.findIndex((a) => a.startsWith('-')) === -1 ? argv.length : argv.findIndex((a) => a.startsWith('-')));
+  const firstOption = argv.findIndex((a) => a.startsWith('-'));
+  const words = firstOption === -1 ? argv : argv.slice(0, firstOption);
   for (let n = words.length; n > 0; n--) {
     const members = groupMembers(words.slice(0, n));
     if (members.length === 0) continue;
