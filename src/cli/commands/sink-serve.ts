@@ -79,7 +79,7 @@ Example:
   cdk8s-audit certs --out tls --sans 127.0.0.1
   head -c 32 /dev/urandom > signing.key
   cdk8s-audit sink serve --store /var/lib/audit-sink --key signing.key \\
-    --tls-cert tls/sink.crt --tls-key tls/sink.key --client-ca tls/ca.crt --listen 127.0.0.1:8443`,
+    --tls-dir tls --listen 127.0.0.1:8443`,
   options: {
     store: { type: 'string' },
     key: { type: 'string' },
