@@ -3,6 +3,7 @@
  * log and the sink recorded, and judge it (judge.ts). Built from the same parts users get from
  * `cdk8s-audit/testing`: a kind cluster from dist/, requests as a given identity, waiting for events.
  */
+import { spawnSync } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
@@ -13,7 +14,7 @@ import { ApiClient, Identity } from './client';
 import { SynthesizedAudit, flagValue, readSynthesizedAudit } from './dist';
 import { AuditEvent, parseAuditEvents, waitForAuditEvents } from './events';
 import { run, sleep } from './exec';
-import { KindToolOptions, KubeconfigAccess, accessFromKubeconfig, kubectlBinary } from './kind';
+import { KindToolOptions, KubeconfigAccess, accessFromKubeconfig, kindBinary, kubectlBinary } from './kind';
 import { KindFromDist, createKindClusterFromDist } from './kind-from-dist';
 import { Observed, ProveVerdict, SentProbe, judgeProve } from './judge';
 import { SinkManifests, SinkStore, deploySink, findSink, loadLocalImage, readManifests, readSinkStore } from './sink';
@@ -109,10 +110,15 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
   let clusterName: string;
   let ownsCluster = false;
   let keepIt = false;
+  let stopCleanupOnSignal = () => undefined as void;
   try {
     if (target.kind) {
       ownsCluster = true;
       keepIt = !!target.keep;
+      if (!keepIt) {
+        const name = target.name ?? (typeof audit.kindConfig.name === 'string' ? audit.kindConfig.name : 'cdk8s-audit');
+        stopCleanupOnSignal = deleteClusterOnSignal(kindBinary(options.tools?.kind), name, say);
+      }
       kind = await step('kind create cluster (dist/node/kind-cluster.yaml, fresh webhook certificates)', () =>
         createKindClusterFromDist({ appDir: options.appDir, distDir: options.distDir, name: target.name, image: target.image, ...options.tools }), (k) => k.cluster.name);
       const k = kind;
@@ -211,8 +217,30 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
     }
     throw error;
   } finally {
+    stopCleanupOnSignal();
     if (kind && !keepIt) await step(`kind delete cluster`, () => kind!.delete());
   }
+}
+
+/**
+ * An interrupted run (Ctrl-C, a cancelled CI job) must not leave the cluster behind: on SIGINT or SIGTERM
+ * the cluster is deleted (synchronously: the process is about to end), then the signal is raised again.
+ * Returns the function that removes the handlers.
+ */
+function deleteClusterOnSignal(kindBin: string, name: string, say: (line: string) => void): () => void {
+  const handler = (signal: NodeJS.Signals) => {
+    remove();
+    say(`${signal}: deleting kind cluster ${name}`);
+    spawnSync(kindBin, ['delete', 'cluster', '--name', name], { stdio: 'ignore', timeout: 120_000 });
+    process.kill(process.pid, signal);
+  };
+  const remove = () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  return remove;
 }
 
 async function applyAll(cluster: { kubectlRun(args: readonly string[], o?: { input?: string }): Promise<string> }, distDir: string): Promise<void> {

@@ -26,7 +26,8 @@ auditID of every failure. What was not observed is reported as such, never as pa
 --kind creates a kind cluster from dist/node/kind-cluster.yaml (its mounted files copied to a temp
 directory with fresh webhook certificates, so nothing is written into the app), loads the sink
 image (it must be in the local Docker engine: \`cdk8s-audit sink image\`), creates the sink's Secrets,
-applies dist/*.k8s.yaml, and deletes the cluster afterwards unless --keep. Needs Docker, kind and
+applies dist/*.k8s.yaml, and deletes the cluster afterwards unless --keep (also when a step fails,
+after printing diagnostics, and when interrupted by SIGINT or SIGTERM). Needs Docker, kind and
 kubectl (PATH, or CDK8S_AUDIT_KIND / CDK8S_AUDIT_KUBECTL).
 
 --kubeconfig uses an existing cluster (the kubeconfig's current context: embedded CA data, and
