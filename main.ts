@@ -2,10 +2,10 @@
 //   dist/*.k8s.yaml, dist/kustomization.yaml   the sink (what Argo CD / Flux apply)
 //   dist/node/                                 files for the control-plane node: policy, webhook kubeconfig,
 //                                              kubeadm, kind and static-pod wiring, files.yaml (where each goes)
-import { ApiObject, Chart, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, Size } from 'cdk8s';
 // The compiled library (`npm run synth` builds it first), as a user's app imports the package: transpiling
 // the library's sources on every synth would make synth several times slower.
-import { AuditApp, ClusterAudit } from './lib';
+import { AuditApp, ClusterAudit, sinkRetentionFor } from './lib';
 import { AuditSink, SinkSigningKey, SinkTls } from './lib/sinks';
 
 /** The sink's fixed ClusterIP: the apiserver runs on the host network and cannot resolve Service names. */
@@ -38,6 +38,8 @@ const audit = new ClusterAudit(chart, 'cluster-audit', {
   kind: { name: 'cdk8s-audit' },
 });
 
+const retention = sinkRetentionFor(audit.policy.preset!.retention);
+
 new AuditSink(chart, 'audit-sink', {
   image: SINK_IMAGE,
   clusterIP: SINK_CLUSTER_IP,
@@ -46,6 +48,10 @@ new AuditSink(chart, 'audit-sink', {
   tls: SinkTls.fromSecret('audit-sink-tls'),
   signingKey: SinkSigningKey.fromSecret('audit-sink-signing-key'),
   storageSize: Size.gibibytes(10),
+  // Keep what the preset's retention requirement claims, deleting by age only (a size limit could delete
+  // sooner): the report counts retention as met only then. Size the volume for that many days.
+  retentionMaxAge: Duration.days(retention.maxAgeDays),
+  retentionMaxBytes: retention.maxBytes,
   // Checks at synth that the sink accepts every batch the apiserver may send.
   webhookBackend: audit.apiserver.webhook,
 });

@@ -3,8 +3,8 @@
 //   dist/node/                                   files for the control-plane nodes (see dist/node/files.yaml)
 // Keys and certificates are never synthesised: `npx cdk8s-audit certs --out {{secretsDir}} --sans {{sinkHost}}`
 // writes them to {{secretsDir}} (gitignored), which dist/node/kind-cluster.yaml mounts from.
-import { ApiObject, Chart, Size } from 'cdk8s';
-import { AuditApp, ClusterAudit } from 'cdk8s-audit';
+import { ApiObject, Chart, Duration, Size } from 'cdk8s';
+import { AuditApp, ClusterAudit, sinkRetentionFor } from 'cdk8s-audit';
 import { AuditSink, SinkSigningKey, SinkTls } from 'cdk8s-audit/sinks';
 
 /** The sink's fixed ClusterIP: the apiserver runs on the host network and cannot resolve Service names. */
@@ -36,6 +36,8 @@ const audit = new ClusterAudit(chart, 'cluster-audit', {
   },
 });
 
+const retention = sinkRetentionFor(audit.policy.preset!.retention);
+
 // The sink the webhook points at (synth fails when they disagree on address, port or body size).
 new AuditSink(chart, 'audit-sink', {
   image: SINK_IMAGE,
@@ -46,6 +48,10 @@ new AuditSink(chart, 'audit-sink', {
   tls: SinkTls.fromSecret('audit-sink-tls'),
   signingKey: SinkSigningKey.fromSecret('audit-sink-signing-key'),
   storageSize: Size.gibibytes(10),
+  // Keep what the preset's retention requirement claims, deleting by age only (a size limit could delete
+  // sooner): the report counts retention as met only then. Size the volume for that many days.
+  retentionMaxAge: Duration.days(retention.maxAgeDays),
+  retentionMaxBytes: retention.maxBytes,
   webhookBackend: audit.apiserver.webhook,
 });
 
