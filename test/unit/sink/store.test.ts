@@ -194,9 +194,11 @@ describe('Store', () => {
 });
 
 describe('verify detects tampering', () => {
-  let base: { dir: string; events: ReceivedEvent[] };
-  // Made here, not in the control test that fills it: the later tests read it after that test has finished.
+  // One store for every case, built by whichever test asks first (tests pass alone and in any order). Its
+  // parent is made here, in the describe body, so it lives until the block ends, not until that first test does.
   const baseParent = tempDir('store');
+  let built: Promise<{ dir: string; events: ReceivedEvent[] }> | undefined;
+  const baseStore = () => (built ??= buildStore(hmac, { batches: 12, perBatch: 8, segmentMaxBytes: 12 * 1024, parent: baseParent }));
   const detect = async (dir: string, what: string): Promise<string> => {
     const report = await verifyStore(dir, hmac);
     expect(report.ok, `${what} was not detected`).toBe(false);
@@ -204,12 +206,13 @@ describe('verify detects tampering', () => {
   };
 
   it('an intact copy verifies (control)', async () => {
-    base = await buildStore(hmac, { batches: 12, perBatch: 8, segmentMaxBytes: 12 * 1024, parent: baseParent });
+    const base = await baseStore();
     expect(segmentFiles(base.dir).length).toBeGreaterThanOrEqual(4);
     expect((await verifyStore(copyStore(base.dir), hmac)).ok).toBe(true);
   });
 
   it('300 random single-byte flips in segments and digests: every one detected, at the flipped file', async () => {
+    const base = await baseStore();
     const rand = rng(1);
     const files = [...segmentFiles(base.dir), ...digestFiles(base.dir)];
     for (let t = 0; t < 300; t++) {
@@ -227,6 +230,7 @@ describe('verify detects tampering', () => {
   }, 120_000);
 
   it('deleting any one record is detected and named', async () => {
+    const base = await baseStore();
     const rand = rng(2);
     for (let t = 0; t < 60; t++) {
       const copy = copyStore(base.dir);
@@ -244,6 +248,7 @@ describe('verify detects tampering', () => {
   }, 60_000);
 
   it('swapping two records, inside a segment or across segments, is detected', async () => {
+    const base = await baseStore();
     const rand = rng(3);
     for (let t = 0; t < 60; t++) {
       const copy = copyStore(base.dir);
@@ -270,6 +275,7 @@ describe('verify detects tampering', () => {
   }, 60_000);
 
   it('truncating any segment at any byte, or dropping its last records, is detected', async () => {
+    const base = await baseStore();
     const rand = rng(4);
     for (let t = 0; t < 80; t++) {
       const copy = copyStore(base.dir);
@@ -288,6 +294,7 @@ describe('verify detects tampering', () => {
   }, 60_000);
 
   it('deleting or swapping whole files is detected: a sealed segment, its digest, the open segment, the head, two segments renamed', async () => {
+    const base = await baseStore();
     const segs = segmentFiles(base.dir);
     const cases: [string, (d: string) => void, RegExp][] = [
       ['first segment', (d) => rmSync(join(d, segs[0])), /has no segment|were deleted/],
@@ -300,14 +307,14 @@ describe('verify detects tampering', () => {
         renameSync(join(d, segs[0]), join(d, 'tmp'));
         renameSync(join(d, segs[1]), join(d, segs[0]));
         renameSync(join(d, 'tmp'), join(d, segs[1]));
-      }, /./],
+      }, /^segment-0+1\.jsonl record 1 \(seq \d+\): has seq \d+ right after seq 0: the records with seq 1–\d+ were deleted/],
       ['two digests swapped', (d) => {
         const [a, b] = [segs[0], segs[1]].map((s) => join(d, s.replace('.jsonl', '.digest.json')));
         const ta = readFileSync(a);
         writeFileSync(a, readFileSync(b));
         writeFileSync(b, ta);
       }, /describes|swapped/],
-      ['a record appended to a sealed segment', (d) => appendFileSync(join(d, segs[0]), readFileSync(join(d, segs[0]), 'utf8').split('\n')[0] + '\n'), /./],
+      ['a record appended to a sealed segment', (d) => appendFileSync(join(d, segs[0]), readFileSync(join(d, segs[0]), 'utf8').split('\n')[0] + '\n'), /^segment-0+1\.jsonl record \d+ \(seq 1\): has seq 1 after seq \d+: records were reordered or duplicated/],
     ];
     for (const [what, mutate, expected] of cases) {
       const copy = copyStore(base.dir);
