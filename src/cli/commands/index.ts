@@ -18,6 +18,7 @@ import { kindConfigCommand } from './kind-config';
 import { kubeadmConfigCommand } from './kubeadm-config';
 import { adviseCommand } from './advise';
 import { alertsCommand } from './alerts';
+import { detectionsCommand } from './detections';
 
 /**
  * Every verb of the `cdk8s-audit` command, in the order `--help` lists them.
@@ -45,4 +46,5 @@ export const COMMANDS: Command[] = [
   sinkRulesValidateCommand,
   sinkRulesPresetCommand,
   sinkRulesEvalCommand,
+  detectionsCommand,
 ];

@@ -1,0 +1,54 @@
+import { Command, ExitCode, UsageError, choiceOption, kubernetesVersionOption } from '../command';
+import { write } from '../io';
+import { loadPolicyFile } from '../policy-input';
+import { DETECTIONS, DETECTION_RULE_SETS, DetectionRuleSet, checkDetections, formatCoverage } from '../../detections';
+
+export const detectionsCommand: Command = {
+  name: 'detections',
+  summary: 'which Falco Kubernetes audit rules the policy lets fire, and the smallest change for the rest',
+  help: `Usage: cdk8s-audit detections POLICY [--rule-set falco] [--allow NAME,...] [--format text|json]
+
+For every detection rule of the set, evaluates the requests it watches against the policy and says whether
+the events carry the fields its condition reads (Falco's ka.req.* fields need level Request). For each one
+not covered: the policy rule that decides the level and the rule to insert that covers it.
+
+Status: covered; not-covered; withheld (covering it would record bodies of secrets or configmaps, which
+this tool never recommends: it does not fail the command).
+
+  --rule-set S             falco (default). sigma and elastic are not tabled yet.
+  --allow NAME,...         detections you accept as not covered (exact names, comma-separated)
+  --format text|json       output format (default text)
+  --kubernetes-version V   version to validate the policy for
+
+Exit status: 0 every detection covered, withheld or allowed; 1 some not covered (or the policy is invalid); 2 usage error.
+
+Example:
+  cdk8s-audit preset pci-dss > policy.yaml && cdk8s-audit detections policy.yaml --rule-set falco`,
+  options: {
+    'rule-set': { type: 'string' },
+    allow: { type: 'string', multiple: true },
+    format: { type: 'string' },
+    'kubernetes-version': { type: 'string' },
+  },
+  async run(args, io) {
+    if (args.positionals.length !== 1) throw new UsageError('detections needs exactly one policy FILE');
+    const format = choiceOption(args, 'format', ['text', 'json'] as const, 'text');
+    const ruleSet = choiceOption(args, 'rule-set', DETECTION_RULE_SETS, 'falco') as DetectionRuleSet;
+    if (DETECTIONS[ruleSet].length === 0) throw new UsageError(`--rule-set ${ruleSet}: not tabled yet; use --rule-set falco`);
+    const allow = ((args.values.allow as string[] | undefined) ?? []).flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
+    const known = new Set(DETECTIONS[ruleSet].map((d) => d.name));
+    const unknown = allow.filter((a) => !known.has(a));
+    if (unknown.length) throw new UsageError(`--allow ${unknown.map((u) => JSON.stringify(u)).join(', ')}: no such ${ruleSet} detection; names are exact, e.g. "Create Privileged Pod"`);
+    const policy = await loadPolicyFile(args.positionals[0], io.stdin, kubernetesVersionOption(args));
+    const results = checkDetections(policy.document, [ruleSet]);
+    if (format === 'json') {
+      write(io.stdout, JSON.stringify(results.map((r) => ({
+        ruleSet: r.detection.ruleSet, name: r.detection.name, source: r.detection.source, status: r.status, allowed: allow.includes(r.detection.name),
+        minLevel: r.minLevel, reads: r.detection.reads, gaps: r.gaps.map(({ attributes: _a, ...g }) => g),
+      })), null, 2));
+    } else {
+      write(io.stdout, formatCoverage(results, allow));
+    }
+    return results.some((r) => r.status === 'not-covered' && !allow.includes(r.detection.name)) ? ExitCode.FINDING : ExitCode.OK;
+  },
+};

@@ -1,0 +1,136 @@
+import { SECRET_RESOURCES } from '../policy/audit-rule';
+import { evaluatePolicy } from '../policy/evaluate';
+import { Level, PolicyDocument, PolicyRule, RequestAttributes, Stage, levelRank } from '../policy/model';
+import { FALCO_DETECTIONS } from './falco';
+import { Detection, DetectionRuleSet, WatchedRequest, minimumLevel } from './model';
+
+/** Every detection the table holds, by rule set. Sigma and Elastic are not tabled yet (see the README). */
+export const DETECTIONS: Readonly<Record<DetectionRuleSet, readonly Detection[]>> = { falco: FALCO_DETECTIONS, sigma: [], elastic: [] };
+
+/** The user a representative request is sent as when the detection names none: a person, not a control-plane component. */
+export const DETECTION_USER = { name: 'detection-user', groups: ['system:authenticated'] };
+
+/** Why one watched request does not give a detection its fields, and the smallest change that does. */
+export interface DetectionGap {
+  /** e.g. `create pods in default`. */
+  readonly request: string;
+  readonly attributes: RequestAttributes;
+  readonly level: Level;
+  readonly needs: Level;
+  /** The policy rule that decides the level (index into `rules`), or null when no rule matches. */
+  readonly ruleIndex: number | null;
+  /** The stage the detection reads, when the policy or the deciding rule omits it. */
+  readonly stageOmitted?: Stage;
+  /** The rule that covers the request, to be inserted at `insertAt`; absent when only a stage is omitted. */
+  readonly fixRule?: PolicyRule;
+  readonly insertAt?: number;
+  /** The change, in words. */
+  readonly fix: string;
+}
+
+export type DetectionStatus = 'covered' | 'not-covered' | 'withheld';
+
+export interface DetectionCoverage {
+  readonly detection: Detection;
+  readonly minLevel: Level;
+  /**
+   * covered: every watched request is recorded with the fields the rule reads;
+   * withheld: not covered, and covering it would record bodies of secret material (secrets, configmaps, tokens),
+   * which this project never recommends; not-covered: any other gap.
+   */
+  readonly status: DetectionStatus;
+  readonly gaps: readonly DetectionGap[];
+}
+
+export function watchedAttributes(w: WatchedRequest, verb: string): RequestAttributes {
+  const namespace = w.clusterScoped ? '' : (w.namespace ?? 'default');
+  const name = w.subresource ? 'example' : undefined;
+  const prefix = w.group ? `/apis/${w.group}/v1` : '/api/v1';
+  const path = `${prefix}${namespace ? `/namespaces/${namespace}` : ''}/${w.resource}${name ? `/${name}` : ''}${w.subresource ? `/${w.subresource}` : ''}`;
+  const user = w.user ? { name: w.user.name, groups: [...(w.user.groups ?? [])] } : DETECTION_USER;
+  return {
+    user, verb, namespace, apiGroup: w.group, apiVersion: 'v1', resource: w.resource, resourceRequest: true, path,
+    ...(w.subresource ? { subresource: w.subresource } : {}), ...(name ? { name } : {}),
+  };
+}
+
+function describe(a: RequestAttributes): string {
+  const res = `${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.apiGroup ? `.${a.apiGroup}` : ''}`;
+  return `${a.verb} ${res}${a.namespace ? ` in ${a.namespace}` : ''}${a.user && a.user !== DETECTION_USER ? ` by ${a.user.name}` : ''}`;
+}
+
+const isSecretMaterial = (a: RequestAttributes) =>
+  SECRET_RESOURCES.some((g) => g.group === (a.apiGroup ?? '') && (g.resources ?? []).includes(a.subresource ? `${a.resource}/${a.subresource}` : (a.resource ?? '')));
+
+/**
+ * The smallest rule that records one request with the level it needs: exactly its verb, group and resource,
+ * scoped like the rule that decides today (its users, groups and namespaces), so it only changes requests that
+ * rule already decides; at the stricter of the two levels, so it never lowers anything.
+ */
+function coveringRule(policy: PolicyDocument, a: RequestAttributes, needs: Level, ruleIndex: number | null): PolicyRule {
+  const decider = ruleIndex === null ? undefined : policy.rules[ruleIndex];
+  const level = decider && levelRank(decider.level) > levelRank(needs) ? (decider.level as Level) : needs;
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : (a.resource as string);
+  return {
+    level,
+    ...(decider?.users ? { users: [...decider.users] } : {}),
+    ...(decider?.userGroups ? { userGroups: [...decider.userGroups] } : {}),
+    verbs: [a.verb],
+    resources: [{ group: a.apiGroup ?? '', resources: [resource] }],
+    ...(decider?.namespaces ? { namespaces: [...decider.namespaces] } : {}),
+  };
+}
+
+/** Whether the policy records, for every request a detection watches, the fields its condition reads. */
+export function checkDetection(policy: PolicyDocument, detection: Detection): DetectionCoverage {
+  const needs = minimumLevel(detection.reads);
+  const stage = detection.stage ?? Stage.RESPONSE_COMPLETE;
+  const gaps: DetectionGap[] = [];
+  let secret = false;
+  for (const w of detection.watches) {
+    for (const verb of w.verbs) {
+      const a = watchedAttributes(w, verb);
+      const d = evaluatePolicy(policy, a);
+      const low = levelRank(d.level) < levelRank(needs);
+      const stageOmitted = d.level !== Level.NONE && d.omitStages.includes(stage) ? stage : undefined;
+      if (!low && !stageOmitted) continue;
+      const by = d.ruleIndex === null ? 'no rule matches (level None)' : `rule ${d.ruleIndex} gives ${d.level}`;
+      if (low) {
+        if (isSecretMaterial(a)) secret = true;
+        const fixRule = coveringRule(policy, a, needs, d.ruleIndex);
+        const insertAt = d.ruleIndex ?? policy.rules.length;
+        gaps.push({
+          request: describe(a), attributes: a, level: d.level, needs, ruleIndex: d.ruleIndex, fixRule, insertAt,
+          ...(stageOmitted ? { stageOmitted } : {}),
+          fix: `${by}; insert ${d.ruleIndex === null ? 'at the end' : `before rule ${d.ruleIndex}`}: ${JSON.stringify(fixRule)}`,
+        });
+      } else {
+        const policyOmits = (policy.omitStages ?? []).includes(stage);
+        gaps.push({
+          request: describe(a), attributes: a, level: d.level, needs, ruleIndex: d.ruleIndex, stageOmitted: stage,
+          fix: `the rule reads ${stage} events; remove ${stage} from ${policyOmits ? "the policy's omitStages" : `rule ${d.ruleIndex}'s omitStages`}`,
+        });
+      }
+    }
+  }
+  return { detection, minLevel: needs, status: gaps.length === 0 ? 'covered' : secret ? 'withheld' : 'not-covered', gaps };
+}
+
+/** {@link checkDetection} for each detection of the rule sets (all tabled detections by default). */
+export function checkDetections(policy: PolicyDocument, ruleSets: readonly DetectionRuleSet[] = ['falco', 'sigma', 'elastic']): DetectionCoverage[] {
+  return ruleSets.flatMap((s) => DETECTIONS[s].map((d) => checkDetection(policy, d)));
+}
+
+/** Text report: one line per detection, then each gap with its fix. */
+export function formatCoverage(results: readonly DetectionCoverage[], allowed: readonly string[] = []): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    const mark = r.status === 'covered' ? 'covered' : allowed.includes(r.detection.name) ? `${r.status} (allowed)` : r.status;
+    lines.push(`${r.detection.ruleSet}: ${r.detection.name}: ${mark} (needs ${r.minLevel})`);
+    if (r.status === 'withheld') lines.push('    covering it would record bodies of secret material (secrets, configmaps, tokens); left at Metadata on purpose');
+    for (const g of r.gaps) lines.push(`    ${g.request}: ${g.fix}`);
+  }
+  const count = (s: DetectionStatus) => results.filter((r) => r.status === s).length;
+  lines.push(`${count('covered')} covered, ${count('not-covered')} not covered, ${count('withheld')} withheld (secret bodies), of ${results.length}`);
+  return lines.join('\n');
+}
