@@ -5,7 +5,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ReceivedEvent } from '../../../src/sink-server/event-list';
 import { HEAD_FILE } from '../../../src/sink-server/layout';
 import { signingKeyFromBytes, SigningKey } from '../../../src/sink-server/signing';
@@ -320,6 +320,115 @@ describe('verify detects tampering', () => {
       const copy = copyStore(base.dir);
       mutate(copy);
       expect(await detect(copy, what), what).toMatch(expected);
+    }
+  });
+});
+
+/**
+ * Every time-based behaviour of the store, driven by the `now` option: the test moves the clock, nothing
+ * sleeps, and each limit is checked on both sides of its boundary.
+ */
+describe('Store on a clock the test controls', () => {
+  const H = 3_600_000;
+  const T0 = Date.parse('2026-01-01T00:00:00Z');
+  async function clockStore(options: { segmentMaxAgeMs?: number; retentionMaxAgeMs?: number; dedupeWindowMs?: number }) {
+    const dir = join(tempDir('clock'), 'store');
+    const clock = { t: T0 };
+    const open = () => Store.open({ dir, key: hmac, minFreeBytes: 0, segmentMaxBytes: 1 << 30, ...options, now: () => new Date(clock.t) });
+    return { dir, clock, open };
+  }
+  /** First sequence number of each segment on disk. */
+  const segmentStarts = (dir: string) => segmentFiles(dir).map((n) => Number(/([0-9]{16})/.exec(n)![1]));
+
+  it('segment max age: a commit one ms before the age stays in the open segment; a commit at the age seals it first', async () => {
+    const { dir, clock, open } = await clockStore({ segmentMaxAgeMs: H });
+    const store = await open();
+    await store.append([received(1)]);
+    clock.t = T0 + H - 1;
+    await store.append([received(2)]);
+    expect(segmentStarts(dir)).toEqual([1]);
+    clock.t = T0 + H;
+    await store.append([received(3)]);
+    expect(segmentStarts(dir)).toEqual([1, 3]);
+    const digest = JSON.parse(readFileSync(join(dir, digestFiles(dir)[0]), 'utf8'));
+    expect(digest).toMatchObject({ firstSeq: 1, lastSeq: 2, openedAt: new Date(T0).toISOString(), sealedAt: new Date(T0 + H).toISOString() });
+    // An empty open segment is never sealed, however old.
+    clock.t = T0 + 10 * H;
+    await store.close();
+    expect(digestFiles(dir)).toHaveLength(1);
+    expect((await verifyStore(dir, hmac)).records).toBe(3);
+  });
+
+  it('retention max age: a segment sealed exactly the age ago stays, one sealed longer ago goes behind a signed anchor', async () => {
+    // Segments seal every hour (each commit an hour after the last); retention keeps 3 hours.
+    const { dir, clock, open } = await clockStore({ segmentMaxAgeMs: H, retentionMaxAgeMs: 3 * H });
+    const store = await open();
+    const commitAt = async (t: number, i: number) => {
+      clock.t = t;
+      await store.append([received(i)]);
+    };
+    for (let h = 0; h <= 4; h++) await commitAt(T0 + h * H, h + 1); // seals at 1H, 2H, 3H, 4H
+    // At 4H the segment sealed at 1H is exactly 3H old: kept.
+    expect(segmentStarts(dir)).toEqual([1, 2, 3, 4, 5]);
+    await commitAt(T0 + 5 * H + 1, 6); // seal at 5H + 1 ms: the 1H segment is 4H old, the 2H one 3H + 1 ms (both go)
+    expect(segmentStarts(dir)).toEqual([3, 4, 5, 6]);
+    await store.close();
+    const anchor = JSON.parse(readFileSync(join(dir, 'anchor.json'), 'utf8'));
+    expect(anchor).toMatchObject({ lastSeq: 2, deletedAt: new Date(T0 + 5 * H + 1).toISOString(), reason: `sealed more than ${3 * H} ms ago (--retention-max-age)` });
+    const report = await verifyStore(dir, hmac);
+    expect(report.problem && formatProblem(report.problem)).toBeUndefined();
+    expect(report).toMatchObject({ ok: true, firstSeq: 3, lastSeq: 6 });
+  });
+
+  it('retention max age 0 (the default) keeps every segment, however old', async () => {
+    const { dir, clock, open } = await clockStore({ segmentMaxAgeMs: H });
+    const store = await open();
+    for (let i = 1; i <= 4; i++) {
+      clock.t = T0 + (i - 1) * 1000 * H;
+      await store.append([received(i)]);
+    }
+    await store.close();
+    expect(segmentStarts(dir)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('dedupe window across a restart: a pair is a duplicate one ms inside the window and stored again once it has passed', async () => {
+    const W = 10 * 60_000;
+    const { dir, clock, open } = await clockStore({ dedupeWindowMs: W });
+    const a = received(1, 'ResponseComplete', 'id-a');
+    let store = await open();
+    expect(await store.append([a])).toEqual({ stored: 1, duplicates: 0 });
+    await store.close();
+    clock.t = T0 + W; // the window start is now - W = T0: still remembered
+    store = await open();
+    expect(await store.append([a])).toEqual({ stored: 0, duplicates: 1 });
+    await store.close();
+    clock.t = T0 + W + 1;
+    store = await open();
+    expect(await store.append([a])).toEqual({ stored: 1, duplicates: 0 });
+    await store.close();
+    expect((await verifyStore(dir, hmac)).records).toBe(2);
+  });
+
+  it('dedupe window while running: the periodic maintenance forgets pairs older than the window (fake interval timer, no sleep)', async () => {
+    const W = 10 * 60_000;
+    const { clock, open } = await clockStore({ dedupeWindowMs: W, segmentMaxAgeMs: H });
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const store = await open();
+      const a = received(1, 'ResponseComplete', 'id-a');
+      await store.append([a]);
+      clock.t = T0 + W;
+      await vi.advanceTimersToNextTimerAsync(); // maintenance at the window's edge: still remembered
+      await store.append([received(2)]); // commits are serialised behind the maintenance: it has finished
+      expect(await store.append([a])).toEqual({ stored: 0, duplicates: 1 });
+      clock.t = T0 + W + 1;
+      await vi.advanceTimersToNextTimerAsync();
+      await store.append([received(3)]);
+      expect(store.stats().dedupeKeys).toBe(2); // 2 and 3 (committed at T0 + W): a is forgotten
+      expect(await store.append([a])).toEqual({ stored: 1, duplicates: 0 });
+      await store.close();
+    } finally {
+      vi.useRealTimers();
     }
   });
 });
