@@ -1,14 +1,37 @@
 /**
  * A minimal HTTPS client for a cluster's apiserver (a kind cluster is reached on 127.0.0.1 through its port
- * mapping). It trusts only the cluster's CA; the caller is the admin client certificate from the
- * kubeconfig, a bearer token, or nobody.
+ * mapping). It trusts only the cluster's CA; the caller is a client certificate, a bearer token, nobody,
+ * or another user impersonated by one of those (Impersonate-User / Impersonate-Group headers).
  */
 import { Agent, request } from 'node:https';
 
-export type Identity =
+/** Who sends a request. */
+export type Identity = Credentials | Impersonation;
+
+export type Credentials =
   | { readonly kind: 'cert'; readonly certPem: string; readonly keyPem: string }
   | { readonly kind: 'token'; readonly token: string }
   | { readonly kind: 'anonymous' };
+
+/**
+ * `user` (and `groups`), impersonated by `by`, which needs RBAC `impersonate` on users/groups. The audit
+ * event's `user` is `by`'s user and `impersonatedUser` this one: the apiserver evaluates the audit policy
+ * before impersonation, so policy rules about `user` do not apply to such a request.
+ */
+export interface Impersonation {
+  readonly kind: 'impersonate';
+  readonly by: Credentials;
+  readonly user: string;
+  readonly groups?: readonly string[];
+}
+
+/** The headers a request as `identity` carries (besides its TLS client certificate). */
+export function identityHeaders(identity: Identity): Record<string, string | string[]> {
+  if (identity.kind === 'impersonate') {
+    return { ...identityHeaders(identity.by), 'Impersonate-User': identity.user, ...(identity.groups?.length ? { 'Impersonate-Group': [...identity.groups] } : {}) };
+  }
+  return identity.kind === 'token' ? { Authorization: `Bearer ${identity.token}` } : {};
+}
 
 export interface Response<T = any> {
   readonly status: number;
@@ -18,14 +41,15 @@ export interface Response<T = any> {
 }
 
 export class ApiClient {
-  private readonly agents = new Map<Identity, Agent>();
+  private readonly agents = new Map<Credentials, Agent>();
 
   constructor(
     readonly server: string,
     private readonly caPem: string,
   ) {}
 
-  private agent(identity: Identity): Agent {
+  private agent(who: Identity): Agent {
+    const identity = who.kind === 'impersonate' ? who.by : who;
     let agent = this.agents.get(identity);
     if (!agent) {
       agent = new Agent({
@@ -42,12 +66,11 @@ export class ApiClient {
   send<T = any>(identity: Identity, method: string, uri: string, body?: unknown, contentType = 'application/json', timeoutMs = 60_000): Promise<Response<T>> {
     const url = new URL(uri, this.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string | string[]> = { Accept: 'application/json', ...identityHeaders(identity) };
     if (payload) {
       headers['Content-Type'] = contentType;
       headers['Content-Length'] = String(payload.length);
     }
-    if (identity.kind === 'token') headers.Authorization = `Bearer ${identity.token}`;
     return new Promise((resolve, reject) => {
       const req = request(url, { method, headers, agent: this.agent(identity), timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];

@@ -11,7 +11,7 @@ import { App } from 'cdk8s';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ClusterAudit, writeNodeFiles } from '../../src/gitops';
-import { flagValue, readSynthesizedAudit } from '../../src/testing';
+import { ApiClient, AuditAssertionError, assertAuditEvent, flagValue, parseAuditEvents, readSynthesizedAudit, waitForAuditEvents } from '../../src/testing';
 import { cli } from '../support/cli';
 import { logBackendArgs } from './support/audit-files';
 import { ControlPlane, startControlPlane } from './support/control-plane';
@@ -112,5 +112,37 @@ describe('prove --kubeconfig on the real kube-apiserver', () => {
     expect(r.stdout).toMatch(/^FAIL: canary Secret cdk8s-audit-prove-[0-9a-f]+\/prove-canary: its value is in no audit backend \[auditID [0-9a-f-]+\]: node audit log: FOUND ✗/m);
     expect(r.stdout).toMatch(/^NOT PROVEN/m);
     expectCallersAsNamed(proof, log);
+  });
+
+  it('cdk8s-audit/testing: a request as an impersonated user, waited for and asserted on; a wrong expectation names each difference', async () => {
+    const appDir = synthesizedApp('cis');
+    const { log } = await startWith(appDir);
+    const certDir = running!.args.find((a) => a.startsWith('--cert-dir='))!.slice('--cert-dir='.length);
+    const client = new ApiClient(running!.url, readFileSync(join(certDir, 'apiserver.crt'), 'utf8'));
+    try {
+      const res = await client.send({ kind: 'impersonate', by: { kind: 'token', token: running!.users.admin.token }, user: 'alice', groups: ['dev'] }, 'GET', '/api/v1/namespaces/default/secrets/db');
+      expect(res.status).toBe(403); // alice has no grants
+      const { events, missing } = await waitForAuditEvents(async () => parseAuditEvents(readFileSync(log, 'utf8'), log), [res.auditId!], { timeoutMs: 10_000 });
+      expect(missing).toEqual([]);
+      // The policy sees the authenticated user; the impersonated one is recorded beside it.
+      assertAuditEvent(events, res.auditId!, {
+        level: 'Metadata', stages: ['ResponseComplete'], user: 'e2e-admin', impersonatedUser: 'alice', verb: 'get',
+        objectRef: { resource: 'secrets', namespace: 'default', name: 'db' }, responseCode: 403,
+      });
+      let error: unknown;
+      try {
+        assertAuditEvent(events, res.auditId!, { level: 'Request', user: 'alice', objectRef: { resource: 'configmaps' } });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(AuditAssertionError);
+      expect((error as AuditAssertionError).differences).toEqual([
+        'level: expected Request, recorded Metadata',
+        'ResponseComplete: user.username: expected alice, recorded e2e-admin',
+        'ResponseComplete: objectRef.resource: expected "configmaps", recorded "secrets"',
+      ]);
+    } finally {
+      client.close();
+    }
   });
 });
