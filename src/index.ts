@@ -8,4 +8,5 @@ export * from './report';
 export * from './gitops';
 export * from './sink-server';
 export * from './alerts';
+export * from './detections';
 // The sink constructs need cdk8s-plus-28 (an optional peer): import them from 'cdk8s-audit/sinks'.

@@ -95,8 +95,13 @@ export function checkDetection(policy: PolicyDocument, detection: Detection): De
       const stageOmitted = d.level !== Level.NONE && d.omitStages.includes(stage) ? stage : undefined;
       if (!low && !stageOmitted) continue;
       const by = d.ruleIndex === null ? 'no rule matches (level None)' : `rule ${d.ruleIndex} gives ${d.level}`;
-      if (low) {
-        if (isSecretMaterial(a)) secret = true;
+      if (low && isSecretMaterial(a)) {
+        secret = true;
+        gaps.push({
+          request: describe(a), attributes: a, level: d.level, needs, ruleIndex: d.ruleIndex,
+          fix: `${by}; it needs ${needs}, which records bodies of secret material: not recommended (allow it, or detect this another way)`,
+        });
+      } else if (low) {
         const fixRule = coveringRule(policy, a, needs, d.ruleIndex);
         const insertAt = d.ruleIndex ?? policy.rules.length;
         gaps.push({
@@ -127,7 +132,6 @@ export function formatCoverage(results: readonly DetectionCoverage[], allowed: r
   for (const r of results) {
     const mark = r.status === 'covered' ? 'covered' : allowed.includes(r.detection.name) ? `${r.status} (allowed)` : r.status;
     lines.push(`${r.detection.ruleSet}: ${r.detection.name}: ${mark} (needs ${r.minLevel})`);
-    if (r.status === 'withheld') lines.push('    covering it would record bodies of secret material (secrets, configmaps, tokens); left at Metadata on purpose');
     for (const g of r.gaps) lines.push(`    ${g.request}: ${g.fix}`);
   }
   const count = (s: DetectionStatus) => results.filter((r) => r.status === s).length;

@@ -1,3 +1,4 @@
+import { checkDetections, DetectionRuleSet } from '../detections';
 import { AuditRuleProps, toPolicyRule } from '../policy/audit-rule';
 import { evaluatePolicy } from '../policy/evaluate';
 import { AUDIT_API_VERSION, Level, PolicyDocument, PolicyRule, RequestAttributes, Stage, levelRank } from '../policy/model';
@@ -21,10 +22,16 @@ export interface PresetOptions {
   readonly rulesAfter?: AuditRuleProps[];
   /** @default the newest supported version */
   readonly kubernetesVersion?: string;
+  /**
+   * Detection rule sets (e.g. `['falco']`) whose rules must be able to fire: the levels their watched requests
+   * need are raised, never lowered, and never to bodies of secret material (see `checkDetections`).
+   * @default none
+   */
+  readonly detections?: DetectionRuleSet[];
 }
 
 /** Where each rule of a composed policy comes from. */
-export type RuleOrigin = { readonly kind: 'catalogue'; readonly id: string; readonly description: string } | { readonly kind: 'exclude' | 'before' | 'after'; readonly description: string };
+export type RuleOrigin = { readonly kind: 'catalogue'; readonly id: string; readonly description: string } | { readonly kind: 'exclude' | 'before' | 'after' | 'detection'; readonly description: string };
 
 export interface RequirementRef extends Requirement {
   /** The preset whose table holds the requirement. */
@@ -110,6 +117,7 @@ export function composePresets(presets: readonly PresetDefinition[], options: Pr
     omitManagedFields: true,
     rules,
   };
+  if (options.detections?.length) addDetectionRules(policy, origins, options.detections);
   const requirements = presets.flatMap((p) => p.requirements.map((r) => ({ ...r, preset: p.name })));
   const conflicts = probeConflicts(policy, origins, requirements);
   if (conflicts.length > 0) throw new PresetConflictError(conflicts);
@@ -124,6 +132,24 @@ export function composePresets(presets: readonly PresetDefinition[], options: Pr
     logFlags: mergeFlags(presets.map((p) => p.logFlags)),
     webhookFlags: mergeFlags(presets.map((p) => p.webhookFlags)),
   };
+}
+
+/**
+ * Inserts, one at a time, the covering rule `checkDetections` proposes for each gap (a rule scoped like the one
+ * that decided, at the stricter level, placed just before it), until no detection of the sets is 'not-covered'.
+ * 'withheld' detections (they would need secret bodies) stay uncovered. Mutates `policy.rules` and `origins`.
+ */
+function addDetectionRules(policy: PolicyDocument, origins: RuleOrigin[], sets: readonly DetectionRuleSet[]): void {
+  // Each insertion closes at least one gap and opens none (it only raises levels), so this ends; the bound guards it.
+  for (let guard = 0; guard < 1000; guard++) {
+    const open = checkDetections(policy, sets).filter((r) => r.status === 'not-covered');
+    const found = open.flatMap((r) => r.gaps.map((g) => ({ r, g }))).find(({ g }) => g.fixRule !== undefined);
+    if (!found) return;
+    const { r, g } = found;
+    policy.rules.splice(g.insertAt as number, 0, g.fixRule as PolicyRule);
+    origins.splice(g.insertAt as number, 0, { kind: 'detection', description: `${g.request} at ${g.fixRule?.level}, for ${r.detection.ruleSet} "${r.detection.name}"` });
+  }
+  throw new Error('composePresets: detection rules did not converge');
 }
 
 /** Each probe must get at least its minimum level and at most its maximum. */

@@ -1,0 +1,166 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { cli } from '../../support/cli';
+import { tempDir } from '../support/temp-dir';
+import {
+  FALCO_DETECTIONS, Level, PolicyDocument, Stage, checkDetection, checkDetections, evaluatePolicy, fieldValues, getPreset, levelRank, minimumLevel, probeAttributes,
+  watchedAttributes,
+} from '../../../src';
+
+const byName = (name: string) => {
+  const d = FALCO_DETECTIONS.find((x) => x.name === name);
+  if (!d) throw new Error(`no detection ${name}`);
+  return d;
+};
+
+describe('the Falco detection table', () => {
+  it('names each rule once, cites its source, watches requests and reads fields', () => {
+    expect(new Set(FALCO_DETECTIONS.map((d) => d.name)).size).toBe(FALCO_DETECTIONS.length);
+    for (const d of FALCO_DETECTIONS) {
+      expect(d.source.file, d.name).toMatch(/k8s_audit_rules\.yaml/);
+      expect(d.source.version, d.name).toMatch(/\S/);
+      expect(d.watches.length, d.name).toBeGreaterThan(0);
+      expect(d.reads.length, d.name).toBeGreaterThan(0);
+    }
+  });
+  it.each([
+    ['Create Privileged Pod', Level.REQUEST],
+    ['Create Sensitive Mount Pod', Level.REQUEST],
+    ['Attach to cluster-admin Role', Level.REQUEST],
+    ['K8s Secret Get Successfully', Level.METADATA],
+    ['Attach/Exec Pod', Level.METADATA],
+    ['Anonymous Request Allowed', Level.METADATA],
+  ])('%s needs %s', (name, level) => {
+    expect(minimumLevel(byName(name).reads)).toBe(level);
+  });
+});
+
+describe('minimumLevel and fieldValues', () => {
+  it.each([
+    [['verb', 'objectRef.resource'], Level.METADATA],
+    [['verb', 'requestObject.spec.hostPID'], Level.REQUEST],
+    [['responseObject.metadata.name'], Level.REQUEST_RESPONSE],
+    [['requestObjectLike'], Level.METADATA],
+  ])('%j → %s', (reads, level) => expect(minimumLevel(reads)).toBe(level));
+
+  const event = {
+    verb: 'create',
+    annotations: { 'authorization.k8s.io/decision': 'allow' },
+    requestObject: { spec: { containers: [{ image: 'a', securityContext: { privileged: true } }, { image: 'b' }], hostPID: false } },
+  };
+  it.each([
+    ['verb', ['create']],
+    ['annotations[authorization.k8s.io/decision]', ['allow']],
+    ['requestObject.spec.containers[].image', ['a', 'b']],
+    ['requestObject.spec.containers[].securityContext.privileged', [true]],
+    ['requestObject.spec.hostPID', [false]],
+    ['requestObject.spec.hostNetwork', []],
+    ['responseObject.metadata', []],
+  ])('%s', (path, values) => expect(fieldValues(event, path)).toEqual(values));
+});
+
+describe('checkDetections', () => {
+  const pci = getPreset('pci-dss').policy;
+  const pciFalco = getPreset('pci-dss', { detections: ['falco'] });
+
+  it("reports the pci-dss preset's Falco gaps: pod specs, NodePort services, Ingress TLS need Request", () => {
+    const open = checkDetections(pci, ['falco']).filter((r) => r.status === 'not-covered').map((r) => r.detection.name);
+    expect(open).toEqual(expect.arrayContaining(['Create Privileged Pod', 'Create Sensitive Mount Pod', 'Create HostNetwork Pod', 'Create NodePort Service', 'Pod Created in Kube Namespace']));
+    const gap = checkDetection(pci, byName('Create Privileged Pod')).gaps[0];
+    expect(gap.level).toBe(Level.METADATA);
+    expect(gap.ruleIndex).not.toBeNull();
+    expect(gap.fixRule).toEqual({ level: Level.REQUEST, verbs: ['create'], resources: [{ group: '', resources: ['pods'] }] });
+    expect(gap.fix).toMatch(/rule \d+ gives Metadata; insert before rule \d+/);
+  });
+
+  it('with detections: falco, no Falco detection is not-covered; the configmap credential rule stays withheld (configmap bodies)', () => {
+    const results = checkDetections(pciFalco.policy, ['falco']);
+    expect(results.filter((r) => r.status === 'not-covered').map((r) => r.detection.name)).toEqual([]);
+    expect(results.filter((r) => r.status === 'withheld').map((r) => r.detection.name)).toEqual(['Create/Modify Configmap With Private Credentials']);
+    expect(pciFalco.origins.filter((o) => o.kind === 'detection').length).toBeGreaterThan(0);
+  });
+
+  it('detections only raise levels: every watched request and every requirement probe gets at least what it got before', () => {
+    const requests = FALCO_DETECTIONS.flatMap((d) => d.watches.flatMap((w) => w.verbs.map((v) => watchedAttributes(w, v))));
+    const probes = getPreset('pci-dss').requirements.flatMap((r) => r.probes.map(probeAttributes));
+    for (const a of [...requests, ...probes]) {
+      expect(levelRank(evaluatePolicy(pciFalco.policy, a).level), a.path).toBeGreaterThanOrEqual(levelRank(evaluatePolicy(pci, a).level));
+    }
+  });
+
+  it('keeps the stricter level: with all bodies, pod creation stays at RequestResponse; secrets and configmaps stay at Metadata', () => {
+    const all = getPreset('pci-dss', { bodyLevel: 'all-bodies' as never, detections: ['falco'] }).policy;
+    const pod = watchedAttributes(byName('Create Privileged Pod').watches[0], 'create');
+    expect(evaluatePolicy(all, pod).level).toBe(Level.REQUEST_RESPONSE);
+    for (const resource of ['secrets', 'configmaps']) {
+      expect(evaluatePolicy(all, watchedAttributes({ verbs: ['create'], group: '', resource }, 'create')).level).toBe(Level.METADATA);
+    }
+  });
+
+  it('a policy omitting ResponseStarted silences Attach/Exec Pod, and the fix names the omitStages', () => {
+    const policy: PolicyDocument = { apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: [Stage.RESPONSE_STARTED], rules: [{ level: Level.METADATA }] };
+    const r = checkDetection(policy, byName('Attach/Exec Pod'));
+    expect(r.status).toBe('not-covered');
+    expect(r.gaps[0].stageOmitted).toBe(Stage.RESPONSE_STARTED);
+    expect(r.gaps[0].fix).toMatch(/remove ResponseStarted from the policy's omitStages/);
+  });
+
+  it('no matching rule: level None, the fix appends a rule', () => {
+    const policy: PolicyDocument = { apiVersion: 'audit.k8s.io/v1', kind: 'Policy', rules: [{ level: Level.METADATA, verbs: ['get'] }] };
+    const gap = checkDetection(policy, byName('K8s Deployment Created')).gaps[0];
+    expect(gap.level).toBe(Level.NONE);
+    expect(gap.ruleIndex).toBeNull();
+    expect(gap.insertAt).toBe(1);
+  });
+});
+
+describe('cdk8s-audit detections', () => {
+  const dir = tempDir('detections');
+  const write = (name: string, policy: PolicyDocument) => {
+    const p = join(dir, name);
+    writeFileSync(p, stringify(policy));
+    return p;
+  };
+  const pci = write('pci.yaml', getPreset('pci-dss').policy);
+  const pciFalco = write('pci-falco.yaml', getPreset('pci-dss', { detections: ['falco'] }).policy);
+
+  it('exits 1 on the pci-dss preset and names the gaps with the deciding rule and the fix', () => {
+    const r = cli(['detections', pci, '--rule-set', 'falco']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/falco: Create Privileged Pod: not-covered \(needs Request\)\n\s+create pods in default: rule \d+ gives Metadata; insert before rule \d+/);
+  });
+  it('exits 0 with detections: falco (the withheld configmap rule does not fail it)', () => {
+    const r = cli(['detections', pciFalco]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/0 not covered, 1 withheld/);
+  });
+  it('--allow lists accepted gaps; JSON output carries status, level and fix', () => {
+    const open = ['Create Disallowed Pod', 'Create Privileged Pod', 'Create Sensitive Mount Pod', 'Create HostNetwork Pod', 'Create HostPid Pod', 'Create HostIPC Pod',
+      'Create NodePort Service', 'Pod Created in Kube Namespace', 'Ingress Object without TLS Certificate Created'];
+    expect(cli(['detections', pci, '--allow', open.join(',')]).code).toBe(0);
+    expect(cli(['detections', pci, '--allow', open.slice(1).join(',')]).code).toBe(1);
+    const json = JSON.parse(cli(['detections', pci, '--format', 'json']).stdout);
+    const priv = json.find((x: { name: string }) => x.name === 'Create Privileged Pod');
+    expect(priv).toMatchObject({ status: 'not-covered', minLevel: 'Request', gaps: [{ level: 'Metadata', needs: 'Request' }] });
+  });
+  it.each([
+    [['--allow', 'Create Priviledged Pod'], /--allow "Create Priviledged Pod": no such falco detection/],
+    [['--rule-set', 'sigma'], /--rule-set sigma: not tabled yet/],
+    [['--rule-set', 'splunk'], /rule-set/],
+    [['--format', 'xml'], /format/],
+  ])('usage error %j exits 2', (extra, message) => {
+    const r = cli(['detections', pci, ...extra]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+  it('preset --detections falco composes the covered policy; an unknown set is a usage error', () => {
+    const r = cli(['preset', 'pci-dss', '--detections', 'falco']);
+    expect(r.code).toBe(0);
+    expect(cli(['detections', '-'], { input: r.stdout }).code).toBe(0);
+    const bad = cli(['preset', 'pci-dss', '--detections', 'splunk']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--detections "splunk" is not one of: falco, sigma, elastic/);
+  });
+});
