@@ -3,6 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { BATCH_ENVELOPE_BYTES } from '../backends/backends';
+import { checkDetections } from '../detections/check';
+import type { ClusterAudit } from '../gitops/cluster-audit';
 import { bodyLimitProblems, checkPort, commonProblems, emptyDirVolume, secretVolume, SINK_USER, throwProblems, WebhookSinkProps } from './common';
 import { WebhookSink } from './webhook-sink';
 
@@ -27,6 +29,16 @@ export interface FalcoSinkProps extends WebhookSinkProps {
   readonly rulesFiles?: string[];
   /** @default requests 100m CPU / 256 MiB, limits 1 CPU / 1 GiB */
   readonly resources?: kplus.ContainerResources;
+  /**
+   * The ClusterAudit whose apiserver sends this sink its events. When set and the sink loads Falco's
+   * k8s_audit_rules.yaml, synth fails if that policy records a watched request below the level a rule's
+   * condition needs (e.g. pod creation at Metadata silences "Create Privileged Pod"), naming each silenced
+   * rule and the fix. Rules that would need secret bodies (configmap contents) are never required.
+   * @default no check
+   */
+  readonly clusterAudit?: ClusterAudit;
+  /** Falco rule names you accept as silenced by the policy (exact names). @default none */
+  readonly allowSilencedRules?: string[];
 }
 
 const CONFIG_MOUNT = '/etc/falco/cdk8s-audit';
@@ -130,6 +142,8 @@ export class FalcoSink extends WebhookSink {
         if (props.webhookBackend && v?.['audit-webhook-truncate-enabled'] === true && eventLimit > this.maxEventBytes) {
           out.push(`webhookBackend: truncate.maxEventSizeBytes ${eventLimit} exceeds FalcoSink maxEventBytes ${this.maxEventBytes}; Falco drops larger events — lower the one or raise the other`);
         }
+        const silenced = silencedFalcoRules(props, this.config.rules_files as string[]);
+        if (silenced) out.push(silenced);
         return out;
       },
     });
@@ -138,4 +152,17 @@ export class FalcoSink extends WebhookSink {
   protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
     return { maxBodyBytes: this.maxBatchBytes, maxBodyName: 'FalcoSink maxBatchBytes' };
   }
+}
+
+/** The synth-time message for Falco rules the feeding ClusterAudit's policy silences, or undefined. */
+function silencedFalcoRules(props: FalcoSinkProps, rulesFiles: readonly string[]): string | undefined {
+  if (!props.clusterAudit || !rulesFiles.some((f) => f.endsWith('k8s_audit_rules.yaml'))) return undefined;
+  const allowed = props.allowSilencedRules ?? [];
+  const open = checkDetections(props.clusterAudit.policy.toDocument(), ['falco']).filter((r) => r.status === 'not-covered' && !allowed.includes(r.detection.name));
+  if (open.length === 0) return undefined;
+  const lines = open.flatMap((r) => [`  - "${r.detection.name}" (needs ${r.minLevel}):`, ...r.gaps.map((g) => `      ${g.request}: ${g.fix}`)]);
+  return (
+    `clusterAudit ${props.clusterAudit.node.path}: its policy silences ${open.length} Falco rule(s) this sink loads:\n${lines.join('\n')}\n` +
+    "  fix: presetOptions.detections: ['falco'] on the ClusterAudit (or add the rules above), or list the names in allowSilencedRules"
+  );
 }

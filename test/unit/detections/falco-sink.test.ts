@@ -1,0 +1,48 @@
+import { Chart, Testing } from 'cdk8s';
+import { describe, expect, it } from 'vitest';
+import { ClusterAudit, Level } from '../../../src';
+import { FalcoSink, SinkTls } from '../../../src/sinks';
+import { testApp } from '../support/temp-dir';
+
+const common = { clusterIP: '10.96.0.53', controlPlaneCidrs: ['192.168.1.10/32'], tls: SinkTls.fromSecret('audit-falco-tls') };
+
+function build(presetOptions: ConstructorParameters<typeof ClusterAudit>[2] = {}, sink: Partial<ConstructorParameters<typeof FalcoSink>[2]> = {}) {
+  const chart = new Chart(testApp(), 'c', { namespace: 'audit' });
+  const audit = new ClusterAudit(chart, 'audit', { presets: ['pci-dss'], ...presetOptions });
+  const falco = new FalcoSink(chart, 'falco', { ...common, clusterAudit: audit, ...sink });
+  return { chart, falco, audit };
+}
+
+describe('FalcoSink checks at synth that the feeding ClusterAudit lets its rules fire', () => {
+  it('pci-dss: synth fails naming the silenced rules, the deciding rule and the fix', () => {
+    const { chart, falco } = build();
+    const problems = falco.node.validate();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/clusterAudit c\/audit: its policy silences \d+ Falco rule\(s\) this sink loads/);
+    expect(problems[0]).toMatch(/"Create Privileged Pod" \(needs Request\):\n\s+create pods in default: rule \d+ gives Metadata; insert before rule \d+/);
+    expect(problems[0]).toMatch(/fix: presetOptions.detections: \['falco'\]/);
+    expect(problems[0]).not.toMatch(/Configmap With Private Credentials/);
+    expect(() => Testing.synth(chart)).toThrow(/silences/);
+  });
+  it("pci-dss with presetOptions.detections: ['falco'] synthesises", () => {
+    const { chart, falco } = build({ presetOptions: { detections: ['falco'] } });
+    expect(falco.node.validate()).toEqual([]);
+    expect(() => Testing.synth(chart)).not.toThrow();
+  });
+  it('allowSilencedRules accepts named gaps; other rules files are not checked; no clusterAudit, no check', () => {
+    const open = ['Create Disallowed Pod', 'Create Privileged Pod', 'Create Sensitive Mount Pod', 'Create HostNetwork Pod', 'Create HostPid Pod', 'Create HostIPC Pod',
+      'Create NodePort Service', 'Pod Created in Kube Namespace', 'Ingress Object without TLS Certificate Created'];
+    expect(build({}, { allowSilencedRules: open }).falco.node.validate()).toEqual([]);
+    expect(build({}, { allowSilencedRules: open.slice(1) }).falco.node.validate()[0]).toMatch(/silences 1 Falco rule\(s\)[^]*"Create Disallowed Pod"/);
+    expect(build({}, { rulesFiles: ['/etc/falco/my_rules.yaml'] }).falco.node.validate()).toEqual([]);
+    expect(build({}, { clusterAudit: undefined }).falco.node.validate()).toEqual([]);
+  });
+  it('sees rules the user adds to the policy after constructing the sink', () => {
+    const { falco, audit } = build();
+    expect(falco.node.validate()[0]).toMatch(/"Create NodePort Service"/);
+    audit.policy.prependRule({ level: Level.REQUEST, verbs: ['create'], resources: [{ group: '', resources: ['services'] }] });
+    const after = falco.node.validate()[0];
+    expect(after).toMatch(/"Create Privileged Pod"/);
+    expect(after).not.toMatch(/"Create NodePort Service"/);
+  });
+});
