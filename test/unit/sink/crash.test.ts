@@ -1,11 +1,13 @@
 /**
  * kill -9 during a burst, many times: the sink is a real child process on a real store; senders behave like
  * the apiserver's webhook (retry a batch until it is acknowledged). Afterwards every acknowledged event is in
- * the store exactly once, and the store verifies. Also measures group commit under concurrency.
+ * the store exactly once, and the store verifies. Kills are paced by progress (acknowledged batches since the
+ * sink started), not by sleeps, and only outcomes are asserted, never how often a race happened: a fast or a
+ * slow machine gives the same verdict. Group commit is checked deterministically in store.test.ts; its
+ * throughput is measured by `npm run bench` (sink section).
  */
-import { Agent } from 'node:https';
 import { describe, expect, it } from 'vitest';
-import { cliSync, clientOf, eventList, makeEvent, makeSinkFiles, metric, send, SinkFiles, SinkProcess, startSink, stopSink } from './support';
+import { cliSync, clientOf, eventList, makeEvent, makeSinkFiles, send, SinkFiles, SinkProcess, startSink, stopSink } from './support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -53,7 +55,9 @@ describe('sink serve under kill -9', () => {
     const senders = Array.from({ length: 6 }, (_, i) => sender(i));
     const kills = 25;
     for (let k = 0; k < kills; k++) {
-      await sleep(150 + ((k * 37) % 200));
+      // Kill once this sink has acknowledged 1–4 batches: the other senders are mid-request then.
+      const target = batches + 1 + (k % 4);
+      while (batches < target) await sleep(5);
       sink.child.kill('SIGKILL');
       expect(await sink.exited).toBe('SIGKILL');
       sink = await startSink(f, args);
@@ -77,43 +81,25 @@ describe('sink serve under kill -9', () => {
     // Every event sent was eventually acknowledged (senders retry), so the store holds exactly those.
     expect(unique.size).toBe(sent.size);
     expect(acked.size).toBe(sent.size);
-    expect(batches).toBeGreaterThan(kills);
-    expect(duplicatesReported, 'no retry hit an already-stored event: the test did not exercise dedupe').toBeGreaterThan(0);
   }, 180_000);
 
-  it('group commit: concurrent requests share fsyncs; throughput measured', async () => {
-    const f = await makeSinkFiles('sink-throughput');
-    const sink = await startSink(f, ['--max-in-flight', '64']);
-    const agent = new Agent({ keepAlive: true, maxSockets: 32, ca: f.tls.ca.certPem, cert: f.tls.apiserverClient.certPem, key: f.tls.apiserverClient.keyPem });
-    let requests = 0;
-    let events = 0;
-    const started = Date.now();
-    const deadline = started + 3_000;
-    try {
-      await Promise.all(
-        Array.from({ length: 32 }, async () => {
-          while (Date.now() < deadline) {
-            const batch = Array.from({ length: 50 }, (_, k) => makeEvent(k));
-            const res = await send(sink.url, clientOf(f), eventList(batch), { agent });
-            expect(res.status).toBe(200);
-            requests++;
-            events += batch.length;
-          }
-        }),
-      );
-      const seconds = (Date.now() - started) / 1000;
-      const metrics = (await send(`${sink.opsUrl}/metrics`, undefined, undefined, { method: 'GET' })).body;
-      const fsyncs = metric(metrics, 'audit_sink_fsync_seconds_count');
-      const fsyncSum = metric(metrics, 'audit_sink_fsync_seconds_sum');
-      console.log(
-        `throughput: ${(events / seconds).toFixed(0)} events/s, ${(requests / seconds).toFixed(0)} requests/s (50 events each, 32 concurrent, mTLS) — ` +
-          `${requests} requests shared ${fsyncs} fsyncs (mean ${((fsyncSum / fsyncs) * 1000).toFixed(2)} ms)`,
-      );
-      expect(metric(metrics, 'audit_sink_events_total')).toBe(events);
-      expect(fsyncs).toBeLessThan(requests);
-    } finally {
-      agent.destroy();
-      await stopSink(sink);
-    }
+  it('a batch acknowledged just before kill -9 and sent again after the restart is reported as duplicates, not stored twice', async () => {
+    const f = await makeSinkFiles('sink-crash-retry');
+    const client = clientOf(f);
+    const body = eventList(Array.from({ length: 7 }, (_, k) => makeEvent(k)));
+    let sink = await startSink(f);
+    const first = await send(sink.url, client, body);
+    expect(first.status, first.body).toBe(200);
+    expect(JSON.parse(first.body)).toMatchObject({ stored: 7, duplicates: 0 });
+    sink.child.kill('SIGKILL');
+    expect(await sink.exited).toBe('SIGKILL');
+    sink = await startSink(f);
+    const again = await send(sink.url, client, body);
+    expect(again.status, again.body).toBe(200);
+    expect(JSON.parse(again.body)).toMatchObject({ stored: 0, duplicates: 7 });
+    expect(await stopSink(sink)).toBe(0);
+    const v = cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stderr + v.stdout).toMatch(/\b7 record/);
   }, 60_000);
 });

@@ -95,6 +95,24 @@ describe('Store', () => {
     expect((await verifyStore(dir, hmac)).records).toBe(4);
   });
 
+  it('group commit: appends issued together share one commit (one write + fdatasync); appends one after another commit one by one', async () => {
+    const commitsOf = async (together: boolean) => {
+      const dir = join(tempDir('group-commit'), 'store');
+      let commits = 0;
+      const store = await Store.open({ dir, key: hmac, minFreeBytes: 0, onCommit: () => commits++ });
+      const batches = Array.from({ length: 10 }, (_, b) => [received(b * 10), received(b * 10 + 1)]);
+      if (together) await Promise.all(batches.map((batch) => store.append(batch)));
+      else for (const batch of batches) await store.append(batch);
+      await store.close();
+      expect((await verifyStore(dir, hmac)).records).toBe(20);
+      return commits;
+    };
+    // Requests that arrive while a commit is being written wait for the next one and share it; here all ten
+    // are queued before the first commit starts (it starts on a later microtask), so no timing is involved.
+    expect(await commitsOf(true)).toBe(1);
+    expect(await commitsOf(false)).toBe(10);
+  });
+
   it('the dedupe index is bounded: beyond dedupeMaxKeys the oldest pairs are forgotten first', async () => {
     const dir = join(tempDir('dedupe-cap'), 'store');
     const store = await Store.open({ dir, key: hmac, minFreeBytes: 0, dedupeMaxKeys: 5 });
