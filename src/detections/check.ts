@@ -1,11 +1,13 @@
 import { SECRET_RESOURCES } from '../policy/audit-rule';
 import { evaluatePolicy } from '../policy/evaluate';
 import { Level, PolicyDocument, PolicyRule, RequestAttributes, Stage, levelRank } from '../policy/model';
+import { ELASTIC_DETECTIONS } from './elastic';
 import { FALCO_DETECTIONS } from './falco';
+import { SIGMA_DETECTIONS } from './sigma';
 import { Detection, DetectionRuleSet, WatchedRequest, minimumLevel } from './model';
 
-/** Every detection the table holds, by rule set. Sigma and Elastic are not tabled yet (see the README). */
-export const DETECTIONS: Readonly<Record<DetectionRuleSet, readonly Detection[]>> = { falco: FALCO_DETECTIONS, sigma: [], elastic: [] };
+/** Every detection the table holds, by rule set (Sigma and Elastic: a first selection, see the README). */
+export const DETECTIONS: Readonly<Record<DetectionRuleSet, readonly Detection[]>> = { falco: FALCO_DETECTIONS, sigma: SIGMA_DETECTIONS, elastic: ELASTIC_DETECTIONS };
 
 /** The user a representative request is sent as when the detection names none: a person, not a control-plane component. */
 export const DETECTION_USER = { name: 'detection-user', groups: ['system:authenticated'] };

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 import {
-  FALCO_DETECTIONS, Level, PolicyDocument, Stage, checkDetection, checkDetections, evaluatePolicy, fieldValues, getPreset, levelRank, minimumLevel, probeAttributes,
+  DETECTIONS, FALCO_DETECTIONS, Level, PolicyDocument, Stage, checkDetection, checkDetections, evaluatePolicy, fieldValues, getPreset, levelRank, minimumLevel, probeAttributes,
   watchedAttributes,
 } from '../../../src';
 
@@ -34,6 +34,32 @@ describe('the Falco detection table', () => {
     ['Anonymous Request Allowed', Level.METADATA],
   ])('%s needs %s', (name, level) => {
     expect(minimumLevel(byName(name).reads)).toBe(level);
+  });
+});
+
+describe('the Sigma and Elastic tables', () => {
+  it.each(['sigma', 'elastic'] as const)('%s: names once, cites sources, watches requests, reads fields', (set) => {
+    const table = DETECTIONS[set];
+    expect(table.length).toBeGreaterThan(0);
+    expect(new Set(table.map((d) => d.name)).size).toBe(table.length);
+    for (const d of table) {
+      expect(d.ruleSet).toBe(set);
+      expect(d.source.file, d.name).toMatch(set === 'sigma' ? /^SigmaHQ\/sigma rules\/application\/kubernetes\/audit\/.+\.yml$/ : /^elastic\/detection-rules rules\/integrations\/kubernetes\/.+\.toml$/);
+      expect(d.watches.length * d.reads.length, d.name).toBeGreaterThan(0);
+    }
+  });
+  it('pci-dss silences Sigma and Elastic "Kubernetes Events Deleted" (its ignore-events rule); detections for all three sets cover them, and only Event deletion is raised', () => {
+    const pci = getPreset('pci-dss').policy;
+    for (const set of ['sigma', 'elastic'] as const) {
+      const r = checkDetections(pci, [set]).find((x) => x.detection.name === 'Kubernetes Events Deleted');
+      expect(r?.status).toBe('not-covered');
+      expect(r?.gaps[0].level).toBe(Level.NONE);
+    }
+    const all = getPreset('pci-dss', { detections: ['falco', 'sigma', 'elastic'] }).policy;
+    expect(checkDetections(all).filter((r) => r.status === 'not-covered').map((r) => r.detection.name)).toEqual([]);
+    const events = (verb: string) => watchedAttributes({ verbs: [verb], group: '', resource: 'events' }, verb);
+    expect(evaluatePolicy(all, events('delete')).level).toBe(Level.METADATA);
+    expect(evaluatePolicy(all, events('create')).level).toBe(Level.NONE);
   });
 });
 
@@ -136,6 +162,11 @@ describe('cdk8s-audit detections', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/0 not covered, 1 withheld/);
   });
+  it('--rule-set sigma reports its gaps; exit 1', () => {
+    const r = cli(['detections', pci, '--rule-set', 'sigma']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/sigma: Kubernetes Events Deleted: not-covered \(needs Metadata\)\n\s+delete events in default: rule \d+ gives None/);
+  });
   it('--allow lists accepted gaps; JSON output carries status, level and fix', () => {
     const open = ['Create Disallowed Pod', 'Create Privileged Pod', 'Create Sensitive Mount Pod', 'Create HostNetwork Pod', 'Create HostPid Pod', 'Create HostIPC Pod',
       'Create NodePort Service', 'Pod Created in Kube Namespace', 'Ingress Object without TLS Certificate Created'];
@@ -147,7 +178,6 @@ describe('cdk8s-audit detections', () => {
   });
   it.each([
     [['--allow', 'Create Priviledged Pod'], /--allow "Create Priviledged Pod": no such falco detection/],
-    [['--rule-set', 'sigma'], /--rule-set sigma: not tabled yet/],
     [['--rule-set', 'splunk'], /rule-set/],
     [['--format', 'xml'], /format/],
   ])('usage error %j exits 2', (extra, message) => {
