@@ -13,6 +13,7 @@ import {
   throwProblems,
   WebhookSinkProps,
 } from './common';
+import { SinkDetections, silencedDetectionsProblem } from './detection-coverage';
 import { peerCidrProblems } from './network';
 import {
   AlertWebhookProps,
@@ -91,6 +92,12 @@ export interface AuditSinkProps extends WebhookSinkProps {
   readonly forwardElasticsearch?: ElasticsearchOutputProps;
   /** Forward every stored event to Loki (push API). Needs `egressCidrs`. @default - none */
   readonly forwardLoki?: LokiOutputProps;
+  /**
+   * Detection rules that read the events this sink forwards (e.g. Elastic's prebuilt rules behind
+   * forwardElasticsearch, Sigma rules in a SIEM): synth fails when the ClusterAudit's policy silences any,
+   * naming each rule, the deciding policy rule and the fix. @default no check
+   */
+  readonly detections?: SinkDetections;
   /**
    * Where the forwarding destinations and the alert webhook are: the NetworkPolicy, which otherwise denies
    * all egress, admits these CIDRs on the URLs' ports (and cluster DNS when a URL names a host).
@@ -257,7 +264,13 @@ export class AuditSink extends WebhookSink {
     }
     for (const o of outputs) mountOutputSecrets(this, container, o.prefix, o.dir, o.tls, o.auth);
 
-    this.node.addValidation({ validate: () => bodyLimitProblems(props.webhookBackend, this.maxBodyBytes, 'AuditSink maxBodyBytes') });
+    this.node.addValidation({
+      validate: () => {
+        const out = bodyLimitProblems(props.webhookBackend, this.maxBodyBytes, 'AuditSink maxBodyBytes');
+        const silenced = props.detections ? silencedDetectionsProblem('detections.clusterAudit', props.detections) : undefined;
+        return silenced ? [...out, silenced] : out;
+      },
+    });
   }
 
   protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {

@@ -3,8 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { BATCH_ENVELOPE_BYTES } from '../backends/backends';
-import { checkDetections } from '../detections/check';
 import type { ClusterAudit } from '../gitops/cluster-audit';
+import { silencedDetectionsProblem } from './detection-coverage';
 import { bodyLimitProblems, checkPort, commonProblems, emptyDirVolume, secretVolume, SINK_USER, throwProblems, WebhookSinkProps } from './common';
 import { WebhookSink } from './webhook-sink';
 
@@ -157,12 +157,5 @@ export class FalcoSink extends WebhookSink {
 /** The synth-time message for Falco rules the feeding ClusterAudit's policy silences, or undefined. */
 function silencedFalcoRules(props: FalcoSinkProps, rulesFiles: readonly string[]): string | undefined {
   if (!props.clusterAudit || !rulesFiles.some((f) => f.endsWith('k8s_audit_rules.yaml'))) return undefined;
-  const allowed = props.allowSilencedRules ?? [];
-  const open = checkDetections(props.clusterAudit.policy.toDocument(), ['falco']).filter((r) => r.status === 'not-covered' && !allowed.includes(r.detection.name));
-  if (open.length === 0) return undefined;
-  const lines = open.flatMap((r) => [`  - "${r.detection.name}" (needs ${r.minLevel}):`, ...r.gaps.map((g) => `      ${g.request}: ${g.fix}`)]);
-  return (
-    `clusterAudit ${props.clusterAudit.node.path}: its policy silences ${open.length} Falco rule(s) this sink loads:\n${lines.join('\n')}\n` +
-    "  fix: presetOptions.detections: ['falco'] on the ClusterAudit (or add the rules above), or list the names in allowSilencedRules"
-  );
+  return silencedDetectionsProblem('clusterAudit', { clusterAudit: props.clusterAudit, ruleSets: ['falco'], allowSilencedRules: props.allowSilencedRules });
 }

@@ -6,3 +6,4 @@ export * from './fluent-bit-sink';
 export * from './vector-sink';
 export * from './falco-sink';
 export * from './outputs';
+export * from './detection-coverage';

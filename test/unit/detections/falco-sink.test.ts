@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { ClusterAudit, Level } from '../../../src';
-import { FalcoSink, SinkTls } from '../../../src/sinks';
+import { AuditSink, FalcoSink, SinkSigningKey, SinkTls } from '../../../src/sinks';
 import { testApp } from '../support/temp-dir';
 
 const common = { clusterIP: '10.96.0.53', controlPlaneCidrs: ['192.168.1.10/32'], tls: SinkTls.fromSecret('audit-falco-tls') };
@@ -18,8 +18,8 @@ describe('FalcoSink checks at synth that the feeding ClusterAudit lets its rules
     const { chart, falco } = build();
     const problems = falco.node.validate();
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/clusterAudit c\/audit: its policy silences \d+ Falco rule\(s\) this sink loads/);
-    expect(problems[0]).toMatch(/"Create Privileged Pod" \(needs Request\):\n\s+create pods in default: rule \d+ gives Metadata; insert before rule \d+/);
+    expect(problems[0]).toMatch(/^clusterAudit c\/audit: its policy silences 9 detection rule\(s\) these events feed/);
+    expect(problems[0]).toMatch(/falco "Create Privileged Pod" \(needs Request\):\n\s+create pods in default: rule \d+ gives Metadata; insert before rule \d+/);
     expect(problems[0]).toMatch(/fix: presetOptions.detections: \['falco'\]/);
     expect(problems[0]).not.toMatch(/Configmap With Private Credentials/);
     expect(() => Testing.synth(chart)).toThrow(/silences/);
@@ -33,7 +33,7 @@ describe('FalcoSink checks at synth that the feeding ClusterAudit lets its rules
     const open = ['Create Disallowed Pod', 'Create Privileged Pod', 'Create Sensitive Mount Pod', 'Create HostNetwork Pod', 'Create HostPid Pod', 'Create HostIPC Pod',
       'Create NodePort Service', 'Pod Created in Kube Namespace', 'Ingress Object without TLS Certificate Created'];
     expect(build({}, { allowSilencedRules: open }).falco.node.validate()).toEqual([]);
-    expect(build({}, { allowSilencedRules: open.slice(1) }).falco.node.validate()[0]).toMatch(/silences 1 Falco rule\(s\)[^]*"Create Disallowed Pod"/);
+    expect(build({}, { allowSilencedRules: open.slice(1) }).falco.node.validate()[0]).toMatch(/silences 1 detection rule\(s\)[^]*falco "Create Disallowed Pod"/);
     expect(build({}, { rulesFiles: ['/etc/falco/my_rules.yaml'] }).falco.node.validate()).toEqual([]);
     expect(build({}, { clusterAudit: undefined }).falco.node.validate()).toEqual([]);
   });
@@ -44,5 +44,29 @@ describe('FalcoSink checks at synth that the feeding ClusterAudit lets its rules
     const after = falco.node.validate()[0];
     expect(after).toMatch(/"Create Privileged Pod"/);
     expect(after).not.toMatch(/"Create NodePort Service"/);
+  });
+});
+
+describe('AuditSink detections: the same check for Sigma and Elastic rules that read the forwarded events', () => {
+  const sinkProps = {
+    ...common,
+    image: 'registry.example.com/cdk8s-audit-sink:0.1.0',
+    signingKey: SinkSigningKey.fromSecret('audit-sink-signing-key'),
+  };
+  function withSink(presetOptions: ConstructorParameters<typeof ClusterAudit>[2], ruleSets: ('sigma' | 'elastic')[], allowSilencedRules?: string[]) {
+    const chart = new Chart(testApp(), 'c', { namespace: 'audit' });
+    const audit = new ClusterAudit(chart, 'audit', { presets: ['pci-dss'], ...presetOptions });
+    return new AuditSink(chart, 'sink', { ...sinkProps, detections: { clusterAudit: audit, ruleSets, allowSilencedRules } });
+  }
+  it('pci-dss with Elastic rules: names the silenced rules (Events Deleted, privileged pod, NodePort) and the fix', () => {
+    const problems = withSink({}, ['elastic']).node.validate();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/detections.clusterAudit c\/audit: its policy silences 3 detection rule\(s\)/);
+    expect(problems[0]).toMatch(/elastic "Kubernetes Events Deleted" \(needs Metadata\):\n\s+delete events in default: rule \d+ gives None/);
+    expect(problems[0]).toMatch(/fix: presetOptions.detections: \['elastic'\]/);
+  });
+  it('covered by presetOptions.detections, or accepted by allowSilencedRules', () => {
+    expect(withSink({ presetOptions: { detections: ['sigma', 'elastic'] } }, ['sigma', 'elastic']).node.validate()).toEqual([]);
+    expect(withSink({}, ['sigma'], ['Privileged Container Deployed', 'Container With A hostPath Mount Created', 'Kubernetes Events Deleted']).node.validate()).toEqual([]);
   });
 });
