@@ -129,14 +129,60 @@ export function checkDetections(policy: PolicyDocument, ruleSets: readonly Detec
 }
 
 /** Text report: one line per detection, then each gap with its fix. */
-export function formatCoverage(results: readonly DetectionCoverage[], allowed: readonly string[] = []): string {
+export function formatCoverage(results: readonly DetectionCoverage[], allowed: readonly string[] = [], volume?: (gap: DetectionGap) => string | undefined): string {
   const lines: string[] = [];
   for (const r of results) {
     const mark = r.status === 'covered' ? 'covered' : allowed.includes(r.detection.name) ? `${r.status} (allowed)` : r.status;
     lines.push(`${r.detection.ruleSet}: ${r.detection.name}: ${mark} (needs ${r.minLevel})`);
-    for (const g of r.gaps) lines.push(`    ${g.request}: ${g.fix}`);
+    for (const g of r.gaps) {
+      lines.push(`    ${g.request}: ${g.fix}`);
+      const v = g.fixRule ? volume?.(g) : undefined;
+      if (v) lines.push(`      volume: ${v}`);
+    }
   }
   const count = (s: DetectionStatus) => results.filter((r) => r.status === s).length;
   lines.push(`${count('covered')} covered, ${count('not-covered')} not covered, ${count('withheld')} withheld (secret bodies), of ${results.length}`);
   return lines.join('\n');
+}
+
+/** What a proposed change would add to a sample audit log. */
+export interface VolumeEstimate {
+  /** ResponseComplete events in the sample of the gap's request kind (verb, group, resource/subresource). */
+  readonly events: number;
+  /** Of those, events that hold the bodies the proposed level records (so their size is known). */
+  readonly measured: number;
+  /** Bytes of those bodies (requestObject, and responseObject for RequestResponse) as compact JSON. */
+  readonly addedBytes: number;
+}
+
+/**
+ * The volume cost of covering one gap, measured on a sample of audit events (e.g. a log recorded at
+ * RequestResponse on a staging cluster, or the bench workload's): the bodies the new level would add to the
+ * events of that request kind. Events recorded without bodies are counted but cannot be measured.
+ */
+export function estimateGapVolume(gap: DetectionGap, sample: readonly unknown[]): VolumeEstimate {
+  const a = gap.attributes;
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  let events = 0;
+  let measured = 0;
+  let addedBytes = 0;
+  for (const raw of sample) {
+    const e = raw as { stage?: string; verb?: string; objectRef?: { apiGroup?: string; resource?: string; subresource?: string }; requestObject?: unknown; responseObject?: unknown };
+    if (e?.stage !== Stage.RESPONSE_COMPLETE || e.verb !== a.verb) continue;
+    const ref = e.objectRef ?? {};
+    if ((ref.apiGroup ?? '') !== (a.apiGroup ?? '') || (ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource) !== resource) continue;
+    events++;
+    const bodies = [e.requestObject, ...(gap.needs === Level.REQUEST_RESPONSE ? [e.responseObject] : [])];
+    if (bodies.some((b) => b === undefined)) continue;
+    measured++;
+    addedBytes += bodies.reduce((n: number, b) => n + JSON.stringify(b).length, 0);
+  }
+  return { events, measured, addedBytes };
+}
+
+/** "+12.3 KiB over 40 events (2 of 42 without bodies)" */
+export function formatVolume(v: VolumeEstimate): string {
+  const size = v.addedBytes < 1024 ? `${v.addedBytes} B` : v.addedBytes < 1024 * 1024 ? `${(v.addedBytes / 1024).toFixed(1)} KiB` : `${(v.addedBytes / 1024 / 1024).toFixed(1)} MiB`;
+  if (v.events === 0) return 'no such request in the sample';
+  return `+${size} over ${v.measured} event(s) of the sample${v.measured < v.events ? ` (${v.events - v.measured} of ${v.events} recorded without bodies: not measured)` : ''}`;
 }

@@ -1,7 +1,8 @@
-import { Command, ExitCode, UsageError, choiceOption, kubernetesVersionOption } from '../command';
+import { readFileSync, statSync } from 'node:fs';
+import { Command, ExitCode, InputError, UsageError, choiceOption, kubernetesVersionOption, stringOption } from '../command';
 import { write } from '../io';
 import { loadPolicyFile } from '../policy-input';
-import { DETECTIONS, DETECTION_RULE_SETS, DetectionRuleSet, checkDetections, formatCoverage } from '../../detections';
+import { DETECTIONS, DETECTION_RULE_SETS, DetectionGap, DetectionRuleSet, checkDetections, estimateGapVolume, formatCoverage, formatVolume } from '../../detections';
 
 export const detectionsCommand: Command = {
   name: 'detections',
@@ -19,6 +20,8 @@ this tool never recommends: it does not fail the command).
   --rule-set S             falco (default; its k8s_audit_rules.yaml), sigma (11 rules of its Kubernetes audit
                            category), elastic (3 prebuilt Kubernetes rules)
   --allow NAME,...         detections you accept as not covered (exact names, comma-separated)
+  --sample-log FILE        a JSON audit log recorded with bodies (e.g. RequestResponse on a staging cluster):
+                           for each proposed rule, the bytes it would add to that log's events of the same kind
   --format text|json       output format (default text)
   --kubernetes-version V   version to validate the policy for
 
@@ -31,6 +34,7 @@ Example:
     allow: { type: 'string', multiple: true },
     format: { type: 'string' },
     'kubernetes-version': { type: 'string' },
+    'sample-log': { type: 'string' },
   },
   async run(args, io) {
     if (args.positionals.length !== 1) throw new UsageError('detections needs exactly one policy FILE');
@@ -42,14 +46,45 @@ Example:
     if (unknown.length) throw new UsageError(`--allow ${unknown.map((u) => JSON.stringify(u)).join(', ')}: no such ${ruleSet} detection; names are exact, e.g. "Create Privileged Pod"`);
     const policy = await loadPolicyFile(args.positionals[0], io.stdin, kubernetesVersionOption(args));
     const results = checkDetections(policy.document, [ruleSet]);
+    const samplePath = stringOption(args, 'sample-log');
+    const sample = samplePath === undefined ? undefined : readSample(samplePath);
+    const volume = (g: DetectionGap) => (sample && g.fixRule ? estimateGapVolume(g, sample) : undefined);
     if (format === 'json') {
       write(io.stdout, JSON.stringify(results.map((r) => ({
         ruleSet: r.detection.ruleSet, name: r.detection.name, source: r.detection.source, status: r.status, allowed: allow.includes(r.detection.name),
-        minLevel: r.minLevel, reads: r.detection.reads, gaps: r.gaps.map(({ attributes: _a, ...g }) => g),
+        minLevel: r.minLevel, reads: r.detection.reads, gaps: r.gaps.map((g) => {
+          const { attributes: _a, ...rest } = g;
+          const v = volume(g);
+          return { ...rest, ...(v ? { volume: v } : {}) };
+        }),
       })), null, 2));
     } else {
-      write(io.stdout, formatCoverage(results, allow));
+      write(io.stdout, formatCoverage(results, allow, (g) => { const v = volume(g); return v && formatVolume(v); }));
     }
     return results.some((r) => r.status === 'not-covered' && !allow.includes(r.detection.name)) ? ExitCode.FINDING : ExitCode.OK;
   },
 };
+
+const SAMPLE_MAX_BYTES = 256 * 1024 * 1024;
+
+/** The audit events of a JSON-lines log; other lines are skipped. */
+function readSample(path: string): unknown[] {
+  let text: string;
+  try {
+    if (statSync(path).size > SAMPLE_MAX_BYTES) throw new InputError(`--sample-log ${path}: larger than ${SAMPLE_MAX_BYTES / 1024 / 1024} MiB; give a sample`);
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`--sample-log ${path}: ${(e as Error).message}`);
+  }
+  const events = text.split('\n').flatMap((line) => {
+    try {
+      const v = JSON.parse(line) as { kind?: string };
+      return v && v.kind === 'Event' ? [v] : [];
+    } catch {
+      return [];
+    }
+  });
+  if (events.length === 0) throw new InputError(`--sample-log ${path}: no audit events (JSON lines with "kind":"Event"); give the apiserver's JSON audit log`);
+  return events;
+}

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 import {
-  DETECTIONS, FALCO_DETECTIONS, Level, PolicyDocument, Stage, checkDetection, checkDetections, evaluatePolicy, fieldValues, getPreset, levelRank, minimumLevel, probeAttributes,
+  DETECTIONS, FALCO_DETECTIONS, Level, estimateGapVolume, formatVolume, PolicyDocument, Stage, checkDetection, checkDetections, evaluatePolicy, fieldValues, getPreset, levelRank, minimumLevel, probeAttributes,
   watchedAttributes,
 } from '../../../src';
 
@@ -142,6 +142,23 @@ describe('checkDetections', () => {
   });
 });
 
+describe('estimateGapVolume: the bodies a proposed rule adds to a sample log', () => {
+  const gap = checkDetection(getPreset('pci-dss').policy, byName('Create Privileged Pod')).gaps[0];
+  const ev = (extra: object) => ({ kind: 'Event', stage: 'ResponseComplete', verb: 'create', objectRef: { resource: 'pods', apiGroup: '' }, ...extra });
+  const body = { spec: { containers: [{ name: 'c' }] } };
+  it.each([
+    ['one event with a body', [ev({ requestObject: body })], { events: 1, measured: 1, addedBytes: JSON.stringify(body).length }],
+    ['recorded without body: counted, not measured', [ev({})], { events: 1, measured: 0, addedBytes: 0 }],
+    ['other stage, verb, resource or subresource: ignored', [ev({ stage: 'ResponseStarted', requestObject: body }), ev({ verb: 'update', requestObject: body }),
+      ev({ objectRef: { resource: 'services' }, requestObject: body }), ev({ objectRef: { resource: 'pods', subresource: 'binding' }, requestObject: body })], { events: 0, measured: 0, addedBytes: 0 }],
+  ])('%s', (_, sample, expected) => expect(estimateGapVolume(gap, sample)).toEqual(expected));
+  it.each([
+    [{ events: 0, measured: 0, addedBytes: 0 }, 'no such request in the sample'],
+    [{ events: 3, measured: 3, addedBytes: 2048 }, '+2.0 KiB over 3 event(s) of the sample'],
+    [{ events: 3, measured: 1, addedBytes: 100 }, '+100 B over 1 event(s) of the sample (2 of 3 recorded without bodies: not measured)'],
+  ])('formatVolume %j', (v, text) => expect(formatVolume(v)).toBe(text));
+});
+
 describe('cdk8s-audit detections', () => {
   const dir = tempDir('detections');
   const write = (name: string, policy: PolicyDocument) => {
@@ -161,6 +178,19 @@ describe('cdk8s-audit detections', () => {
     const r = cli(['detections', pciFalco]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/0 not covered, 1 withheld/);
+  });
+  it("--sample-log adds each proposed rule's volume; a missing file or a file without events exits 1 naming the flag", () => {
+    const sample = join(dir, 'sample.jsonl');
+    writeFileSync(sample, `${JSON.stringify({ kind: 'Event', stage: 'ResponseComplete', verb: 'create', objectRef: { resource: 'services' }, requestObject: { spec: { type: 'NodePort' } } })}\nnot json\n`);
+    const r = cli(['detections', pci, '--sample-log', sample]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/create services in default: rule \d+ gives Metadata; insert[^\n]*\n\s+volume: \+28 B over 1 event\(s\) of the sample/);
+    const missing = cli(['detections', pci, '--sample-log', join(dir, 'nope.jsonl')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/--sample-log .*nope.jsonl: ENOENT/);
+    const empty = join(dir, 'empty.jsonl');
+    writeFileSync(empty, 'hello\n');
+    expect(cli(['detections', pci, '--sample-log', empty]).stderr).toMatch(/--sample-log .*empty.jsonl: no audit events/);
   });
   it('--rule-set sigma reports its gaps; exit 1', () => {
     const r = cli(['detections', pci, '--rule-set', 'sigma']);
