@@ -228,7 +228,7 @@ describe.each(kubernetesVersions())('batching advisor on the real kube-apiserver
       expect(model2.drops).toBe(true);
       expect(model2.findings.find((f) => f.severity === 'drop')?.field).toBe('batch.bufferSize');
       expect(said.code).toBe(1);
-      expect(said.stdout).toContain('DROP    batch.bufferSize (--audit-webhook-batch-buffer-size)');
+      expect(said.stdout).toContain('DROP    --webhook-batch-buffer-size (--audit-webhook-batch-buffer-size)');
       expect(run2.d.events).toBe(n2);
       expect(run2.d.buffered).toBeGreaterThan(0);
       expect(run2.d.webhook).toBe(0);
