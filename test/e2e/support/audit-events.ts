@@ -21,65 +21,15 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { RequestAttributes } from '../../../src/policy/model';
 
-export interface AuditObjectRef {
-  readonly resource?: string;
-  readonly namespace?: string;
-  readonly name?: string;
-  readonly uid?: string;
-  readonly apiGroup?: string;
-  readonly apiVersion?: string;
-  readonly resourceVersion?: string;
-  readonly subresource?: string;
-}
-
-export interface AuditUser {
-  readonly username?: string;
-  readonly uid?: string;
-  readonly groups?: string[];
-  readonly extra?: Record<string, string[]>;
-}
-
-export interface AuditEvent {
-  readonly kind: 'Event';
-  readonly apiVersion: string;
-  readonly level: string;
-  readonly auditID: string;
-  readonly stage: string;
-  readonly requestURI: string;
-  readonly verb: string;
-  readonly user: AuditUser;
-  readonly impersonatedUser?: AuditUser;
-  readonly sourceIPs?: string[];
-  readonly userAgent?: string;
-  readonly objectRef?: AuditObjectRef;
-  readonly responseStatus?: { readonly code?: number; readonly message?: string };
-  readonly requestObject?: unknown;
-  readonly responseObject?: unknown;
-  readonly requestReceivedTimestamp: string;
-  readonly stageTimestamp: string;
-  readonly annotations?: Record<string, string>;
-}
+// The event model, parser and grouping are the package's own (cdk8s-audit/testing): one definition for users' suites and ours.
+import { AuditEvent, groupByAuditId, parseAuditEvents } from '../../../src/testing/events';
+export type { AuditEvent, AuditObjectRef, AuditUser } from '../../../src/testing/events';
+export { groupByAuditId };
 
 export const STAGE_ORDER = ['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic'] as const;
 
 /** Parses JSON-lines audit output (log file content or a decompressed backup). */
-export function parseJsonAuditLines(text: string, source: string): AuditEvent[] {
-  const events: AuditEvent[] = [];
-  text.split('\n').forEach((line, index) => {
-    if (!line.trim()) return;
-    let event: AuditEvent;
-    try {
-      event = JSON.parse(line) as AuditEvent;
-    } catch (error) {
-      throw new Error(`${source}:${index + 1} is not a JSON audit event (${(error as Error).message}): ${line.slice(0, 200)}`);
-    }
-    if (event.kind !== 'Event' || event.apiVersion !== 'audit.k8s.io/v1') {
-      throw new Error(`${source}:${index + 1} is not an audit.k8s.io/v1 Event: ${line.slice(0, 200)}`);
-    }
-    events.push(event);
-  });
-  return events;
-}
+export const parseJsonAuditLines = parseAuditEvents;
 
 /** Reads a log file or a `.gz` backup written by --audit-log-compress. */
 export function readAuditFile(path: string): string {
@@ -89,17 +39,6 @@ export function readAuditFile(path: string): string {
 
 export function readJsonAuditLog(path: string): AuditEvent[] {
   return parseJsonAuditLines(readAuditFile(path), path);
-}
-
-/** Groups events by auditID, keeping file order inside each request. */
-export function groupByAuditId(events: readonly AuditEvent[]): Map<string, AuditEvent[]> {
-  const groups = new Map<string, AuditEvent[]>();
-  for (const event of events) {
-    const group = groups.get(event.auditID);
-    if (group) group.push(event);
-    else groups.set(event.auditID, [event]);
-  }
-  return groups;
 }
 
 // --- requestURI → request info (pkg/endpoints/request/requestinfo.go NewRequestInfo) ---
