@@ -35,7 +35,7 @@ export class SigningKeyError extends Error {
 /**
  * A key from the bytes of a key file: a PEM Ed25519 private key (`-----BEGIN PRIVATE KEY-----`), a PEM
  * Ed25519 public key (`-----BEGIN PUBLIC KEY-----`, verify only), or else raw HMAC secret bytes (one
- * trailing newline is ignored, so `echo`-made files and Secrets agree).
+ * trailing newline is ignored, so `echo`-made files and Secrets agree — see withoutTrailingNewline).
  */
 export function signingKeyFromBytes(bytes: Buffer, source: string): SigningKey {
   const text = bytes.toString('latin1');
@@ -70,8 +70,7 @@ export function signingKeyFromBytes(bytes: Buffer, source: string): SigningKey {
       },
     };
   }
-  let secret = bytes;
-  if (secret.length > 0 && secret[secret.length - 1] === 0x0a) secret = secret.subarray(0, secret.length - (secret[secret.length - 2] === 0x0d ? 2 : 1));
+  const secret = withoutTrailingNewline(bytes);
   if (secret.length < MIN_HMAC_KEY_BYTES) {
     throw new SigningKeyError(
       `${source}: an HMAC secret of ${secret.length} bytes; at least ${MIN_HMAC_KEY_BYTES} are needed — create one with 'head -c 32 /dev/urandom > signing.key' ` +
@@ -141,4 +140,15 @@ export function signatureProblem(key: SigningKey, doc: unknown): string | undefi
   if (rest.keyId !== key.keyId) return `is signed by key ${JSON.stringify(rest.keyId)}, not by the given key ${key.keyId}`;
   if (!key.verify(Buffer.from(canonicalJson(rest), 'utf8'), signature)) return 'has a signature that does not match its content (modified, or signed with another key)';
   return undefined;
+}
+
+/**
+ * Drops the line end (LF or CRLF) of a text secret (printable ASCII, as `echo` or an editor writes it), and
+ * keeps every byte of a binary one: `head -c 32 /dev/urandom` ends in 0x0a one time in 256, and that byte is
+ * key material, not a line end.
+ */
+function withoutTrailingNewline(bytes: Buffer): Buffer {
+  if (bytes.length === 0 || bytes[bytes.length - 1] !== 0x0a) return bytes;
+  const text = bytes.subarray(0, bytes.length - (bytes.length >= 2 && bytes[bytes.length - 2] === 0x0d ? 2 : 1));
+  return text.every((b) => b >= 0x20 && b <= 0x7e) ? text : bytes;
 }

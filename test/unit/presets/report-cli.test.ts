@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -9,7 +10,6 @@ import { Store } from '../../../src/sink-server/store';
 import { cli } from '../../support/cli';
 import { tempDir, testApp } from '../support/temp-dir';
 import { auditEvent } from './audit-events';
-import { hmacKeyFileBytes } from '../../support/signing-key';
 
 const line = (o: object) => JSON.stringify(o) + '\n';
 const secretRead = (level: string, id: string) => auditEvent({
@@ -72,7 +72,7 @@ describe('report: inputs', () => {
   it('the sink store is verified first and its events cite chain positions; a tampered store is refused', async () => {
     const dir = join(tempDir('report'), 'store');
     const keyFile = join(dir, '..', 'key');
-    const secret = hmacKeyFileBytes();
+    const secret = randomBytes(32);
     writeFileSync(keyFile, secret);
     const key = signingKeyFromBytes(secret, keyFile);
     const store = await Store.open({ dir, key, minFreeBytes: 0 });

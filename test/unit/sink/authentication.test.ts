@@ -70,6 +70,24 @@ const forgeries: [string, (seq: number, prev: string, event: Buffer) => Buffer][
   ],
 ];
 
+describe('HMAC key files', () => {
+  it.each([
+    ['32 random bytes that end in 0x0a (head -c 32 /dev/urandom, 1 time in 256)', Buffer.concat([Buffer.from([0]), randomBytes(30), Buffer.from([0x0a])]), 32],
+    ['32 random bytes that end in CR LF', Buffer.concat([Buffer.from([0]), randomBytes(29), Buffer.from([0x0d, 0x0a])]), 32],
+    ['a 32-character secret written with echo (newline dropped)', Buffer.from('k'.repeat(32) + '\n'), 32],
+    ['a 32-character secret with CR LF (both dropped)', Buffer.from('k'.repeat(32) + '\r\n'), 32],
+  ])('%s loads', (_name, bytes, keptBytes) => {
+    const loaded = signingKeyFromBytes(bytes, 'key file');
+    const expected = signingKeyFromBytes(bytes.subarray(0, keptBytes), 'key file');
+    expect(loaded.keyId).toBe(expected.keyId);
+    expect(loaded.verify(Buffer.from('x'), expected.sign(Buffer.from('x')))).toBe(true);
+  });
+
+  it('a 31-character secret plus newline is still refused as too short', () => {
+    expect(() => signingKeyFromBytes(Buffer.from('k'.repeat(31) + '\n'), 'short.key')).toThrow(/short\.key: an HMAC secret of 31 bytes; at least 32/);
+  });
+});
+
 describe('forged tail (write access to the volume, no key)', () => {
   it.each(forgeries)('%s: verify fails naming the records, the store quarantines them on open, never signs or serves them', async (_what, forge) => {
     const { dir, ids } = await storeWith(3);

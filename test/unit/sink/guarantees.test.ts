@@ -8,6 +8,7 @@
  *    false report;
  * 4. hundreds of TCP connections that never start TLS: the apiserver-like client's batches still get 200.
  */
+import { randomBytes } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, promises as fsp, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
@@ -20,7 +21,6 @@ import { Store } from '../../../src/sink-server/store';
 import { formatProblem, verifyStore } from '../../../src/sink-server/verify';
 import { tempDir } from '../support/temp-dir';
 import { cliSync, clientOf, eventList, logLines, MAIN, makeEvent, makeSinkFiles, metric, send, SinkProcess, startSink, stopSink } from './support';
-import { hmacKeyFileBytes } from '../../support/signing-key';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -155,7 +155,7 @@ describe('2b. the disk fills between the free-space check and the write', () => 
     const base = tempDir('sink-race-full');
     const mnt = join(base, 'mnt');
     const keyPath = join(base, 'signing.key');
-    writeFileSync(keyPath, hmacKeyFileBytes(), { mode: 0o600 });
+    writeFileSync(keyPath, randomBytes(32), { mode: 0o600 });
     mountTmpfs(mnt, '256k');
     const original = fsp.statfs;
     try {

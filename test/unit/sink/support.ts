@@ -3,14 +3,13 @@
  * material from src/tls/certs.ts, and an HTTPS client. Everything listens on 127.0.0.1 only.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { createWebhookTlsBundle, WebhookTlsBundle } from '../../../src/tls/certs';
 import { tempDir } from '../support/temp-dir';
-import { hmacKeyFileBytes } from '../../support/signing-key';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const MAIN = join(ROOT, 'lib', 'cli', 'main.js');
@@ -27,7 +26,7 @@ export interface SinkFiles {
 export async function makeSinkFiles(prefix: string): Promise<SinkFiles> {
   const dir = tempDir(prefix);
   const keyPath = join(dir, 'signing.key');
-  writeFileSync(keyPath, hmacKeyFileBytes(), { mode: 0o600 });
+  writeFileSync(keyPath, randomBytes(32), { mode: 0o600 });
   const tls = await createWebhookTlsBundle({ sans: ['127.0.0.1', 'localhost'] });
   const tlsDir = join(dir, 'tls');
   mkdirSync(tlsDir);

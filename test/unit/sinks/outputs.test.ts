@@ -5,6 +5,7 @@
  * VectorSink render `es`/`loki` outputs with TLS and credentials from Secrets. Fluent Bit and Vector are
  * not run here (neither is installable offline): their configurations are checked for shape.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,7 +18,6 @@ import { AuditSink, AuditSinkProps, FluentBitSink, SinkSigningKey, SinkTls, Vect
 import { createWebhookTlsBundle, issueClientCertificate } from '../../../src/tls/certs';
 import { ROOT } from '../../support/cli';
 import { tempDir, testApp } from '../support/temp-dir';
-import { hmacKeyFileBytes } from '../../support/signing-key';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Manifest = any;
@@ -113,7 +113,7 @@ describe('AuditSink alert rules and forwarding', () => {
     put('/etc/audit-sink/tls/tls.crt', tls.sink.certPem);
     put('/etc/audit-sink/tls/tls.key', tls.sink.keyPem);
     put('/etc/audit-sink/tls/ca.crt', tls.ca.certPem);
-    put('/etc/audit-sink/signing/signing.key', hmacKeyFileBytes());
+    put('/etc/audit-sink/signing/signing.key', randomBytes(32));
     put('/etc/audit-sink/rules/rules.yaml', one(manifests, 'ConfigMap')[0].data['rules.yaml']);
     put('/etc/audit-sink/outputs/alert-webhook/auth/credential', 'token\n');
     put('/etc/audit-sink/outputs/es/ca/ca.crt', tls.ca.certPem);

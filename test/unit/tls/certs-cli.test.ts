@@ -4,21 +4,20 @@
  * it never writes into a cdk8s app's synth output. Real processes, real TLS.
  */
 import { spawn } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, ROOT } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
-import { hmacKeyFileBytes } from '../../support/signing-key';
 
 const MAIN = join(ROOT, 'lib', 'cli', 'main.js');
 
 /** Starts `sink serve --tls-dir` and resolves with its webhook URL once it listens. */
 function serve(tlsDir: string, work: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const key = join(work, 'signing.key');
-  writeFileSync(key, hmacKeyFileBytes(), { mode: 0o600 });
+  writeFileSync(key, randomBytes(32), { mode: 0o600 });
   const child = spawn(process.execPath, [MAIN, 'sink', 'serve', '--store', join(work, 'store'), '--key', key, '--tls-dir', tlsDir, '--listen', '127.0.0.1:0', '--ops-listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   return new Promise((resolve, reject) => {
