@@ -1,5 +1,6 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import { once } from 'node:events';
+import { resolve } from 'node:path';
 import { InputError } from './command';
 
 /**
@@ -103,9 +104,17 @@ export async function readInput(path: string, stdin: NodeJS.ReadableStream, limi
   }
 }
 
-/** Reads a policy file (or '-'), refusing anything over POLICY_MAX_BYTES. */
-export function readPolicyInput(path: string, stdin: NodeJS.ReadableStream): Promise<string> {
-  return readInput(path, stdin, { maxBytes: POLICY_MAX_BYTES, what: 'an audit policy' });
+/**
+ * Reads a policy file (or '-'), refusing anything over POLICY_MAX_BYTES. A relative path is taken from
+ * `cwd` (the command's io.cwd, not this process's), and messages name it as the user wrote it.
+ */
+export function readPolicyInput(path: string, stdin: NodeJS.ReadableStream, cwd: string): Promise<string> {
+  return readInput(inputPath(cwd, path), stdin, { maxBytes: POLICY_MAX_BYTES, what: 'an audit policy' }, path === '-' ? '(stdin)' : path);
+}
+
+/** A path named on the command line, taken from the command's working directory; '-' (standard input) stays '-'. */
+export function inputPath(cwd: string, path: string): string {
+  return path === '-' ? '-' : resolve(cwd, path);
 }
 
 /** Collects a stream; past `maxBytes` it stops reading (the stream is destroyed) and throws `overLimit()`. */

@@ -1,4 +1,4 @@
-import { InputError } from './command';
+import { CommandIO, InputError } from './command';
 import { readPolicyInput } from './io';
 import { PolicyDocument, PolicyIssue, decodePolicy, formatIssue, policyIssues, readPolicyText } from '../policy';
 import { LintFinding, unknownFieldFindings } from '../policy/lint';
@@ -29,9 +29,9 @@ export function unreadableIssue(source: string, issues: readonly PolicyIssue[]):
  * Size limit, directories, missing and unreadable files: InputError (see readPolicyInput).
  * @throws InputError listing every problem, so the user can fix them in one pass
  */
-export async function loadPolicyFile(path: string, stdin: NodeJS.ReadableStream, kubernetesVersion?: string): Promise<LoadedPolicy> {
+export async function loadPolicyFile(path: string, io: Pick<CommandIO, 'stdin' | 'cwd'>, kubernetesVersion?: string): Promise<LoadedPolicy> {
   const source = policySource(path);
-  const text = await readPolicyInput(path, stdin);
+  const text = await readPolicyInput(path, io.stdin, io.cwd);
   const read = readPolicyText(text);
   const unreadable = unreadableIssue(source, read.issues);
   if (unreadable) throw unreadable;

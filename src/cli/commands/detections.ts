@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, ExitCode, InputError, UsageError, choiceOption, kubernetesVersionOption, stringOption } from '../command';
 import { write } from '../io';
 import { loadPolicyFile } from '../policy-input';
@@ -44,10 +45,10 @@ Example:
     const known = new Set(DETECTIONS[ruleSet].map((d) => d.name));
     const unknown = allow.filter((a) => !known.has(a));
     if (unknown.length) throw new UsageError(`--allow ${unknown.map((u) => JSON.stringify(u)).join(', ')}: no such ${ruleSet} detection; names are exact, e.g. "Create Privileged Pod"`);
-    const policy = await loadPolicyFile(args.positionals[0], io.stdin, kubernetesVersionOption(args));
+    const policy = await loadPolicyFile(args.positionals[0], io, kubernetesVersionOption(args));
     const results = checkDetections(policy.document, [ruleSet]);
     const samplePath = stringOption(args, 'sample-log');
-    const sample = samplePath === undefined ? undefined : readSample(samplePath);
+    const sample = samplePath === undefined ? undefined : readSample(samplePath, io.cwd);
     const volume = (g: DetectionGap) => (sample && g.fixRule ? estimateGapVolume(g, sample) : undefined);
     if (format === 'json') {
       write(io.stdout, JSON.stringify(results.map((r) => ({
@@ -68,11 +69,12 @@ Example:
 const SAMPLE_MAX_BYTES = 256 * 1024 * 1024;
 
 /** The audit events of a JSON-lines log; other lines are skipped. */
-function readSample(path: string): unknown[] {
+function readSample(path: string, cwd: string): unknown[] {
+  const full = resolve(cwd, path);
   let text: string;
   try {
-    if (statSync(path).size > SAMPLE_MAX_BYTES) throw new InputError(`--sample-log ${path}: larger than ${SAMPLE_MAX_BYTES / 1024 / 1024} MiB; give a sample`);
-    text = readFileSync(path, 'utf8');
+    if (statSync(full).size > SAMPLE_MAX_BYTES) throw new InputError(`--sample-log ${path}: larger than ${SAMPLE_MAX_BYTES / 1024 / 1024} MiB; give a sample`);
+    text = readFileSync(full, 'utf8');
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`--sample-log ${path}: ${(e as Error).message}`);

@@ -1,5 +1,5 @@
 import { Command, ExitCode, InputError, UsageError, kubernetesVersionOption, stringOption } from '../command';
-import { formatBytes, openInput, readLines, write, writeLine } from '../io';
+import { formatBytes, inputPath as pathFromCwd, openInput, readLines, write, writeLine } from '../io';
 import { loadPolicyFile } from '../policy-input';
 import { PolicyDocument, RequestAttributes, evaluatePolicy, requestAttributesFromEvent, toRequestAttributes } from '../../policy';
 
@@ -31,8 +31,8 @@ read and answered one at a time, so any input size runs in bounded memory.`,
     if (args.positionals.length !== 1) throw new UsageError('evaluate needs exactly one policy FILE');
     const inputPath = stringOption(args, 'input') ?? '-';
     if (args.positionals[0] === '-' && inputPath === '-') throw new UsageError("the policy and the requests cannot both come from standard input: give --input FILE, or the policy as a FILE");
-    const policy = await loadPolicyFile(args.positionals[0], io.stdin, kubernetesVersionOption(args));
-    const { stream: input } = await openInput(inputPath, io.stdin, inputPath === '-' ? '(stdin)' : `--input ${inputPath}`);
+    const policy = await loadPolicyFile(args.positionals[0], io, kubernetesVersionOption(args));
+    const { stream: input } = await openInput(pathFromCwd(io.cwd, inputPath), io.stdin, inputPath === '-' ? '(stdin)' : `--input ${inputPath}`);
     let lineCount = 0;
     let bad = 0;
     const report = async (number: number, message: string) => {

@@ -49,7 +49,7 @@ Example:
     if (args.positionals.length !== 1) throw new UsageError('explain needs exactly one policy FILE');
     const format = choiceOption(args, 'format', ['text', 'json'] as const, 'text');
     const request = requestFromArgs(args);
-    const policy = await loadPolicyFile(args.positionals[0], io.stdin, kubernetesVersionOption(args));
+    const policy = await loadPolicyFile(args.positionals[0], io, kubernetesVersionOption(args));
     const explanation = explainRequest(policy.document, request);
     if (format === 'json') write(io.stdout, JSON.stringify({ request, ...explanation }, null, 2));
     else write(io.stdout, formatExplanation(policy.document, request, explanation));

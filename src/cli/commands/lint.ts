@@ -43,7 +43,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings or an invalid policy,
     const failOn = choiceOption(args, 'fail-on', SEVERITIES, Severity.WARNING);
     const ignore = (stringOption(args, 'ignore') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     const version = kubernetesVersionOption(args);
-    const policy = await loadPolicyFile(args.positionals[0], io.stdin, version);
+    const policy = await loadPolicyFile(args.positionals[0], io, version);
     const findings = [
       ...policy.unknownFieldFindings.filter((f) => !ignore.includes(f.id)),
       ...lintPolicy(policy.document, { kubernetesVersion: version, ignore }),

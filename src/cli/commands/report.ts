@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { Command, ExitCode, InputError, UsageError, booleanOption, stringOption } from '../command';
+import { Command, CommandIO, ExitCode, InputError, UsageError, booleanOption, stringOption } from '../command';
 import { write } from '../io';
 import { loadPolicyFile } from '../policy-input';
 import { PRESET_OPTIONS, PRESET_OPTIONS_HELP, presetFromArgs } from '../preset-options';
@@ -100,7 +100,7 @@ Examples:
 
     const options: { -readonly [K in keyof JudgeOptions]: JudgeOptions[K] } = { kubernetesVersion: versionText };
     const policyPath = stringOption(args, 'policy');
-    if (policyPath) Object.assign(options, await deployed(resolve(io.cwd, policyPath), policyPath, io.stdin, version));
+    if (policyPath) Object.assign(options, await deployed(resolve(io.cwd, policyPath), policyPath, io, version));
     const sinkSettings = sinkRetentionOptions(args);
     if (sinkSettings) {
       const base: JudgedSettings = options.settings ?? { source: 'command line', apiserverFlags: { ...composed.logFlags, ...composed.webhookFlags } };
@@ -178,9 +178,9 @@ function sinkRetentionOptions(args: Parameters<Command['run']>[0]): JudgedSettin
  * The deployed policy (and, from dist/node/files.yaml, the deployed apiserver flags). files.yaml lists the
  * node files; the policy is the one whose description names --audit-policy-file, under rootfs/ next to it.
  */
-async function deployed(path: string, given: string, stdin: NodeJS.ReadableStream, version: string | undefined): Promise<Partial<JudgeOptions>> {
+async function deployed(path: string, given: string, io: CommandIO, version: string | undefined): Promise<Partial<JudgeOptions>> {
   if (basename(path) !== 'files.yaml') {
-    const loaded = await loadPolicyFile(path, stdin, version);
+    const loaded = await loadPolicyFile(path, io, version);
     return { policy: { source: given, document: loaded.document } };
   }
   let manifest: { files?: { nodePath?: string; description?: string }[] };
@@ -193,7 +193,7 @@ async function deployed(path: string, given: string, stdin: NodeJS.ReadableStrea
   if (!entry) throw new InputError(`--policy ${given}: lists no file described as the audit policy (--audit-policy-file); give the policy file itself`);
   const dir = dirname(path);
   const policyFile = join(dir, 'rootfs', entry.nodePath!);
-  const loaded = await loadPolicyFile(policyFile, stdin, version);
+  const loaded = await loadPolicyFile(policyFile, io, version);
   const argsFile = join(dir, 'apiserver-args.txt');
   let argsText: string;
   try {

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { Command, ExitCode, InputError, UsageError, choiceOption } from '../command';
-import { readInput, write } from '../io';
+import { inputPath, readInput, write } from '../io';
 import { formatIssue } from '../../policy/issue';
 import { AlertRulePresetOptions, presetAlertRules } from '../../presets/alert-rules';
 import { AlertRulesError, parseAlertRules } from '../../sink-server/rules';
@@ -42,7 +42,7 @@ Example:
     let ok = true;
     for (const file of args.positionals) {
       try {
-        const doc = parseAlertRules(await readInput(file, io.stdin));
+        const doc = parseAlertRules(await readInput(inputPath(io.cwd, file), io.stdin, undefined, file === '-' ? '(stdin)' : file));
         write(io.stdout, `${file}: valid: ${doc.rules.length} rule${doc.rules.length === 1 ? '' : 's'} (${doc.rules.map((r) => r.name).join(', ')})`);
       } catch (e) {
         ok = false;
@@ -131,13 +131,13 @@ Example:
     if (args.positionals.length !== 1) throw new UsageError('sink rules eval needs one argument: the RULES-FILE');
     let doc;
     try {
-      doc = parseAlertRules(await readInput(args.positionals[0], io.stdin), args.positionals[0]);
+      doc = parseAlertRules(await readInput(inputPath(io.cwd, args.positionals[0]), io.stdin, undefined, args.positionals[0] === '-' ? '(stdin)' : args.positionals[0]), args.positionals[0]);
     } catch (e) {
       throw new InputError((e as Error).message);
     }
     const input = typeof args.values.input === 'string' ? args.values.input : '-';
     if (input === '-' && args.positionals[0] === '-') throw new UsageError('the rules and the events cannot both come from standard input');
-    const text = await readInput(input, io.stdin);
+    const text = await readInput(inputPath(io.cwd, input), io.stdin, undefined, input === '-' ? '(stdin)' : input);
     const engine = new RulesEngine(doc);
     let alerts = 0;
     let seq = 0;

@@ -1,4 +1,4 @@
-import { Command, ExitCode, InputError, UsageError, booleanOption, choiceOption, kubernetesVersionOption } from '../command';
+import { Command, CommandIO, ExitCode, InputError, UsageError, booleanOption, choiceOption, kubernetesVersionOption } from '../command';
 import { POLICY_MAX_BYTES, formatBytes, readPolicyInput, write } from '../io';
 import { unreadableIssue } from '../policy-input';
 import { DEFAULT_KUBERNETES_VERSION, PolicyIssue, parseKubernetesVersion, policyIssues } from '../../policy';
@@ -43,7 +43,7 @@ Example:
     const version = kubernetesVersionOption(args);
     const strict = !booleanOption(args, 'apiserver-verdict');
     const results: FileResult[] = [];
-    for (const file of args.positionals) results.push(await validateFile(file, io.stdin, { kubernetesVersion: version, strict }));
+    for (const file of args.positionals) results.push(await validateFile(file, io, { kubernetesVersion: version, strict }));
     const v = parseKubernetesVersion(version).text;
     if (format === 'json') {
       write(io.stdout, JSON.stringify({ kubernetesVersion: v, results }, null, 2));
@@ -65,10 +65,10 @@ Example:
   },
 };
 
-async function validateFile(file: string, stdin: NodeJS.ReadableStream, options: { kubernetesVersion?: string; strict: boolean }): Promise<FileResult> {
+async function validateFile(file: string, io: Pick<CommandIO, 'stdin' | 'cwd'>, options: { kubernetesVersion?: string; strict: boolean }): Promise<FileResult> {
   let text: string;
   try {
-    text = await readPolicyInput(file, stdin);
+    text = await readPolicyInput(file, io.stdin, io.cwd);
   } catch (e) {
     if (e instanceof InputError) return { file, valid: false, issues: [], error: e.message };
     throw e;
