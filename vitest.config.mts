@@ -3,7 +3,16 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 } },
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          testTimeout: 30_000,
+          // CLI tests run main() from the source in-process; the few that spawn lib/cli/main.js (signals, closed
+          // pipes, memory bounds, servers) get a build of the current source first: this step cannot be skipped.
+          globalSetup: ['test/support/build.ts'],
+        },
+      },
       {
         test: {
           // The packed tarball as a user gets it: npm pack, init, npm install, synth, check (no cluster, no Docker).

@@ -3,26 +3,26 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderPrometheusRuleFile } from '../../../src/alerts/rules';
-import { cli } from '../../support/cli';
+import { runCli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 
 describe('cdk8s-audit alerts', () => {
-  it('--help exits 0 and names every rule', () => {
-    const r = cli(['alerts', '--help']);
+  it('--help exits 0 and names every rule', async () => {
+    const r = await runCli(['alerts', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: cdk8s-audit alerts/);
     for (const name of ['AuditEventsDroppedBufferFull', 'AuditEventsStopped', 'AuditSinkFsyncSlow', 'AuditSinkDiskLow']) expect(r.stdout).toContain(name);
   });
 
-  it('prints the rule file the library renders', () => {
-    const r = cli(['alerts', '--webhook-host', '10.96.0.50:8443']);
+  it('prints the rule file the library renders', async () => {
+    const r = await runCli(['alerts', '--webhook-host', '10.96.0.50:8443']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(parse(r.stdout)).toEqual(parse(renderPrometheusRuleFile({ webhookHost: '10.96.0.50:8443' })));
   });
 
-  it('prometheus-rule: a PrometheusRule with the ruleSelector label, name and namespace', () => {
-    const r = cli(['alerts', '--format', 'prometheus-rule', '--rule-label', 'release=kube-prometheus-stack', '--namespace', 'obs', '--no-sink', '--label', 'team=platform']);
+  it('prometheus-rule: a PrometheusRule with the ruleSelector label, name and namespace', async () => {
+    const r = await runCli(['alerts', '--format', 'prometheus-rule', '--rule-label', 'release=kube-prometheus-stack', '--namespace', 'obs', '--no-sink', '--label', 'team=platform']);
     expect(r.code).toBe(0);
     const doc = parse(r.stdout);
     expect(doc).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'cdk8s-audit-alerts', namespace: 'obs', labels: { release: 'kube-prometheus-stack' } } });
@@ -30,13 +30,13 @@ describe('cdk8s-audit alerts', () => {
     expect(doc.spec.groups[0].rules[0].labels).toEqual({ severity: 'critical', team: 'platform' });
   });
 
-  it('--advice takes advise --format json: the capacity rule uses its drain rate, the latency rule its sink latency', () => {
+  it('--advice takes advise --format json: the capacity rule uses its drain rate, the latency rule its sink latency', async () => {
     const dir = tempDir('alerts');
-    const advice = cli(['advise', '--rps', '50', '--sink-latency', '400ms', '--sink-max-in-flight', '8', '--format', 'json']);
+    const advice = await runCli(['advise', '--rps', '50', '--sink-latency', '400ms', '--sink-max-in-flight', '8', '--format', 'json']);
     expect(advice.code).toBe(0);
     writeFileSync(join(dir, 'advice.json'), advice.stdout);
     const drain = JSON.parse(advice.stdout).capacity.drainEventsPerSecond as number;
-    const r = cli(['alerts', '--advice', join(dir, 'advice.json'), '--webhook-host', '10.0.0.1:8443', '--out', join(dir, 'rules.yaml')]);
+    const r = await runCli(['alerts', '--advice', join(dir, 'advice.json'), '--webhook-host', '10.0.0.1:8443', '--out', join(dir, 'rules.yaml')]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^wrote .*rules\.yaml/);
     const rules = parse(readFileSync(join(dir, 'rules.yaml'), 'utf8')).groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules);
@@ -45,22 +45,22 @@ describe('cdk8s-audit alerts', () => {
     expect(rules.find((x: { alert: string }) => x.alert === 'AuditWebhookSlow').expr).toMatch(/> 0\.4$/);
   });
 
-  it('invalid input exits 1 naming every option, value and fix', () => {
-    const r = cli(['alerts', '--apiserver-selector', 'job=apiserver', '--webhook-host', 'sink', '--events-stopped-for', 'soon', '--sink-disk-free-warning', 'lots', '--label', 'x']);
+  it('invalid input exits 1 naming every option, value and fix', async () => {
+    const r = await runCli(['alerts', '--apiserver-selector', 'job=apiserver', '--webhook-host', 'sink', '--events-stopped-for', 'soon', '--sink-disk-free-warning', 'lots', '--label', 'x']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--label: "x" is not KEY=VALUE');
     expect(r.stderr).toContain('--sink-disk-free-warning: "lots" is not a size');
     expect(r.stderr).toContain('--events-stopped-for: "soon" is not a duration');
     expect(r.stderr).toContain('--apiserver-selector: "job=apiserver" is not a list of label matchers');
     expect(r.stderr).toContain('--webhook-host: "sink" is not host:port');
-    const advice = cli(['alerts', '--advice', '/no/such/advice.json']);
+    const advice = await runCli(['alerts', '--advice', '/no/such/advice.json']);
     expect(advice.code).toBe(1);
     expect(advice.stderr).toContain("--advice: cannot read /no/such/advice.json: no such file; write it with 'cdk8s-audit advise … --format json");
   });
 
-  it('usage errors exit 2', () => {
-    expect(cli(['alerts', '--format', 'json']).code).toBe(2);
-    expect(cli(['alerts', '--nope']).code).toBe(2);
-    expect(cli(['alerts', 'extra']).code).toBe(2);
+  it('usage errors exit 2', async () => {
+    expect((await runCli(['alerts', '--format', 'json'])).code).toBe(2);
+    expect((await runCli(['alerts', '--nope'])).code).toBe(2);
+    expect((await runCli(['alerts', 'extra'])).code).toBe(2);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderFlagReference } from '../../../src/backends/flag-docs';
-import { ROOT, cli } from '../../support/cli';
+import { ROOT, runCli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 
 // Not in beforeAll: tempDir's removal would never run if registered there.
@@ -14,19 +14,19 @@ const LOG = ['--log-path', '/var/log/kubernetes/audit/audit.log'];
 const HOOK = ['--webhook-config-file', '/etc/kubernetes/audit-webhook/kubeconfig.yaml'];
 
 describe.each(['flags', 'kubeconfig', 'certs', 'kind-config', 'kubeadm-config'])('%s', (verb) => {
-  it('--help exits 0 with usage', () => {
-    const r = cli([verb, '--help']);
+  it('--help exits 0 with usage', async () => {
+    const r = await runCli([verb, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^Usage: cdk8s-audit ${verb}`));
   });
-  it('an unknown option exits 2', () => {
-    expect(cli([verb, '--no-such-option']).code).toBe(2);
+  it('an unknown option exits 2', async () => {
+    expect((await runCli([verb, '--no-such-option'])).code).toBe(2);
   });
 });
 
 describe('flags', () => {
-  it('issue 4 done-criterion: prints {"args": [...]}', () => {
-    const r = cli(['flags', '--format', 'json', ...LOG, '--log-maxage', '30', '--log-maxbackup', '10', '--log-maxsize', '100']);
+  it('issue 4 done-criterion: prints {"args": [...]}', async () => {
+    const r = await runCli(['flags', '--format', 'json', ...LOG, '--log-maxage', '30', '--log-maxbackup', '10', '--log-maxsize', '100']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
@@ -51,8 +51,8 @@ describe('flags', () => {
     ['sink limit with truncation', [...HOOK, '--webhook-truncate-enabled=true', '--sink-max-body-bytes', '16777216'], /--webhook-truncate-max-event-size \(--audit-webhook-truncate-max-event-size\): 102400 × --webhook-batch-max-size 400 = 40960000 bytes .* set --webhook-truncate-max-event-size to ≤ 41940, or --webhook-batch-max-size to ≤ 163/],
     ['truncate sizes checked with truncation off', [...HOOK, '--webhook-truncate-max-batch-size', '10'], /invalid audit truncate webhook max batch size 10, must be greater than max event size \(102400\)/],
     ['policy in /etc/kubernetes', [...LOG, '--policy-file', '/etc/kubernetes/policy.yaml'], /exposes admin.conf/],
-  ])('exits 1 for %s, naming the flag, the value, the rule and the fix', (_n, args, message) => {
-    const r = cli(['flags', ...args]);
+  ])('exits 1 for %s, naming the flag, the value, the rule and the fix', async (_n, args, message) => {
+    const r = await runCli(['flags', ...args]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
@@ -64,39 +64,39 @@ describe('flags', () => {
     ['bad version', [...LOG, '--kubernetes-version', '1.2']],
     ['unknown preset', ['--preset', 'nope']],
     ['--webhook without preset', ['--webhook']],
-  ])('exits 2 for %s', (_n, args) => {
-    expect(cli(['flags', ...args]).code).toBe(2);
+  ])('exits 2 for %s', async (_n, args) => {
+    expect((await runCli(['flags', ...args])).code).toBe(2);
   });
 
-  it('renders version defaults: rotation trio is 0 for 1.35 and 366/100/100 for 1.36', () => {
-    expect(cli(['flags', ...LOG, '--kubernetes-version', '1.35']).stdout.trim().split('\n').slice(2)).toEqual(['--audit-log-maxage=0', '--audit-log-maxbackup=0', '--audit-log-maxsize=0']);
-    expect(cli(['flags', ...LOG, '--kubernetes-version', '1.36']).stdout.trim().split('\n').slice(2)).toEqual(['--audit-log-maxage=366', '--audit-log-maxbackup=100', '--audit-log-maxsize=100']);
+  it('renders version defaults: rotation trio is 0 for 1.35 and 366/100/100 for 1.36', async () => {
+    expect((await runCli(['flags', ...LOG, '--kubernetes-version', '1.35'])).stdout.trim().split('\n').slice(2)).toEqual(['--audit-log-maxage=0', '--audit-log-maxbackup=0', '--audit-log-maxsize=0']);
+    expect((await runCli(['flags', ...LOG, '--kubernetes-version', '1.36'])).stdout.trim().split('\n').slice(2)).toEqual(['--audit-log-maxage=366', '--audit-log-maxbackup=100', '--audit-log-maxsize=100']);
   });
 
-  it('--preset supplies flags and retention, options override them', () => {
-    const r = cli(['flags', '--preset', 'cis', '--format', 'json']);
+  it('--preset supplies flags and retention, options override them', async () => {
+    const r = await runCli(['flags', '--preset', 'cis', '--format', 'json']);
     expect(r.code).toBe(0);
     const args: string[] = JSON.parse(r.stdout).args;
     expect(args).toContain('--audit-log-maxage=30');
     expect(args.some((a) => a.startsWith('--audit-webhook-'))).toBe(false);
-    const withHook: string[] = JSON.parse(cli(['flags', '--preset', 'cis', '--webhook', '--format', 'json', '--log-maxage', '45']).stdout).args;
+    const withHook: string[] = JSON.parse((await runCli(['flags', '--preset', 'cis', '--webhook', '--format', 'json', '--log-maxage', '45'])).stdout).args;
     expect(withHook).toContain('--audit-log-maxage=45');
     expect(withHook).toContain('--audit-webhook-config-file=/etc/kubernetes/audit-webhook/kubeconfig.yaml');
     // The preset's retention goal is checked against overrides.
-    const r2 = cli(['flags', '--preset', 'pci-dss', '--log-maxage', '30']);
+    const r2 = await runCli(['flags', '--preset', 'pci-dss', '--log-maxage', '30']);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toMatch(/--log-maxage \(--audit-log-maxage\): 30 deletes rotated files after 30 days, short of --retention-days 90/);
   });
 
-  it('--format patch with --manifest replaces existing flags in a static pod', () => {
+  it('--format patch with --manifest replaces existing flags in a static pod', async () => {
     const manifest = join(dir, 'kube-apiserver.yaml');
     writeFileSync(manifest, 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver, --audit-log-maxage=7]\n    volumeMounts: []\n  volumes: []\n');
-    const r = cli(['flags', ...LOG, '--log-maxage', '30', '--format', 'patch', '--manifest', manifest]);
+    const r = await runCli(['flags', ...LOG, '--log-maxage', '30', '--format', 'patch', '--manifest', manifest]);
     expect(r.code).toBe(0);
     const ops = JSON.parse(r.stdout);
     expect(ops).toContainEqual({ op: 'replace', path: '/spec/containers/0/command/1', value: '--audit-log-maxage=30' });
     expect(ops).toContainEqual({ op: 'add', path: '/spec/volumes/-', value: { name: 'audit-log', hostPath: { path: '/var/log/kubernetes/audit', type: 'DirectoryOrCreate' } } });
-    expect(cli(['flags', ...LOG, '--format', 'patch', '--manifest', join(dir, 'missing.yaml')]).code).toBe(1);
+    expect((await runCli(['flags', ...LOG, '--format', 'patch', '--manifest', join(dir, 'missing.yaml')])).code).toBe(1);
   });
 });
 
@@ -113,17 +113,17 @@ describe('flags --docs', () => {
     expect(doc).toContain('(alias of `--audit-webhook-initial-backoff`)');
   });
 
-  it('--out writes the reference', () => {
+  it('--out writes the reference', async () => {
     const out = join(dir, 'flags.md');
-    expect(cli(['flags', '--docs', '--out', out]).code).toBe(0);
+    expect((await runCli(['flags', '--docs', '--out', out])).code).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(renderFlagReference());
   });
 });
 
 describe('certs and kubeconfig', () => {
-  it('writes the six PEM files, keys 0600, then refuses to overwrite without --force', () => {
+  it('writes the six PEM files, keys 0600, then refuses to overwrite without --force', async () => {
     const out = join(dir, 'tls');
-    const r = cli(['certs', '--out', out, '--sans', '127.0.0.1,localhost', '--client-user', 'kube-apiserver', '--client-groups', 'audit', '--format', 'json']);
+    const r = await runCli(['certs', '--out', out, '--sans', '127.0.0.1,localhost', '--client-user', 'kube-apiserver', '--client-groups', 'audit', '--format', 'json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).files).toHaveLength(6);
     for (const f of ['ca.key', 'tls.key', 'apiserver-client.key']) expect(statSync(join(out, f)).mode & 0o777).toBe(0o600);
@@ -132,24 +132,24 @@ describe('certs and kubeconfig', () => {
     expect(sink.checkIssued(new X509Certificate(readFileSync(join(out, 'ca.crt'))))).toBe(true);
     expect(new X509Certificate(readFileSync(join(out, 'apiserver-client.crt'))).subject).toContain('CN=kube-apiserver');
     const before = readFileSync(join(out, 'ca.key'), 'utf8');
-    const again = cli(['certs', '--out', out, '--sans', '127.0.0.1']);
+    const again = await runCli(['certs', '--out', out, '--sans', '127.0.0.1']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already exist.*pass --force/);
     expect(readFileSync(join(out, 'ca.key'), 'utf8')).toBe(before);
-    expect(cli(['certs', '--out', out, '--sans', '127.0.0.1', '--force']).code).toBe(0);
+    expect((await runCli(['certs', '--out', out, '--sans', '127.0.0.1', '--force'])).code).toBe(0);
     expect(readFileSync(join(out, 'ca.key'), 'utf8')).not.toBe(before);
   });
 
-  it('kubeconfig --certs-dir embeds the files certs wrote', () => {
+  it('kubeconfig --certs-dir embeds the files certs wrote', async () => {
     const out = join(dir, 'tls2');
-    expect(cli(['certs', '--out', out, '--sans', '127.0.0.1']).code).toBe(0);
-    const r = cli(['kubeconfig', '--server', 'https://127.0.0.1:9443/audit', '--certs-dir', out]);
+    expect((await runCli(['certs', '--out', out, '--sans', '127.0.0.1'])).code).toBe(0);
+    const r = await runCli(['kubeconfig', '--server', 'https://127.0.0.1:9443/audit', '--certs-dir', out]);
     expect(r.code).toBe(0);
     const doc = parse(r.stdout);
     expect(Buffer.from(doc.clusters[0].cluster['certificate-authority-data'], 'base64').toString()).toBe(readFileSync(join(out, 'ca.crt'), 'utf8'));
     expect(Buffer.from(doc.users[0].user['client-key-data'], 'base64').toString()).toBe(readFileSync(join(out, 'apiserver-client.key'), 'utf8'));
     const file = join(dir, 'webhook', 'kubeconfig.yaml');
-    expect(cli(['kubeconfig', '--server', 'https://127.0.0.1:9443/audit', '--certs-dir', out, '--out', file]).code).toBe(0);
+    expect((await runCli(['kubeconfig', '--server', 'https://127.0.0.1:9443/audit', '--certs-dir', out, '--out', file])).code).toBe(0);
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
@@ -158,41 +158,41 @@ describe('certs and kubeconfig', () => {
     ['http without opt-in', ['--server', 'http://127.0.0.1:8080'], 1, /uses http/],
     ['missing certs dir', ['--server', 'https://127.0.0.1', '--certs-dir', '/nonexistent'], 1, /--certs-dir: \/nonexistent\/ca.crt is missing/],
     ['no server', [], 2, /needs --server/],
-  ])('kubeconfig refuses %s', (_n, args, code, message) => {
-    const r = cli(['kubeconfig', ...args]);
+  ])('kubeconfig refuses %s', async (_n, args, code, message) => {
+    const r = await runCli(['kubeconfig', ...args]);
     expect(r.code).toBe(code);
     expect(r.stderr).toMatch(message);
   });
 
-  it('certs --cert-manager prints Issuers and Certificates', () => {
-    const r = cli(['certs', '--cert-manager', '--namespace', 'audit', '--sans', '10.96.0.50,sink.example.com', '--client-groups', 'g1', '--format', 'json']);
+  it('certs --cert-manager prints Issuers and Certificates', async () => {
+    const r = await runCli(['certs', '--cert-manager', '--namespace', 'audit', '--sans', '10.96.0.50,sink.example.com', '--client-groups', 'g1', '--format', 'json']);
     expect(r.code).toBe(0);
     const items = JSON.parse(r.stdout).items;
     expect(items.map((i: { kind: string }) => i.kind)).toEqual(['Issuer', 'Certificate', 'Issuer', 'Certificate', 'Certificate']);
     expect(items[3].spec).toMatchObject({ ipAddresses: ['10.96.0.50'], dnsNames: ['sink.example.com'], usages: ['server auth', 'digital signature'] });
     expect(items[4].spec).toMatchObject({ commonName: 'kube-apiserver-audit', subject: { organizations: ['g1'] }, usages: ['client auth', 'digital signature'] });
-    expect(cli(['certs', '--cert-manager', '--sans', 'x']).code).toBe(2);
-    expect(cli(['certs', '--cert-manager', '--namespace', 'Bad_NS', '--sans', 'x']).code).toBe(1);
+    expect((await runCli(['certs', '--cert-manager', '--sans', 'x'])).code).toBe(2);
+    expect((await runCli(['certs', '--cert-manager', '--namespace', 'Bad_NS', '--sans', 'x'])).code).toBe(1);
     expect(existsSync(join(dir, 'Bad_NS'))).toBe(false);
   });
 });
 
 describe('kubeadm-config and kind-config', () => {
-  it('kubeadm-config renders v1beta4 by default and v1beta3 on request', () => {
-    const v4 = parse(cli(['kubeadm-config', ...LOG, '--kubernetes-version', '1.35']).stdout);
+  it('kubeadm-config renders v1beta4 by default and v1beta3 on request', async () => {
+    const v4 = parse((await runCli(['kubeadm-config', ...LOG, '--kubernetes-version', '1.35'])).stdout);
     expect(v4.apiVersion).toBe('kubeadm.k8s.io/v1beta4');
     expect(v4.apiServer.extraArgs[1]).toEqual({ name: 'audit-log-path', value: '/var/log/kubernetes/audit/audit.log' });
-    const v3 = parse(cli(['kubeadm-config', ...LOG, '--kubernetes-version', '1.35', '--api-version', 'v1beta3']).stdout);
+    const v3 = parse((await runCli(['kubeadm-config', ...LOG, '--kubernetes-version', '1.35', '--api-version', 'v1beta3'])).stdout);
     expect(v3.apiServer.extraArgs['audit-log-path']).toBe('/var/log/kubernetes/audit/audit.log');
-    const refused = cli(['kubeadm-config', ...LOG, '--kubernetes-version', '1.37', '--api-version', 'v1beta3']);
+    const refused = await runCli(['kubeadm-config', ...LOG, '--kubernetes-version', '1.37', '--api-version', 'v1beta3']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/--api-version: "kubeadm.k8s.io\/v1beta3" is not read by kubeadm 1.37/);
   });
 
-  it('kind-config resolves host directories and picks the kubeadm API by version', () => {
+  it('kind-config resolves host directories and picks the kubeadm API by version', async () => {
     const cwd = join(dir, 'kind');
     mkdirSync(cwd, { recursive: true });
-    const r = cli(['kind-config', '--host-policy-dir', 'audit', '--host-webhook-dir', 'webhook', ...LOG, ...HOOK, '--kubernetes-version', '1.35', '--format', 'json'], { cwd });
+    const r = await runCli(['kind-config', '--host-policy-dir', 'audit', '--host-webhook-dir', 'webhook', ...LOG, ...HOOK, '--kubernetes-version', '1.35', '--format', 'json'], { cwd });
     expect(r.code).toBe(0);
     const cp = JSON.parse(r.stdout).nodes[0];
     expect(cp.extraMounts).toEqual([
@@ -200,9 +200,9 @@ describe('kubeadm-config and kind-config', () => {
       { hostPath: join(cwd, 'webhook'), containerPath: '/etc/kubernetes/audit-webhook', readOnly: true },
     ]);
     expect(parse(cp.kubeadmConfigPatches[0]).apiVersion).toBe('kubeadm.k8s.io/v1beta3');
-    const missing = cli(['kind-config', '--host-policy-dir', 'audit', ...HOOK], { cwd });
+    const missing = await runCli(['kind-config', '--host-policy-dir', 'audit', ...HOOK], { cwd });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/--host-webhook-dir: \(unset\) while a webhook backend is configured/);
-    expect(cli(['kind-config', ...LOG]).code).toBe(2);
+    expect((await runCli(['kind-config', ...LOG])).code).toBe(2);
   });
 });

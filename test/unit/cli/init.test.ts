@@ -4,13 +4,13 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { validatePolicy } from '../../../src';
-import { ROOT, cli } from '../../support/cli';
+import { ROOT, runCli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 
 describe('init', () => {
-  it('scaffolds a GitOps app whose main.ts synthesises against the built package', () => {
+  it('scaffolds a GitOps app whose main.ts synthesises against the built package', async () => {
     const dir = join(tempDir('init'), 'cluster-audit');
-    const r = cli(['init', dir, '--preset', 'pci-dss,hipaa', '--kubernetes-version', '1.35']);
+    const r = await runCli(['init', dir, '--preset', 'pci-dss,hipaa', '--kubernetes-version', '1.35']);
     expect(r.code).toBe(0);
     for (const f of ['cdk8s.yaml', 'main.ts', 'package.json', 'tsconfig.json', 'README.md', '.gitignore', '.github/workflows/audit-synth.yml']) {
       expect(existsSync(join(dir, f)), f).toBe(true);
@@ -33,51 +33,51 @@ describe('init', () => {
     expect(parse(readFileSync(join(dir, 'dist/node/files.yaml'), 'utf8')).presets).toEqual(['pci-dss', 'hipaa']);
   });
 
-  it('refuses to overwrite without --force, naming the files', () => {
+  it('refuses to overwrite without --force, naming the files', async () => {
     const dir = tempDir('init');
     writeFileSync(join(dir, 'main.ts'), '// mine');
-    const r = cli(['init', dir]);
+    const r = await runCli(['init', dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not overwriting existing files: .*main\.ts/);
     expect(readFileSync(join(dir, 'main.ts'), 'utf8')).toBe('// mine');
-    expect(cli(['init', dir, '--force']).code).toBe(0);
+    expect((await runCli(['init', dir, '--force'])).code).toBe(0);
   });
 
-  it('bad input', () => {
-    expect(cli(['init', '/tmp/x', '--preset', 'pcii']).code).toBe(1);
-    expect(cli(['init', '/tmp/x', '--sink-address', 'sink.audit.svc']).code).toBe(2);
-    expect(cli(['init', 'a', 'b']).code).toBe(2);
-    const bad = cli(['init', tempDir('init'), '--package', '../nowhere/cdk8s-audit.tgz']);
+  it('bad input', async () => {
+    expect((await runCli(['init', '/tmp/x', '--preset', 'pcii'])).code).toBe(1);
+    expect((await runCli(['init', '/tmp/x', '--sink-address', 'sink.audit.svc'])).code).toBe(2);
+    expect((await runCli(['init', 'a', 'b'])).code).toBe(2);
+    const bad = await runCli(['init', tempDir('init'), '--package', '../nowhere/cdk8s-audit.tgz']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--package "\.\.\/nowhere\/cdk8s-audit\.tgz": .* does not exist; give the tarball from 'npm pack' or the package directory/);
-    expect(cli(['init', tempDir('init'), '--package', 'not a version!']).code).toBe(2);
-    expect(cli(['init', tempDir('init'), '--secrets-dir', 'dist/keys']).stderr).toMatch(/--secrets-dir: "dist\/keys" is inside the synth output/);
+    expect((await runCli(['init', tempDir('init'), '--package', 'not a version!'])).code).toBe(2);
+    expect((await runCli(['init', tempDir('init'), '--secrets-dir', 'dist/keys'])).stderr).toMatch(/--secrets-dir: "dist\/keys" is inside the synth output/);
   });
 
-  it('--package: a version or range as given, a tarball or directory as file: relative to DIR; default ^ this version', () => {
+  it('--package: a version or range as given, a tarball or directory as file: relative to DIR; default ^ this version', async () => {
     const base = tempDir('init');
     writeFileSync(join(base, 'cdk8s-audit-9.9.9.tgz'), '');
-    const dep = (args: string[]) => {
+    const dep = async (args: string[]) => {
       const dir = join(base, `app-${Math.random().toString(36).slice(2)}`);
-      expect(cli(['init', dir, '--skip-git', ...args], { cwd: base }).code).toBe(0);
+      expect((await runCli(['init', dir, '--skip-git', ...args], { cwd: base })).code).toBe(0);
       return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependencies['cdk8s-audit'];
     };
     const own = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
-    expect(dep([])).toBe(`^${own}`);
-    expect(dep(['--package', '0.2.0'])).toBe('0.2.0');
-    expect(dep(['--package', './cdk8s-audit-9.9.9.tgz'])).toBe('file:../cdk8s-audit-9.9.9.tgz');
-    expect(dep(['--package', ROOT])).toBe(`file:../${relative(base, ROOT)}`);
+    expect(await dep([])).toBe(`^${own}`);
+    expect(await dep(['--package', '0.2.0'])).toBe('0.2.0');
+    expect(await dep(['--package', './cdk8s-audit-9.9.9.tgz'])).toBe('file:../cdk8s-audit-9.9.9.tgz');
+    expect(await dep(['--package', ROOT])).toBe(`file:../${relative(base, ROOT)}`);
   });
 
-  it("runs git init when DIR is in no repository (npm run check needs one); .gitignore lists the secrets directory", () => {
+  it("runs git init when DIR is in no repository (npm run check needs one); .gitignore lists the secrets directory", async () => {
     const dir = join(tempDir('init'), 'fresh');
-    const r = cli(['init', dir]);
+    const r = await runCli(['init', dir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('initialised a git repository');
     expect(existsSync(join(dir, '.git'))).toBe(true);
     expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toMatch(/^\/\.cdk8s-audit\/secrets\/$/m);
     const custom = join(tempDir('init'), 'custom');
-    expect(cli(['init', custom, '--secrets-dir', 'keys', '--skip-git']).code).toBe(0);
+    expect((await runCli(['init', custom, '--secrets-dir', 'keys', '--skip-git'])).code).toBe(0);
     expect(existsSync(join(custom, '.git'))).toBe(false);
     expect(readFileSync(join(custom, '.gitignore'), 'utf8')).toMatch(/^\/keys\/$/m);
     expect(readFileSync(join(custom, 'main.ts'), 'utf8')).toContain("new AuditApp({ nodeFiles: { secretsDir: 'keys' } })");

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { cli } from '../../support/cli';
+import { runCli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 import {
   DETECTIONS, FALCO_DETECTIONS, Level, estimateGapVolume, formatVolume, PolicyDocument, Stage, checkDetection, checkDetections, evaluatePolicy, fieldValues, getPreset, levelRank, minimumLevel, probeAttributes,
@@ -169,40 +169,40 @@ describe('cdk8s-audit detections', () => {
   const pci = write('pci.yaml', getPreset('pci-dss').policy);
   const pciFalco = write('pci-falco.yaml', getPreset('pci-dss', { detections: ['falco'] }).policy);
 
-  it('exits 1 on the pci-dss preset and names the gaps with the deciding rule and the fix', () => {
-    const r = cli(['detections', pci, '--rule-set', 'falco']);
+  it('exits 1 on the pci-dss preset and names the gaps with the deciding rule and the fix', async () => {
+    const r = await runCli(['detections', pci, '--rule-set', 'falco']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/falco: Create Privileged Pod: not-covered \(needs Request\)\n\s+create pods in default: rule \d+ gives Metadata; insert before rule \d+/);
   });
-  it('exits 0 with detections: falco (the withheld configmap rule does not fail it)', () => {
-    const r = cli(['detections', pciFalco]);
+  it('exits 0 with detections: falco (the withheld configmap rule does not fail it)', async () => {
+    const r = await runCli(['detections', pciFalco]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/0 not covered, 1 withheld/);
   });
-  it("--sample-log adds each proposed rule's volume; a missing file or a file without events exits 1 naming the flag", () => {
+  it("--sample-log adds each proposed rule's volume; a missing file or a file without events exits 1 naming the flag", async () => {
     const sample = join(dir, 'sample.jsonl');
     writeFileSync(sample, `${JSON.stringify({ kind: 'Event', stage: 'ResponseComplete', verb: 'create', objectRef: { resource: 'services' }, requestObject: { spec: { type: 'NodePort' } } })}\nnot json\n`);
-    const r = cli(['detections', pci, '--sample-log', sample]);
+    const r = await runCli(['detections', pci, '--sample-log', sample]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/create services in default: rule \d+ gives Metadata; insert[^\n]*\n\s+volume: \+28 B over 1 event\(s\) of the sample/);
-    const missing = cli(['detections', pci, '--sample-log', join(dir, 'nope.jsonl')]);
+    const missing = await runCli(['detections', pci, '--sample-log', join(dir, 'nope.jsonl')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/--sample-log .*nope.jsonl: ENOENT/);
     const empty = join(dir, 'empty.jsonl');
     writeFileSync(empty, 'hello\n');
-    expect(cli(['detections', pci, '--sample-log', empty]).stderr).toMatch(/--sample-log .*empty.jsonl: no audit events/);
+    expect((await runCli(['detections', pci, '--sample-log', empty])).stderr).toMatch(/--sample-log .*empty.jsonl: no audit events/);
   });
-  it('--rule-set sigma reports its gaps; exit 1', () => {
-    const r = cli(['detections', pci, '--rule-set', 'sigma']);
+  it('--rule-set sigma reports its gaps; exit 1', async () => {
+    const r = await runCli(['detections', pci, '--rule-set', 'sigma']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/sigma: Kubernetes Events Deleted: not-covered \(needs Metadata\)\n\s+delete events in default: rule \d+ gives None/);
   });
-  it('--allow lists accepted gaps; JSON output carries status, level and fix', () => {
+  it('--allow lists accepted gaps; JSON output carries status, level and fix', async () => {
     const open = ['Create Disallowed Pod', 'Create Privileged Pod', 'Create Sensitive Mount Pod', 'Create HostNetwork Pod', 'Create HostPid Pod', 'Create HostIPC Pod',
       'Create NodePort Service', 'Pod Created in Kube Namespace', 'Ingress Object without TLS Certificate Created'];
-    expect(cli(['detections', pci, '--allow', open.join(',')]).code).toBe(0);
-    expect(cli(['detections', pci, '--allow', open.slice(1).join(',')]).code).toBe(1);
-    const json = JSON.parse(cli(['detections', pci, '--format', 'json']).stdout);
+    expect((await runCli(['detections', pci, '--allow', open.join(',')])).code).toBe(0);
+    expect((await runCli(['detections', pci, '--allow', open.slice(1).join(',')])).code).toBe(1);
+    const json = JSON.parse((await runCli(['detections', pci, '--format', 'json'])).stdout);
     const priv = json.find((x: { name: string }) => x.name === 'Create Privileged Pod');
     expect(priv).toMatchObject({ status: 'not-covered', minLevel: 'Request', gaps: [{ level: 'Metadata', needs: 'Request' }] });
   });
@@ -210,16 +210,16 @@ describe('cdk8s-audit detections', () => {
     [['--allow', 'Create Priviledged Pod'], /--allow "Create Priviledged Pod": no such falco detection/],
     [['--rule-set', 'splunk'], /rule-set/],
     [['--format', 'xml'], /format/],
-  ])('usage error %j exits 2', (extra, message) => {
-    const r = cli(['detections', pci, ...extra]);
+  ])('usage error %j exits 2', async (extra, message) => {
+    const r = await runCli(['detections', pci, ...extra]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   });
-  it('preset --detections falco composes the covered policy; an unknown set is a usage error', () => {
-    const r = cli(['preset', 'pci-dss', '--detections', 'falco']);
+  it('preset --detections falco composes the covered policy; an unknown set is a usage error', async () => {
+    const r = await runCli(['preset', 'pci-dss', '--detections', 'falco']);
     expect(r.code).toBe(0);
-    expect(cli(['detections', '-'], { input: r.stdout }).code).toBe(0);
-    const bad = cli(['preset', 'pci-dss', '--detections', 'splunk']);
+    expect((await runCli(['detections', '-'], { input: r.stdout })).code).toBe(0);
+    const bad = await runCli(['preset', 'pci-dss', '--detections', 'splunk']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--detections "splunk" is not one of: falco, sigma, elastic/);
   });

@@ -17,7 +17,7 @@
 import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { ClusterAudit, PRESET_NAMES, PolicyDocument, SUPPORTED_KUBERNETES_MINORS, getPreset, judgeEvidence, parsePolicy, reportExitCode, sinkRetentionFor } from '../../../src';
-import { cli } from '../../support/cli';
+import { runCli } from '../../support/cli';
 
 const VERSIONS = SUPPORTED_KUBERNETES_MINORS.map((m) => `1.${m}`);
 const COMBINATIONS: string[][] = [
@@ -89,8 +89,8 @@ describe('the checks themselves can fail', () => {
 });
 
 describe.each(COMBINATIONS.map((c) => [c.join(','), c] as const))('preset %s: its own checks', (names, presets) => {
-  it('flags: exits 0 (no contradiction between the preset\'s flags and its retention)', () => {
-    const r = cli(['flags', '--preset', names, '--webhook']);
+  it('flags: exits 0 (no contradiction between the preset\'s flags and its retention)', async () => {
+    const r = await runCli(['flags', '--preset', names, '--webhook']);
     expect(r.stderr).not.toMatch(/short of/);
     expect(r.code).toBe(0);
   });

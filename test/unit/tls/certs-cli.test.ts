@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, ROOT } from '../../support/cli';
+import { runCli, ROOT } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 
 const MAIN = join(ROOT, 'lib', 'cli', 'main.js');
@@ -54,7 +54,7 @@ describe('certs writes the names its readers expect', () => {
   it('certs --out tls, then sink serve --tls-dir tls serves the apiserver client (was: tls/tls.crt missing)', async () => {
     const work = tempDir('certs-serve');
     const tls = join(work, 'tls');
-    const r = cli(['certs', '--out', tls, '--sans', '127.0.0.1']);
+    const r = await runCli(['certs', '--out', tls, '--sans', '127.0.0.1']);
     expect(r.code, r.stderr).toBe(0);
     const sink = await serve(tls, work);
     try {
@@ -64,21 +64,21 @@ describe('certs writes the names its readers expect', () => {
     }
   });
 
-  it('--namespace prints the kubectl command for the sink Secret from those files', () => {
+  it('--namespace prints the kubectl command for the sink Secret from those files', async () => {
     const work = tempDir('certs-kubectl');
-    const r = cli(['certs', '--out', 'secrets', '--sans', '10.96.0.50', '--namespace', 'audit', '--secret-name', 'sink-tls'], { cwd: work });
+    const r = await runCli(['certs', '--out', 'secrets', '--sans', '10.96.0.50', '--namespace', 'audit', '--secret-name', 'sink-tls'], { cwd: work });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('kubectl create secret generic sink-tls --namespace audit --from-file=tls.crt=secrets/tls.crt --from-file=tls.key=secrets/tls.key --from-file=ca.crt=secrets/ca.crt');
   });
 
-  it('--renew keeps the CA and re-issues the leaves in place with their SANs, user and groups', () => {
+  it('--renew keeps the CA and re-issues the leaves in place with their SANs, user and groups', async () => {
     const dir = join(tempDir('certs-renew'), 's');
-    expect(cli(['certs', '--out', dir, '--sans', '10.96.0.50,audit.example.com', '--client-user', 'apiserver', '--client-groups', 'audit-writers']).code).toBe(0);
+    expect((await runCli(['certs', '--out', dir, '--sans', '10.96.0.50,audit.example.com', '--client-user', 'apiserver', '--client-groups', 'audit-writers'])).code).toBe(0);
     const ca = readFileSync(join(dir, 'ca.crt'), 'utf8');
     const caKey = readFileSync(join(dir, 'ca.key'), 'utf8');
     const oldSink = new X509Certificate(readFileSync(join(dir, 'tls.crt')));
     const inode = statSync(join(dir, 'tls.key')).ino;
-    const r = cli(['certs', '--out', dir, '--renew', '--days', '30', '--format', 'json']);
+    const r = await runCli(['certs', '--out', dir, '--renew', '--days', '30', '--format', 'json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ renewed: true, clientUser: 'apiserver', clientGroups: ['audit-writers'] });
     expect(readFileSync(join(dir, 'ca.crt'), 'utf8')).toBe(ca);
@@ -95,21 +95,21 @@ describe('certs writes the names its readers expect', () => {
     expect(statSync(join(dir, 'tls.key')).mode & 0o777).toBe(0o600);
   });
 
-  it('--renew without a CA, and --renew with --force, are refused naming the fix', () => {
+  it('--renew without a CA, and --renew with --force, are refused naming the fix', async () => {
     const empty = tempDir('certs-renew-empty');
-    const r = cli(['certs', '--out', empty, '--renew', '--sans', '127.0.0.1']);
+    const r = await runCli(['certs', '--out', empty, '--renew', '--sans', '127.0.0.1']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--renew: .*ca\.crt is missing; --renew issues new certificates with the CA/);
-    expect(cli(['certs', '--out', empty, '--renew', '--force']).code).toBe(2);
+    expect((await runCli(['certs', '--out', empty, '--renew', '--force'])).code).toBe(2);
   });
 
-  it("refuses --out inside a cdk8s app's synth output (synth wipes it, git commits it)", () => {
+  it("refuses --out inside a cdk8s app's synth output (synth wipes it, git commits it)", async () => {
     const app = tempDir('certs-app');
     writeFileSync(join(app, 'cdk8s.yaml'), 'language: typescript\napp: node main.js\noutput: dist\n');
     mkdirSync(join(app, 'dist'));
-    const r = cli(['certs', '--out', 'dist/node/tls', '--sans', '10.96.0.50'], { cwd: app });
+    const r = await runCli(['certs', '--out', 'dist/node/tls', '--sans', '10.96.0.50'], { cwd: app });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--out "dist\/node\/tls" is inside dist, the cdk8s app's synth output: .*write them to \.cdk8s-audit\/secrets/);
-    expect(cli(['certs', '--out', '.cdk8s-audit/secrets', '--sans', '10.96.0.50'], { cwd: app }).code).toBe(0);
+    expect((await runCli(['certs', '--out', '.cdk8s-audit/secrets', '--sans', '10.96.0.50'], { cwd: app })).code).toBe(0);
   });
 });
