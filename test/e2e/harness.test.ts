@@ -3,7 +3,8 @@ import { describe, expect, test } from 'vitest';
 import { flagsNamedBy, apiserverErrorLines } from './support/apiserver-errors';
 import { droppedEventsFromStderr, fieldSelectorName, requestInfoFromURI, stagesEmitted } from './support/audit-events';
 import { apiserverBinary, etcdBinary, parseVersionsEnv } from './support/binaries';
-import { generatePolicies, Rng } from './support/policy-generator';
+import { Rng } from '../support/rng';
+import { generatePolicies } from './support/policy-generator';
 
 describe('binaries', () => {
   test('a missing binary fails with the command that builds it (never a silent skip)', () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkEventList, EventListError, parseEventList } from '../../../src/sink-server/event-list';
 import { minifyJson } from '../../../src/sink-server/event-list-scan';
-import { Rng } from '../../e2e/support/policy-generator';
+import { Rng } from '../../support/rng';
 import { eventList, makeEvent } from './support';
 
 type Verdict = { reason: string; message: string } | { items: unknown[] };
