@@ -7,7 +7,8 @@
  * throughput is measured by `npm run bench` (sink section).
  */
 import { describe, expect, it } from 'vitest';
-import { cliSync, clientOf, eventList, makeEvent, makeSinkFiles, send, SinkFiles, SinkProcess, startSink, stopSink } from './support';
+import { clientOf, eventList, makeEvent, makeSinkFiles, send, SinkFiles, SinkProcess, startSink, stopSink } from './support';
+import { runCli } from '../../support/cli';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -66,7 +67,7 @@ describe('sink serve under kill -9', () => {
     await Promise.all(senders);
     expect(await stopSink(sink)).toBe(0);
 
-    const v = cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath, '--events']);
+    const v = await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath, '--events']);
     expect(v.code, v.stderr).toBe(0);
     const stored = v.stdout.trim().split('\n').map((l) => JSON.parse(l) as { auditID: string; stage: string });
     const keys = stored.map((e) => `${e.auditID}/${e.stage}`);
@@ -98,7 +99,7 @@ describe('sink serve under kill -9', () => {
     expect(again.status, again.body).toBe(200);
     expect(JSON.parse(again.body)).toMatchObject({ stored: 0, duplicates: 7 });
     expect(await stopSink(sink)).toBe(0);
-    const v = cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath]);
+    const v = await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath]);
     expect(v.code, v.stderr).toBe(0);
     expect(v.stderr + v.stdout).toMatch(/\b7 record/);
   }, 60_000);

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { issueClientCertificate, issueServingCertificate } from '../../../src/tls/certs';
 import { FakeElasticsearch, FakeLoki, nanosOf } from './fake-logging';
-import { cliSync, clientOf, eventList, makeEvent, makeSinkFiles, send, SinkFiles, SinkProcess, startSink, stopSink, TestEvent } from './support';
+import { clientOf, eventList, makeEvent, makeSinkFiles, send, SinkFiles, SinkProcess, startSink, stopSink, TestEvent } from './support';
+import { runCli } from '../../support/cli';
 
 const fakes: { close(): Promise<void> }[] = [];
 afterAll(async () => {
@@ -111,8 +112,8 @@ async function sendEvents(f: SinkFiles, sink: SinkProcess, n: number, per = 25, 
   return all;
 }
 
-function storedEvents(f: SinkFiles): TestEvent[] {
-  const v = cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath, '--events']);
+async function storedEvents(f: SinkFiles): Promise<TestEvent[]> {
+  const v = await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath, '--events']);
   expect(v.code, v.stderr).toBe(0);
   return v.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as TestEvent);
 }
@@ -153,7 +154,7 @@ describe('sink serve --forward-elasticsearch', () => {
     // The cursor is one small file in the store's state directory; the store still verifies.
     const state = readdirSync(join(e.f.store, 'state'));
     expect(state.filter((n) => n.startsWith('forward-elasticsearch-') && n.endsWith('.cursor.json'))).toHaveLength(1);
-    expect(storedEvents(e.f)).toHaveLength(120);
+    expect(await storedEvents(e.f)).toHaveLength(120);
   });
 
   it('retries 500s, per-item 429s and unanswered requests (timeouts) until every event is indexed exactly once; the sink keeps answering 200 meanwhile', async () => {
@@ -180,7 +181,7 @@ describe('sink serve --forward-elasticsearch', () => {
     expect(sample(m, 'audit_sink_forward_duplicate_events_total{output="elasticsearch"}')).toBe(es.conflicts);
     // The local store was never affected: every request acknowledged, every event stored, verify passes.
     expect(sample(m, 'audit_sink_events_total')).toBe(200);
-    expect(storedEvents(e.f).map(id)).toEqual(events.map(id));
+    expect((await storedEvents(e.f)).map(id)).toEqual(events.map(id));
   });
 
   it('while Elasticsearch is down the sink stores and acknowledges everything; when it comes back the backlog is forwarded', async () => {
@@ -217,7 +218,7 @@ describe('sink serve --forward-elasticsearch', () => {
     const m = await metricsText(sink);
     expect(await stopSink(sink)).toBe(0);
     const lost = sample(m, 'audit_sink_forward_lost_events_total{output="elasticsearch"}');
-    const kept = storedEvents(e.f);
+    const kept = await storedEvents(e.f);
     expect(lost).toBeGreaterThan(0);
     // Exactly the events still in the store were forwarded; the lost ones are the oldest.
     expect([...es.docs.keys()].sort()).toEqual(kept.map(id).sort());
@@ -256,7 +257,7 @@ describe('sink serve --forward-elasticsearch', () => {
     expect(JSON.parse(refusals[0])).toMatchObject({ id: id(batch[3]), status: 400, errorType: 'mapper_parsing_exception' });
     // Elasticsearch's reason quotes the value; the sink never logs it.
     expect(sink.stderr()).not.toContain(secret);
-    expect(storedEvents(e.f)).toHaveLength(20);
+    expect(await storedEvents(e.f)).toHaveLength(20);
   });
 });
 
@@ -334,7 +335,7 @@ describe('forwarding across kill -9', () => {
     // Resumed from the cursor, not from the oldest record: at most the one batch in flight (15) per output and kill is repeated.
     expect(es.conflicts).toBeLessThanOrEqual(4 * 15);
     expect(loki.duplicateEntries).toBeLessThanOrEqual(4 * 15);
-    expect(storedEvents(e.f).map(id)).toEqual(sent.map(id));
+    expect((await storedEvents(e.f)).map(id)).toEqual(sent.map(id));
     const cursorFiles = readdirSync(join(e.f.store, 'state')).filter((n) => n.endsWith('.cursor.json'));
     expect(cursorFiles).toHaveLength(2);
     for (const c of cursorFiles) expect(JSON.parse(readFileSync(join(e.f.store, 'state', c), 'utf8')).seq).toBe(sent.length);
@@ -345,30 +346,30 @@ describe('sink serve forwarding options', () => {
   it('refuses plain HTTP, credentials in URLs or over HTTP, bad index patterns and unbounded Loki labels (exit 2); unreadable credential files exit 1 naming the file, never the content', async () => {
     const e = await env('fwd-cli');
     const base = ['sink', 'serve', '--store', e.f.store, '--key', e.f.keyPath, '--tls-dir', e.f.tlsDir, '--listen', '127.0.0.1:0', '--ops-listen', 'off'];
-    const http = cliSync([...base, '--forward-elasticsearch', 'http://127.0.0.1:9200']);
+    const http = await runCli([...base, '--forward-elasticsearch', 'http://127.0.0.1:9200']);
     expect(http.code).toBe(2);
     expect(http.stderr).toMatch(/--forward-elasticsearch: http:\/\/127\.0\.0\.1:9200 is plain HTTP.*use https:\/\//);
-    const userinfo = cliSync([...base, '--forward-loki', `https://user:${PASSWORD}@127.0.0.1:3100`]);
+    const userinfo = await runCli([...base, '--forward-loki', `https://user:${PASSWORD}@127.0.0.1:3100`]);
     expect(userinfo.code).toBe(2);
     expect(userinfo.stderr).toMatch(/holds a user name or password; put credentials in a file/);
     expect(userinfo.stderr).not.toContain(PASSWORD);
-    const clear = cliSync([...base, '--forward-insecure-http', '--forward-loki', 'http://127.0.0.1:3100', '--forward-loki-bearer-token-file', e.tokenFile]);
+    const clear = await runCli([...base, '--forward-insecure-http', '--forward-loki', 'http://127.0.0.1:3100', '--forward-loki-bearer-token-file', e.tokenFile]);
     expect(clear.code).toBe(2);
     expect(clear.stderr).toMatch(/credentials would be sent in clear text/);
-    const index = cliSync([...base, '--forward-elasticsearch', 'https://127.0.0.1:9200', '--forward-elasticsearch-index', 'Audit-%Y']);
+    const index = await runCli([...base, '--forward-elasticsearch', 'https://127.0.0.1:9200', '--forward-elasticsearch-index', 'Audit-%Y']);
     expect(index.code).toBe(2);
     expect(index.stderr).toMatch(/--forward-elasticsearch-index "Audit-%Y": index names are lowercase/);
-    const label = cliSync([...base, '--forward-loki', 'https://127.0.0.1:3100', '--forward-loki-labels', 'level,namespace']);
+    const label = await runCli([...base, '--forward-loki', 'https://127.0.0.1:3100', '--forward-loki-labels', 'level,namespace']);
     expect(label.code).toBe(2);
     expect(label.stderr).toMatch(/"namespace" cannot be a label \(it has unbounded values/);
-    const missing = cliSync([...base, '--forward-elasticsearch', 'https://127.0.0.1:9200', '--forward-elasticsearch-basic-auth-file', join(e.f.dir, 'nope')]);
+    const missing = await runCli([...base, '--forward-elasticsearch', 'https://127.0.0.1:9200', '--forward-elasticsearch-basic-auth-file', join(e.f.dir, 'nope')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/--forward-elasticsearch-basic-auth-file: cannot read .*nope \(ENOENT\)/);
-    const noColon = cliSync([...base, '--forward-elasticsearch', 'https://127.0.0.1:9200', '--forward-elasticsearch-basic-auth-file', e.tokenFile]);
+    const noColon = await runCli([...base, '--forward-elasticsearch', 'https://127.0.0.1:9200', '--forward-elasticsearch-basic-auth-file', e.tokenFile]);
     expect(noColon.code).toBe(1);
     expect(noColon.stderr).toMatch(/must hold "user:password"/);
     expect(noColon.stderr).not.toContain(TOKEN);
-    expect(cliSync([...base, '--forward-loki-tenant', 'x']).code).toBe(2);
+    expect((await runCli([...base, '--forward-loki-tenant', 'x'])).code).toBe(2);
     expect(existsSync(join(e.f.store, 'sink.lock'))).toBe(false);
   });
 });

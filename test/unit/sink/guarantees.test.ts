@@ -20,7 +20,8 @@ import { loadSigningKey } from '../../../src/sink-server/signing';
 import { Store } from '../../../src/sink-server/store';
 import { formatProblem, verifyStore } from '../../../src/sink-server/verify';
 import { tempDir } from '../support/temp-dir';
-import { cliSync, clientOf, eventList, logLines, MAIN, makeEvent, makeSinkFiles, metric, send, SinkProcess, startSink, stopSink } from './support';
+import { clientOf, eventList, logLines, MAIN, makeEvent, makeSinkFiles, metric, send, SinkProcess, startSink, stopSink } from './support';
+import { runCli } from '../../support/cli';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,10 +67,10 @@ describe('1. a forged tail is never signed or served', () => {
     const forged = makeEvent(99, 'ResponseComplete', 'forged-by-attacker');
     appendFileSync(openSegment(f.store), encodeRecord(last.seq + 1, new Date(), last.hash, Buffer.from(JSON.stringify(forged))).line);
 
-    let v = cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath]);
+    let v = await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath]);
     expect(v.code, v.stdout).toBe(1);
     expect(v.stdout).toMatch(/record 6 \(seq 6\): holds 1 record\(s\) \(seq 6–6\) that no signature of the key covers/);
-    const flag = cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath, '--allow-unsigned-tail']);
+    const flag = await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath, '--allow-unsigned-tail']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/--allow-unsigned-tail was removed/);
 
@@ -81,7 +82,7 @@ describe('1. a forged tail is never signed or served', () => {
     expect((await send(sink.url, client, eventList([after]))).status).toBe(200);
     expect(await stopSink(sink)).toBe(0);
 
-    v = cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath, '--events']);
+    v = await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath, '--events']);
     expect(v.code, v.stderr).toBe(1);
     expect(v.stderr).toMatch(/NOT intact: quarantine\/segment-0000000000000001\.from-seq-6\.\d+\.jsonl: holds records the sink refused/);
     expect(auditIds(v.stdout)).toEqual([...real.map((e) => e.auditID), after.auditID]);
@@ -125,7 +126,7 @@ describe('2. a full disk: acknowledged means signed', () => {
       expect(JSON.parse(big.body).reason).toBe('disk_full');
 
       // verify on the running, full store: intact, the acknowledged events all there.
-      let v = cliSync(['sink', 'verify', '--store', files.store, '--key', f.keyPath, '--events']);
+      let v = await runCli(['sink', 'verify', '--store', files.store, '--key', f.keyPath, '--events']);
       expect(v.code, v.stderr).toBe(0);
       expect(v.stderr).toMatch(/after the head .* are covered by their commit signatures/);
       expect(auditIds(v.stdout)).toEqual(acked);
@@ -139,7 +140,7 @@ describe('2. a full disk: acknowledged means signed', () => {
       sink = await startSink(files, args);
       expect((await post([makeEvent(3000)])).status).toBe(200);
       expect(await stopSink(sink)).toBe(0);
-      v = cliSync(['sink', 'verify', '--store', files.store, '--key', f.keyPath, '--events']);
+      v = await runCli(['sink', 'verify', '--store', files.store, '--key', f.keyPath, '--events']);
       expect(v.code, v.stderr).toBe(0);
       expect(auditIds(v.stdout)).toEqual(acked);
       expect(refused).toHaveLength(20);
@@ -237,7 +238,7 @@ describe('3. sink verify on a live store', () => {
     // The races were exercised: retention ran (anchor), segments rotated, commits landed while verify ran.
     expect(existsSync(join(f.store, 'anchor.json'))).toBe(true);
     expect(notesSeen).toBeGreaterThan(0);
-    expect(cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath]).code).toBe(0);
+    expect((await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath])).code).toBe(0);
   }, 90_000);
 });
 
@@ -281,7 +282,7 @@ describe('4. connections that never start TLS do not starve the apiserver', () =
     } finally {
       expect(await stopSink(sink)).toBe(0);
     }
-    const bad = cliSync(['sink', 'serve', '--store', f.store, '--key', f.keyPath, '--tls-dir', f.tlsDir, '--handshake-timeout', '2m']);
+    const bad = await runCli(['sink', 'serve', '--store', f.store, '--key', f.keyPath, '--tls-dir', f.tlsDir, '--handshake-timeout', '2m']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--handshake-timeout 2m is outside 100ms–60s/);
   }, 30_000);

@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { renderAlertRulesYaml } from '../../../src/sink-server/rules';
 import { issueServingCertificate } from '../../../src/tls/certs';
 import { FakeAlertWebhook } from './fake-logging';
-import { cliSync, clientOf, eventList, makeSinkFiles, send, SinkFiles, SinkProcess, startSink, stopSink } from './support';
+import { clientOf, eventList, makeSinkFiles, send, SinkFiles, SinkProcess, startSink, stopSink } from './support';
+import { runCli } from '../../support/cli';
 
 const closers: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -128,7 +129,7 @@ describe('sink serve --rules', () => {
     await caughtUp(sink);
     expect(await stopSink(sink)).toBe(0);
     expect(alertLines(readFileSync(alerts, 'utf8')).map((x) => x.auditID)).toEqual([first.auditID, bob.auditID, bob.auditID]);
-    expect(cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath]).code).toBe(0);
+    expect((await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath])).code).toBe(0);
   });
 
   it('the alert webhook retries a hung and a failing endpoint while ingestion goes on; credentials are never logged', async () => {
@@ -167,12 +168,12 @@ describe('sink serve --rules', () => {
     const base = ['sink', 'serve', '--store', f.store, '--key', f.keyPath, '--tls-dir', f.tlsDir, '--listen', '127.0.0.1:0', '--ops-listen', 'off'];
     const bad = join(f.dir, 'bad.yaml');
     writeFileSync(bad, RULES.replace('key:', 'keys:'));
-    const r = cliSync([...base, '--rules', bad]);
+    const r = await runCli([...base, '--rules', bad]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--rules: .*bad\.yaml: invalid alert rules \(1 problem\):\n {2}- rules\[0\] \(new-secret-reader\)\.keys: unknown field .*; fix: did you mean "key"\?/);
-    expect(cliSync([...base, '--rules', join(f.dir, 'missing.yaml')]).stderr).toMatch(/--rules: cannot read .*missing\.yaml \(ENOENT\)/);
-    expect(cliSync([...base, '--rules', rules, '--forward-stdout']).stderr).toMatch(/--forward-stdout and --rules both write to stdout; give --alerts-file FILE/);
-    expect(cliSync([...base, '--alerts-file', join(f.dir, 'a.jsonl')]).code).toBe(2);
-    expect(cliSync([...base, '--rules', rules, '--alerts-webhook', 'http://127.0.0.1:1/x']).code).toBe(2);
+    expect((await runCli([...base, '--rules', join(f.dir, 'missing.yaml')])).stderr).toMatch(/--rules: cannot read .*missing\.yaml \(ENOENT\)/);
+    expect((await runCli([...base, '--rules', rules, '--forward-stdout'])).stderr).toMatch(/--forward-stdout and --rules both write to stdout; give --alerts-file FILE/);
+    expect((await runCli([...base, '--alerts-file', join(f.dir, 'a.jsonl')])).code).toBe(2);
+    expect((await runCli([...base, '--rules', rules, '--alerts-webhook', 'http://127.0.0.1:1/x'])).code).toBe(2);
   });
 });

@@ -14,8 +14,8 @@ import { requestAttributesFromHttp } from '../../../src/policy/request-attribute
 import { AlertRule, AlertRulesDocument, AlertRulesError, alertRulesProblems, parseAlertRules, renderAlertRulesYaml } from '../../../src/sink-server/rules';
 import { AuditEventFields, InMemoryFirstSeen, ipInCidrs, RulesEngine } from '../../../src/sink-server/rules-engine';
 import { parseCidr } from '../../../src/sinks/network';
+import { runCli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
-import { cliSync } from './support';
 
 const doc = (rules: AlertRule[], cidrSets?: Record<string, string[]>): AlertRulesDocument => ({ apiVersion: 'cdk8s-audit.io/v1alpha1', kind: 'AlertRules', ...(cidrSets ? { cidrSets } : {}), rules });
 
@@ -230,37 +230,37 @@ describe('preset alert rules see what the preset policy records', () => {
 });
 
 describe('sink rules CLI', () => {
-  it('validate: exit 0 naming the rules, exit 1 listing every problem; preset prints rules that validate; eval prints alerts and exits 1 when any fired', () => {
+  it('validate: exit 0 naming the rules, exit 1 listing every problem; preset prints rules that validate; eval prints alerts and exits 1 when any fired', async () => {
     const dir = tempDir('rules-cli');
-    const preset = cliSync(['sink', 'rules', 'preset', 'pci-dss', '--approved-cidr', '10.0.0.0/8', '--protected-namespace', 'payments']);
+    const preset = await runCli(['sink', 'rules', 'preset', 'pci-dss', '--approved-cidr', '10.0.0.0/8', '--protected-namespace', 'payments']);
     expect(preset.code, preset.stderr).toBe(0);
     const good = join(dir, 'good.yaml');
     writeFileSync(good, preset.stdout);
-    const v = cliSync(['sink', 'rules', 'validate', good]);
+    const v = await runCli(['sink', 'rules', 'validate', good]);
     expect(v.code).toBe(0);
     expect(v.stdout).toBe(`${good}: valid: 6 rules (protected-namespace-write-from-unapproved-source, new-secret-reader, exec-into-pod, exec-from-unapproved-source, rbac-change-by-non-admin, anonymous-request-succeeded)\n`);
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'apiVersion: cdk8s-audit.io/v1alpha1\nkind: AlertRules\nrules:\n  - name: x\n    type: source-cidr\n    allowedSourceCidrs: [10.0.0.0/40]\n');
-    const b = cliSync(['sink', 'rules', 'validate', good, bad]);
+    const b = await runCli(['sink', 'rules', 'validate', good, bad]);
     expect(b.code).toBe(1);
     expect(b.stderr).toBe(`${bad}: invalid alert rules (1 problem):\n  - rules[0] (x).allowedSourceCidrs[0]: "10.0.0.0/40" is not a CIDR (address/prefix length); fix: write an IPv4 or IPv6 CIDR such as 10.0.0.0/8 or fd00::/8\n`);
-    expect(cliSync(['sink', 'rules', 'validate']).code).toBe(2);
-    expect(cliSync(['sink', 'rules', 'preset', 'nope']).code).toBe(2);
-    const badCidr = cliSync(['sink', 'rules', 'preset', 'cis', '--approved-cidr', '300.1.1.1/8']);
+    expect((await runCli(['sink', 'rules', 'validate'])).code).toBe(2);
+    expect((await runCli(['sink', 'rules', 'preset', 'nope'])).code).toBe(2);
+    const badCidr = await runCli(['sink', 'rules', 'preset', 'cis', '--approved-cidr', '300.1.1.1/8']);
     expect(badCidr.code).toBe(1);
     expect(badCidr.stderr).toMatch(/--approved-cidr\[0\]: "300\.1\.1\.1\/8" is not a CIDR/);
-    expect(JSON.parse(cliSync(['sink', 'rules', 'preset', 'baseline', '--format', 'json']).stdout).rules).toHaveLength(3);
+    expect(JSON.parse((await runCli(['sink', 'rules', 'preset', 'baseline', '--format', 'json'])).stdout).rules).toHaveLength(3);
 
     const events = join(dir, 'events.jsonl');
     const exec = { kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: 'a1', stage: 'ResponseComplete', verb: 'create', requestURI: '/api/v1/namespaces/dev/pods/web/exec', user: { username: 'alice', groups: ['system:authenticated'] }, sourceIPs: ['203.0.113.9'], responseStatus: { code: 101 } };
     const read = { ...exec, auditID: 'a2', verb: 'get', requestURI: '/api/v1/namespaces/dev/configmaps/c', sourceIPs: ['10.0.0.1'] };
     writeFileSync(events, `${JSON.stringify(exec)}\n${JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [read, { ...exec, auditID: 'a3', sourceIPs: ['10.0.0.2'] }] })}\n`);
-    const e = cliSync(['sink', 'rules', 'eval', good, '--input', events]);
+    const e = await runCli(['sink', 'rules', 'eval', good, '--input', events]);
     expect(e.code).toBe(1);
     expect(e.stdout.trim().split('\n').map((l) => { const a = JSON.parse(l); return `${a.auditID} ${a.rule}`; })).toEqual(['a1 exec-into-pod', 'a1 exec-from-unapproved-source', 'a3 exec-into-pod']);
     writeFileSync(events, `${JSON.stringify(read)}\n`);
-    expect(cliSync(['sink', 'rules', 'eval', good, '--input', events])).toMatchObject({ code: 0, stdout: '' });
+    expect(await runCli(['sink', 'rules', 'eval', good, '--input', events])).toMatchObject({ code: 0, stdout: '' });
     writeFileSync(events, 'not json\n');
-    expect(cliSync(['sink', 'rules', 'eval', good, '--input', events]).stderr).toMatch(/line 1: not JSON/);
+    expect((await runCli(['sink', 'rules', 'eval', good, '--input', events])).stderr).toMatch(/line 1: not JSON/);
   });
 });

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueClientCertificate } from '../../../src/tls/certs';
-import { cliSync, clientOf, eventList, logLines, makeEvent, makeSinkFiles, metric, send, SinkFiles, startSink, stopSink } from './support';
+import { clientOf, eventList, logLines, makeEvent, makeSinkFiles, metric, send, SinkFiles, startSink, stopSink } from './support';
+import { runCli } from '../../support/cli';
 
 /** Opens a TLS connection and sends `head` (raw HTTP), leaving the request unfinished. */
 function openSlow(url: string, f: SinkFiles, head: string): Promise<{ socket: ReturnType<typeof connect>; closed: Promise<{ afterMs: number; response: string }> }> {
@@ -65,7 +66,7 @@ describe('sink serve: authentication', () => {
     } finally {
       expect(await stopSink(sink)).toBe(0);
     }
-    expect(cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath]).code).toBe(0);
+    expect((await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath])).code).toBe(0);
   });
 
   it('plain HTTP needs --insecure-http and warns on stderr', async () => {
@@ -172,7 +173,7 @@ describe('sink serve: hostile and broken input', () => {
       agent.destroy();
       expect(await stopSink(sink)).toBe(0);
     }
-    const v = cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath, '--events']);
+    const v = await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath, '--events']);
     expect(v.code).toBe(0);
     expect(v.stdout.trim().split('\n')).toHaveLength(2);
   }, 120_000);
@@ -224,7 +225,7 @@ describe('sink serve: hostile and broken input', () => {
     } finally {
       await stopSink(sink);
     }
-    const v = cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath]);
+    const v = await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath]);
     expect(v.stdout).toMatch(/intact: 0 records/);
   });
 });
@@ -247,7 +248,7 @@ describe('sink serve: lifecycle', () => {
     const { response } = await slow.closed;
     expect(response).toMatch(/^HTTP\/1\.1 200/);
     expect(await sink.exited).toBe(0);
-    const v = cliSync(['sink', 'verify', '--store', f.store, '--key', f.keyPath]);
+    const v = await runCli(['sink', 'verify', '--store', f.store, '--key', f.keyPath]);
     expect(v.code, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toMatch(/intact: 2 records/);
   });
@@ -310,22 +311,22 @@ describe('sink serve: lifecycle', () => {
 });
 
 describe('sink verify CLI', () => {
-  it('usage errors exit 2, a missing key file exits 1 naming it, --help exits 0', () => {
-    expect(cliSync(['sink', 'verify']).code).toBe(2);
-    expect(cliSync(['sink', 'serve', '--store', '/tmp/x', '--key', '/tmp/k']).stderr).toMatch(/needs TLS.*--tls-dir/);
-    expect(cliSync(['sink', 'serve', '--store', '/tmp/x', '--key', '/tmp/k']).code).toBe(2);
-    const missing = cliSync(['sink', 'verify', '--store', '/tmp', '--key', '/nonexistent/key']);
+  it('usage errors exit 2, a missing key file exits 1 naming it, --help exits 0', async () => {
+    expect((await runCli(['sink', 'verify'])).code).toBe(2);
+    expect((await runCli(['sink', 'serve', '--store', '/tmp/x', '--key', '/tmp/k'])).stderr).toMatch(/needs TLS.*--tls-dir/);
+    expect((await runCli(['sink', 'serve', '--store', '/tmp/x', '--key', '/tmp/k'])).code).toBe(2);
+    const missing = await runCli(['sink', 'verify', '--store', '/tmp', '--key', '/nonexistent/key']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/\/nonexistent\/key: cannot read it \(no such file\)/);
-    expect(cliSync(['sink', 'verify', '--help']).stdout).toMatch(/^Usage: cdk8s-audit sink verify/);
-    expect(cliSync(['sink', 'serve', '--help']).stdout).toMatch(/^Usage: cdk8s-audit sink serve/);
-    expect(cliSync(['sink']).stderr).toMatch(/'sink' needs a subcommand[\s\S]*sink serve[\s\S]*sink verify/);
+    expect((await runCli(['sink', 'verify', '--help'])).stdout).toMatch(/^Usage: cdk8s-audit sink verify/);
+    expect((await runCli(['sink', 'serve', '--help'])).stdout).toMatch(/^Usage: cdk8s-audit sink serve/);
+    expect((await runCli(['sink'])).stderr).toMatch(/'sink' needs a subcommand[\s\S]*sink serve[\s\S]*sink verify/);
   });
 
   it('a short HMAC key is refused with the fix, and its bytes are never printed', async () => {
     const f = await makeSinkFiles('sink-shortkey');
     writeFileSync(f.keyPath, 'tooshort-secret');
-    const r = cliSync(['sink', 'serve', '--store', f.store, '--key', f.keyPath, '--tls-dir', f.tlsDir]);
+    const r = await runCli(['sink', 'serve', '--store', f.store, '--key', f.keyPath, '--tls-dir', f.tlsDir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/15 bytes; at least 32 are needed — create one with 'head -c 32 \/dev\/urandom/);
     expect(r.stderr).not.toContain('tooshort');

@@ -2,7 +2,7 @@
  * Helpers for the sink tests: a real `cdk8s-audit sink serve` child process (the built CLI), real TLS
  * material from src/tls/certs.ts, and an HTTPS client. Everything listens on 127.0.0.1 only.
  */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -181,13 +181,6 @@ export function makeEvent(i: number, stage = 'ResponseComplete', auditID: string
 
 export function eventList(items: unknown[]): string {
   return JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items });
-}
-
-/** Runs the built CLI synchronously. */
-export function cliSync(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw r.error;
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Parses the JSON log lines of a sink. */

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { cli } from '../../support/cli';
+import { runCli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 
 describe("the scaffold's CI: a kind job running prove --kind", () => {
-  it('init writes a GitHub Actions workflow that builds the image main.ts names and runs prove --kind, keeping the report', () => {
+  it('init writes a GitHub Actions workflow that builds the image main.ts names and runs prove --kind, keeping the report', async () => {
     const dir = join(tempDir('ci-template'), 'app');
-    const r = cli(['init', dir, '--preset', 'pci-dss', '--skip-git']);
+    const r = await runCli(['init', dir, '--preset', 'pci-dss', '--skip-git']);
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(join(dir, '.github', 'workflows', 'audit-prove.yml'), 'utf8');
     expect(text).not.toMatch(/\{\{\w+\}\}/);

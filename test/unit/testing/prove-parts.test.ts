@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Level } from '../../../src/policy/model';
 import { PROBES } from '../../../src/presets/probes';
 import { AuditEvent, durationMs, parseAuditEvents, probeUri, secretValuesOf, waitForAuditEvents } from '../../../src/testing';
-import { cli } from '../../support/cli';
+import { runCli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 
 describe('prove parts', () => {
@@ -49,34 +49,34 @@ describe('cdk8s-audit prove (command line)', () => {
     [['--kind', '--audit-log', 'f'], '--audit-log applies only with --kubeconfig'],
     [['--kubeconfig', 'k', '--audit-log', 'f', '--audit-log-command', 'c'], 'not both'],
     [['extra', '--kind'], 'no positional arguments'],
-  ])('%j is a usage error (exit 2)', (args, text) => {
-    const r = cli(['prove', ...args]);
+  ])('%j is a usage error (exit 2)', async (args, text) => {
+    const r = await runCli(['prove', ...args]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(text);
   });
 
-  it('--help exits 0 and says what is checked', () => {
-    const r = cli(['prove', '--help']);
+  it('--help exits 0 and says what is checked', async () => {
+    const r = await runCli(['prove', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('a canary Secret');
   });
 
-  it('without dist/ it exits 1 saying to synth first', () => {
+  it('without dist/ it exits 1 saying to synth first', async () => {
     const dir = tempDir('prove-nodist');
     writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\n');
-    const r = cli(['prove', '--kubeconfig', 'kubeconfig'], { cwd: dir });
+    const r = await runCli(['prove', '--kubeconfig', 'kubeconfig'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${join(dir, 'dist', 'node', 'files.yaml')} is missing; run \`npm run synth\``);
   });
 
-  it('a dist/ with its own policy and no --preset exits 1 asking for --preset', () => {
+  it('a dist/ with its own policy and no --preset exits 1 asking for --preset', async () => {
     const dir = tempDir('prove-nopreset');
     mkdirSync(join(dir, 'dist', 'node', 'rootfs'), { recursive: true });
     writeFileSync(join(dir, 'dist', 'node', 'files.yaml'), 'presets: []\nfiles:\n  - file: dist/node/rootfs/policy.yaml\n    nodePath: /etc/kubernetes/audit/policy.yaml\n');
     writeFileSync(join(dir, 'dist', 'node', 'apiserver-args.txt'), '--audit-policy-file=/etc/kubernetes/audit/policy.yaml\n');
     writeFileSync(join(dir, 'dist', 'node', 'rootfs', 'policy.yaml'), 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: Metadata\n');
     writeFileSync(join(dir, 'dist', 'node', 'kind-cluster.yaml'), 'kind: Cluster\nnodes: []\n');
-    const r = cli(['prove', '--kubeconfig', 'kubeconfig'], { cwd: dir });
+    const r = await runCli(['prove', '--kubeconfig', 'kubeconfig'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('give the requirement table with --preset NAME');
   });
