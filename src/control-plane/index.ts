@@ -1,3 +1,4 @@
 export * from './kubeadm';
 export * from './kind';
 export * from './static-pod';
+export * from './static-pod-edit';

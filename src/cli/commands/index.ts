@@ -19,6 +19,7 @@ import { kubeadmConfigCommand } from './kubeadm-config';
 import { adviseCommand } from './advise';
 import { alertsCommand } from './alerts';
 import { detectionsCommand } from './detections';
+import { staticPodApplyCommand } from './static-pod';
 
 /**
  * Every verb of the `cdk8s-audit` command, in the order `--help` lists them.
@@ -38,6 +39,7 @@ export const COMMANDS: Command[] = [
   certsCommand,
   kindConfigCommand,
   kubeadmConfigCommand,
+  staticPodApplyCommand,
   sinkServeCommand,
   sinkVerifyCommand,
   sinkImageCommand,
