@@ -8,7 +8,7 @@
  * say what to use instead. Pure: file paths are written as given, never read.
  */
 import { isIP } from 'node:net';
-import { stringify } from 'yaml';
+import { renderGoYaml } from '../core/go-yaml';
 import { AuditConfigError, REDACTED, problem } from './errors';
 
 /** Properties of the webhook kubeconfig. Data fields take PEM text; file fields take paths on the node. */
@@ -233,5 +233,5 @@ export function buildWebhookKubeconfig(props: WebhookKubeconfigProps): Kubeconfi
 
 /** Renders the kubeconfig as YAML; throws AuditConfigError listing every problem. */
 export function renderWebhookKubeconfig(props: WebhookKubeconfigProps): string {
-  return stringify(buildWebhookKubeconfig(props), { lineWidth: 0 });
+  return renderGoYaml(buildWebhookKubeconfig(props));
 }

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { App, AppProps } from 'cdk8s';
-import { stringify } from 'yaml';
+import { renderGoYaml } from '../core/go-yaml';
 import { ClusterAudit } from './cluster-audit';
 import { DEFAULT_SECRETS_DIR, secretsDirProblem } from './secrets-layout';
 
@@ -52,7 +52,7 @@ export function writeNodeFiles(app: App, options: WriteNodeFilesOptions = {}): s
   }
   if (options.kustomization ?? true) {
     const manifests = readdirSync(app.outdir).filter((f) => f.endsWith('.k8s.yaml')).sort();
-    write(join(app.outdir, 'kustomization.yaml'), stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: manifests }));
+    write(join(app.outdir, 'kustomization.yaml'), renderGoYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: manifests }));
   }
   return written;
 }

@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { renderGoYaml } from '../core/go-yaml';
 import { PolicyDocument, PolicyRule } from './model';
 
 const RULE_KEYS: (keyof PolicyRule)[] = ['level', 'users', 'userGroups', 'verbs', 'resources', 'namespaces', 'nonResourceURLs', 'omitStages', 'omitManagedFields'];
@@ -25,7 +25,7 @@ function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
-/** YAML for `--audit-policy-file`. Strings are quoted where YAML 1.1 would read them otherwise. */
+/** YAML for `--audit-policy-file`, read by the apiserver's YAML 1.1 decoder: see renderGoYaml. */
 export function renderPolicyYaml(policy: PolicyDocument): string {
-  return stringify(policyToJson(policy), { version: '1.1', lineWidth: 0 });
+  return renderGoYaml(policyToJson(policy));
 }

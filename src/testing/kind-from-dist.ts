@@ -7,7 +7,7 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, posix } from 'node:path';
-import { stringify } from 'yaml';
+import { renderGoYaml } from '../core/go-yaml';
 import { createWebhookTlsBundle } from '../tls/certs';
 import { KindConfig, SynthesizedAudit, readSynthesizedAudit } from './dist';
 import { KindCluster, KindToolOptions } from './kind';
@@ -110,7 +110,7 @@ export async function createKindClusterFromDist(options: KindFromDistOptions): P
       writeFileSync(p.hostFile, tls[p.source], { mode: p.source.endsWith('.key') ? 0o600 : 0o644 });
     }
     const configFile = join(work, 'kind-cluster.yaml');
-    writeFileSync(configFile, stringify({ ...plan.config, name }, { lineWidth: 0 }));
+    writeFileSync(configFile, renderGoYaml({ ...plan.config, name }));
     await cluster.create({ configFile, image: options.image, cwd: options.appDir });
     return { cluster, audit, tls, configFile, delete: cleanup };
   } catch (error) {

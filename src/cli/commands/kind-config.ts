@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { renderGoYaml } from '../../core/go-yaml';
 import { Command, ExitCode, InputError, UsageError, choiceOption, stringOption } from '../command';
 import { write } from '../io';
 import { AuditConfigError } from '../../backends/errors';
@@ -85,7 +85,7 @@ Example:
       if (e instanceof AuditConfigError) throw new InputError(formatProblems(e.problems.map((p) => `--${p.replace(/^host(\w+)Dir/, (_m, w: string) => `host-${w.toLowerCase()}-dir`)}`)));
       throw e;
     }
-    write(io.stdout, format === 'json' ? JSON.stringify(doc, null, 2) : stringify(doc, { lineWidth: 0 }));
+    write(io.stdout, format === 'json' ? JSON.stringify(doc, null, 2) : renderGoYaml(doc));
     return ExitCode.OK;
   },
 };

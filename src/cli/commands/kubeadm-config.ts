@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { renderGoYaml } from '../../core/go-yaml';
 import { Command, ExitCode, InputError, UsageError, choiceOption, stringOption } from '../command';
 import { write } from '../io';
 import { AuditConfigError } from '../../backends/errors';
@@ -52,7 +52,7 @@ Example:
       if (e instanceof AuditConfigError) throw new InputError(formatProblems(e.problems.map((p) => p.replace(/^apiVersion:/, '--api-version:'))));
       throw e;
     }
-    write(io.stdout, format === 'json' ? JSON.stringify(doc, null, 2) : stringify(doc, { lineWidth: 0 }));
+    write(io.stdout, format === 'json' ? JSON.stringify(doc, null, 2) : renderGoYaml(doc));
     return ExitCode.OK;
   },
 };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { renderGoYaml } from '../../core/go-yaml';
 import { Command, ExitCode, InputError, UsageError, booleanOption, choiceOption, stringOption } from '../command';
 import { readInput, write } from '../io';
 import { AuditConfigError } from '../../backends/errors';
@@ -121,7 +121,7 @@ Example:
       if (e instanceof AuditConfigError) throw new InputError(formatProblems(e.problems));
       throw e;
     }
-    const text = format === 'json' ? JSON.stringify(doc, null, 2) : stringify(doc, { lineWidth: 0 });
+    const text = format === 'json' ? JSON.stringify(doc, null, 2) : renderGoYaml(doc);
     const out = stringOption(args, 'out');
     if (out === undefined) write(io.stdout, text);
     else write(io.stderr, `wrote ${writeOutput(out, text, io, 0o600)}`);
