@@ -3,7 +3,7 @@
  * metric name, and the end-to-end tests read the real kube-apiserver's and the real sink's /metrics to
  * prove each of these exists there.
  */
-import { REJECT_REASONS } from '../sink-server/event-list';
+import { REJECT_REASONS } from '../sink-contract/event-list';
 
 export type MetricSource = 'kube-apiserver' | 'audit-sink' | 'prometheus';
 export type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -93,7 +93,7 @@ export const KNOWN_METRICS: readonly KnownMetric[] = [
     type: 'counter',
     labels: ['reason'],
     values: { reason: REJECT_REASONS },
-    definedIn: 'src/sink-server/server.ts (reasons: src/sink-server/event-list.ts REJECT_REASONS)',
+    definedIn: 'src/sink-server/server.ts (reasons: src/sink-contract/event-list.ts REJECT_REASONS)',
     help: 'Refused requests by reason.',
   },
   {

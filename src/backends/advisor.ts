@@ -31,7 +31,7 @@ import { AuditConfigError, formatValue } from './errors';
 import { FlagValue, formatFlagValue, getFlag } from './flag-table';
 import { FlagLookup, validateAuditFlags } from './flags';
 import { formatGoDuration, parseGoDuration } from './go-values';
-import { parseKubernetesVersion } from '../policy/kubernetes-version';
+import { parseKubernetesVersion } from '../core/kubernetes-version';
 
 /** Upstream defaults of the webhook batch settings (pkg/server/options/audit.go L49–54). */
 export const WEBHOOK_BATCH_DEFAULTS = { bufferSize: 10000, maxBatchSize: 400, maxWaitSeconds: 30, throttleQps: 10, throttleBurst: 15 } as const;

@@ -3,13 +3,14 @@
  * rendered as flags and as the directories to mount. The control-plane renderers (kubeadm, kind,
  * static pod) all start from it.
  */
-import { parseKubernetesVersion } from '../policy/kubernetes-version';
+import { parseKubernetesVersion } from '../core/kubernetes-version';
+import { DEFAULT_POLICY_FILE } from '../core/node-paths';
 import { ApiserverMount, LogBackend, LogBackendProps, WebhookBackend, WebhookBackendProps, flagsToBackendProps } from './backends';
 import { AuditConfigError } from './errors';
 import { getFlag } from './flag-table';
 import { AuditArg, FlagValues, renderAuditArgs, toCommandLine, validateAuditFlags } from './flags';
 
-export const DEFAULT_POLICY_FILE = '/etc/kubernetes/audit/policy.yaml';
+export { DEFAULT_POLICY_FILE };
 
 /** Props of the apiserver's audit configuration. */
 export interface ApiserverAuditProps {

@@ -4,7 +4,8 @@
  * cdk8s-audit's operational checks, and says which directory the apiserver needs mounted.
  */
 import { Duration } from 'cdk8s';
-import { parseKubernetesVersion } from '../policy/kubernetes-version';
+import { parseKubernetesVersion } from '../core/kubernetes-version';
+import { DEFAULT_LOG_PATH, DEFAULT_WEBHOOK_CONFIG_FILE } from '../core/node-paths';
 import { AuditConfigError, formatValue } from './errors';
 import { AUDIT_FLAGS, FlagType, FlagValue, ROTATION_DEFAULTS_CHANGED_MINOR, findFlag } from './flag-table';
 import { FlagLookup, FlagValues, validateAuditFlags } from './flags';
@@ -140,8 +141,7 @@ export interface IAuditBackend {
   readonly warnings: readonly string[];
 }
 
-export const DEFAULT_LOG_PATH = '/var/log/kubernetes/audit/audit.log';
-export const DEFAULT_WEBHOOK_CONFIG_FILE = '/etc/kubernetes/audit-webhook/kubeconfig.yaml';
+export { DEFAULT_LOG_PATH, DEFAULT_WEBHOOK_CONFIG_FILE };
 /** Extra bytes a serialized batch may have over the truncation limit ("several hundreds of bytes" upstream). */
 export const BATCH_ENVELOPE_BYTES = 1024;
 

@@ -2,7 +2,7 @@
  * The flag reference (docs/flags.md), generated from AUDIT_FLAGS so it cannot drift from what
  * cdk8s-audit renders and validates. Regenerate with `cdk8s-audit flags --docs --out docs/flags.md`.
  */
-import { SUPPORTED_KUBERNETES_MINORS } from '../policy/kubernetes-version';
+import { SUPPORTED_KUBERNETES_MINORS } from '../core/kubernetes-version';
 import { AUDIT_FLAGS, AuditFlagSpec, FlagGroup, FlagType, flagDefault, formatFlagValue } from './flag-table';
 import { ruleText } from './flags';
 

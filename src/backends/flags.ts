@@ -1,7 +1,7 @@
 /**
  * Flag sets: validation and rendering of kube-apiserver audit flags, both driven by AUDIT_FLAGS.
  */
-import { parseKubernetesVersion } from '../policy/kubernetes-version';
+import { parseKubernetesVersion } from '../core/kubernetes-version';
 import { formatValue } from './errors';
 import {
   AUDIT_FLAGS,

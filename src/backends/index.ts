@@ -6,6 +6,7 @@ export * from './backends';
 export * from './apiserver-audit';
 export * from './kubeconfig';
 export * from './flag-docs';
+export * from './webhook-receivers';
 export {
   adviseBatching,
   advisedWebhookProps,

@@ -1,5 +1,5 @@
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { parseKubernetesVersion } from '../policy';
+import { parseKubernetesVersion } from '../core/kubernetes-version';
 
 /** Exit codes shared by every verb. */
 export enum ExitCode {

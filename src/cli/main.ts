@@ -2,7 +2,7 @@
 import { Command, CommandIO, ExitCode, InputError, UsageError, fieldFlagsOf, nameFlags, nearest, parseCommandArgs } from './command';
 import { COMMANDS } from './commands';
 import { write } from './io';
-import { KubernetesVersionError } from '../policy';
+import { KubernetesVersionError } from '../core/kubernetes-version';
 
 function commandList(commands: readonly Command[]): string[] {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -11,7 +11,7 @@ import { posix } from 'node:path';
 import { stringify } from 'yaml';
 import { ApiserverAudit } from '../backends/apiserver-audit';
 import { AuditConfigError } from '../backends/errors';
-import { parseKubernetesVersion } from '../policy/kubernetes-version';
+import { parseKubernetesVersion } from '../core/kubernetes-version';
 import { KubeadmApiVersion, kubeadmApiServer } from './kubeadm';
 
 /** The first minor for which kind writes kubeadm v1beta4. */

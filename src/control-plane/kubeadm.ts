@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { ApiserverMount } from '../backends/backends';
 import { ApiserverAudit } from '../backends/apiserver-audit';
 import { AuditConfigError } from '../backends/errors';
-import { parseKubernetesVersion } from '../policy/kubernetes-version';
+import { parseKubernetesVersion } from '../core/kubernetes-version';
 
 /** kubeadm configuration API versions cdk8s-audit renders. */
 export enum KubeadmApiVersion {

@@ -8,11 +8,11 @@ import { KubeadmApiVersion, defaultKubeadmApiVersion, renderKubeadmClusterConfig
 import { KindHostFile, renderKindCluster } from '../control-plane/kind';
 import { DEFAULT_SECRETS_DIR } from './secrets-layout';
 import { staticPodPatch } from '../control-plane/static-pod';
-import { AuditPolicy } from '../policy/audit-policy';
-import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../policy/kubernetes-version';
+import { AuditPolicy } from './audit-policy';
+import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../core/kubernetes-version';
 import { PresetOptions } from '../presets/compose';
 import { flagsToBackendProps } from '../backends/backends';
-import { webhookReceiverProblems, webhookReceiversOf } from './webhook-receivers';
+import { webhookReceiverProblems, webhookReceiversOf } from '../backends/webhook-receivers';
 
 /** A file for the control-plane node, written beside (never among) the cluster manifests. */
 export interface NodeFile {

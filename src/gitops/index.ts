@@ -1,4 +1,4 @@
+export * from './audit-policy';
 export * from './cluster-audit';
 export * from './write-node-files';
-export * from './webhook-receivers';
 export * from './secrets-layout';

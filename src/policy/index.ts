@@ -1,6 +1,5 @@
 export * from './model';
 export * from './issue';
-export * from './kubernetes-version';
 export * from './decode';
 export * from './parse';
 export * from './validate';
@@ -10,5 +9,4 @@ export * from './lint';
 export * from './render';
 export * from './builtin-resources';
 export * from './audit-rule';
-export * from './audit-policy';
 export * from './request-attributes';

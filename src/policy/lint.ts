@@ -1,7 +1,7 @@
 import { KNOWN_VERBS, groupsServing, isBuiltinGroup } from './builtin-resources';
 import { pathMatches } from './evaluate';
 import { PolicyIssue, didYouMean, quote } from './issue';
-import { parseKubernetesVersion } from './kubernetes-version';
+import { parseKubernetesVersion } from '../core/kubernetes-version';
 import { GroupResources, Level, PolicyDocument, PolicyRule, Stage, levelRank } from './model';
 
 export enum Severity {

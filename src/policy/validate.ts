@@ -1,6 +1,6 @@
 import { decodePolicy } from './decode';
 import { PolicyIssue, didYouMean, formatIssue, quote } from './issue';
-import { KubernetesVersion, atLeast, parseKubernetesVersion } from './kubernetes-version';
+import { KubernetesVersion, atLeast, parseKubernetesVersion } from '../core/kubernetes-version';
 import { LEVELS, PolicyDocument, PolicyRule, STAGES } from './model';
 import { readPolicyText } from './parse';
 

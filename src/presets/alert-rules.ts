@@ -6,7 +6,7 @@
  * The rules only see what the audit policy records: each one needs the requests it is about logged at
  * Metadata or above with the ResponseComplete stage (every preset does this for these requests).
  */
-import { ALERT_RULES_API_VERSION, ALERT_RULES_KIND, AlertRule, AlertRulesDocument, checkAlertRules } from '../sink-server/rules';
+import { ALERT_RULES_API_VERSION, ALERT_RULES_KIND, AlertRule, AlertRulesDocument, checkAlertRules } from '../sink-contract/alert-rules';
 import { WRITE_VERBS } from './catalogue';
 import { PRESET_NAMES } from './index';
 

@@ -1,5 +1,4 @@
-import { DEFAULT_POLICY_FILE } from '../backends/apiserver-audit';
-import { DEFAULT_LOG_PATH, DEFAULT_WEBHOOK_CONFIG_FILE } from '../backends/backends';
+import { DEFAULT_LOG_PATH, DEFAULT_POLICY_FILE, DEFAULT_WEBHOOK_CONFIG_FILE } from '../core/node-paths';
 import { PresetFlags } from './types';
 
 /** Where the node-side files live: the backends' defaults, so presets and wiring agree. */

@@ -12,7 +12,7 @@
  *   local store.
  */
 import { FeedRecord } from './feed';
-import { buildBulkBody, buildLokiPush, LokiLabelField, parseBulkResponse } from './forward-format';
+import { buildBulkBody, buildLokiPush, LokiLabelField, parseBulkResponse } from '../sink-contract/forward-format';
 import { HttpResponse, HttpTarget, retryAfterMs } from './forward-http';
 import { RetryableError, ConsumerTarget } from './consumer';
 import { Logger } from './metrics';

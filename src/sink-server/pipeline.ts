@@ -7,11 +7,11 @@
 import { AlertLineWriter, AlertWebhook, RulesTarget } from './alerts';
 import { Consumer, ConsumerTarget, targetId } from './consumer';
 import { RecordFeed } from './feed';
-import { DEFAULT_ES_INDEX, LokiLabelField } from './forward-format';
+import { DEFAULT_ES_INDEX, LokiLabelField } from '../sink-contract/forward-format';
 import { HttpTarget, HttpTargetConfig } from './forward-http';
 import { ElasticsearchOutput, LokiOutput, newOutputStats, OutputStats } from './forward-outputs';
 import { Counter, GaugeVec, Logger, Registry } from './metrics';
-import { AlertRulesDocument, DEFAULT_FIRST_SEEN_MAX_KEYS } from './rules';
+import { AlertRulesDocument, DEFAULT_FIRST_SEEN_MAX_KEYS } from '../sink-contract/alert-rules';
 import { RulesEngine } from './rules-engine';
 import { PersistentFirstSeen } from './rules-state';
 

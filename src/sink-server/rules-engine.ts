@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { evaluatePolicy } from '../policy/evaluate';
 import { PolicyDocument, PolicyRule, RequestAttributes } from '../policy/model';
 import { requestAttributesFromEvent } from '../policy/request-attributes';
-import { Cidr, offsetInCidr, parseCidr } from '../sinks/network';
+import { Cidr, offsetInCidr, parseCidr } from '../core/cidr';
 import {
   AlertRule,
   AlertRulesDocument,
@@ -22,7 +22,7 @@ import {
   DEFAULT_STAGES,
   FirstSeenKeyField,
   SourceIpMode,
-} from './rules';
+} from '../sink-contract/alert-rules';
 
 /** The fields of an audit event the rules read. */
 export interface AuditEventFields {

@@ -8,14 +8,12 @@ import { createServer as createHttpServer, IncomingMessage, Server as HttpServer
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { EventListError, parseEventList, REJECT_REASONS, RejectReason } from './event-list';
+import { DEFAULT_MAX_BODY_BYTES, APISERVER_DEFAULT_MAX_BATCH_BYTES } from '../sink-contract/defaults';
+import { EventListError, parseEventList, REJECT_REASONS, RejectReason } from '../sink-contract/event-list';
 import { Counter, Gauge, Logger, Registry, silentLogger } from './metrics';
 import { Store, StoreError } from './store';
 
-/** 10 MiB: the kube-apiserver's default --audit-webhook-truncate-max-batch-size. */
-export const APISERVER_DEFAULT_MAX_BATCH_BYTES = 10 * 1024 * 1024;
-/** 16 MiB: above the apiserver's default batch size plus the EventList envelope. */
-export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+export { APISERVER_DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BODY_BYTES };
 export const DEFAULT_MAX_IN_FLIGHT = 8;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 25_000;

@@ -21,7 +21,7 @@ import { ANCHOR_FILE, AnchorDocument, DIGEST_RE, digestName, HEAD_FILE, HeadDocu
 import { Histogram, Logger, silentLogger } from './metrics';
 import { CommitSigner, commitSigner, commitSigningInput, decodeRecord, DecodedRecord, encodeRecords, GENESIS_HASH, sha256Hex, splitLines } from './record';
 import { signatureProblem, signDocument, SigningKey } from './signing';
-import type { ReceivedEvent } from './event-list';
+import type { ReceivedEvent } from '../sink-contract/event-list';
 
 export const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_SEGMENT_MAX_AGE_MS = 60 * 60 * 1000;

@@ -33,9 +33,9 @@ import {
   urlPort,
 } from './outputs';
 import { formatIssue } from '../policy/issue';
-import { AlertRulesDocument, alertRulesProblems, renderAlertRulesYaml } from '../sink-server/rules';
-import { DEFAULT_ES_INDEX } from '../sink-server/forward-format';
-import { DEFAULT_MAX_BODY_BYTES } from '../sink-server/server';
+import { AlertRulesDocument, alertRulesProblems, renderAlertRulesYaml } from '../sink-contract/alert-rules';
+import { DEFAULT_ES_INDEX } from '../sink-contract/forward-format';
+import { DEFAULT_MAX_BODY_BYTES } from '../sink-contract/defaults';
 import { WebhookSink } from './webhook-sink';
 
 /** Props of {@link AuditSink}. */

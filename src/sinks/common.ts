@@ -9,7 +9,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { AuditConfigError } from '../backends/errors';
 import { WebhookBackend } from '../backends/backends';
-import { clusterIpProblems, parseCidr, peerCidrProblems } from './network';
+import { parseCidr } from '../core/cidr';
+import { clusterIpProblems, peerCidrProblems } from './network';
 
 /** The kubeadm default --service-cluster-ip-range. */
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';

@@ -6,7 +6,7 @@
  */
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DEFAULT_ES_INDEX, DEFAULT_LOKI_LABEL_FIELDS, DEFAULT_LOKI_STATIC_LABELS, esIndexPatternProblems, LOKI_LABEL_FIELDS, LOKI_LABEL_NAME, LokiLabelField } from '../sink-server/forward-format';
+import { DEFAULT_ES_INDEX, DEFAULT_LOKI_LABEL_FIELDS, DEFAULT_LOKI_STATIC_LABELS, esIndexPatternProblems, LOKI_LABEL_FIELDS, LOKI_LABEL_NAME, LokiLabelField } from '../sink-contract/forward-format';
 import { secretVolume } from './common';
 
 /** A key of a Secret (created by you; no key material goes into manifests). */

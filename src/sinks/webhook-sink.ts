@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { renderWebhookKubeconfig, WebhookKubeconfigProps } from '../backends/kubeconfig';
-import { markWebhookReceiver } from '../gitops/webhook-receivers';
+import { markWebhookReceiver } from '../backends/webhook-receivers';
 import { buildSinkWorkload, SinkWorkloadSpec, urlHost } from './common';
 
 /** What the apiserver side needs from a sink: where to post, and the webhook kubeconfig that says so. */

@@ -1,10 +1,10 @@
 /**
  * The proof as files: prove.json (every check, step timings, the requests sent), and prove.md /
- * prove.html from one document model (src/report/document.ts), so the two never disagree.
+ * prove.html from one document model (src/evidence/document.ts), so the two never disagree.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Block, toHtml, toMarkdown } from '../report/document';
+import { Block, toHtml, toMarkdown } from '../evidence/document';
 import type { ProveRun } from './prove';
 
 const MARK = { pass: '✓ pass', fail: '✗ FAIL', 'not-observed': '– not observed' } as const;

@@ -27,7 +27,7 @@ import { ApiserverAudit } from '../../src/backends/apiserver-audit';
 import type { WebhookBackendProps } from '../../src/backends/backends';
 import { flagDefault, getFlag } from '../../src/backends/flag-table';
 import { renderWebhookKubeconfig } from '../../src/backends/kubeconfig';
-import { parseKubernetesVersion } from '../../src/policy/kubernetes-version';
+import { parseKubernetesVersion } from '../../src/core/kubernetes-version';
 import { createWebhookTlsBundle } from '../../src/tls/certs';
 import { kubernetesVersions } from './support/binaries';
 import { ControlPlane, startControlPlane } from './support/control-plane';

@@ -20,7 +20,7 @@ import { ApiserverAudit } from '../../src/backends/apiserver-audit';
 import { renderWebhookKubeconfig } from '../../src/backends/kubeconfig';
 import { renderPolicyYaml } from '../../src/policy/render';
 import { presetAlertRules } from '../../src/presets/alert-rules';
-import { renderAlertRulesYaml } from '../../src/sink-server/rules';
+import { renderAlertRulesYaml } from '../../src/sink-contract/alert-rules';
 import { createWebhookTlsBundle } from '../../src/tls/certs';
 import { AlertReceiver } from './support/alert-receiver';
 import { kubernetesVersions } from './support/binaries';

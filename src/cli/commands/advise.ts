@@ -17,8 +17,8 @@ import {
 import { AuditConfigError } from '../../backends/errors';
 import { FlagValue, getFlag } from '../../backends/flag-table';
 import { parseFlagText } from '../../backends/flags';
-import { parseKubernetesVersion } from '../../policy/kubernetes-version';
-import { parseDuration, parseSize } from '../../sink-server/units';
+import { parseKubernetesVersion } from '../../core/kubernetes-version';
+import { parseDuration, parseSize } from '../../core/units';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT } from '../../sink-server/server';
 
 /** Value hint and one line of help per setting option. */

@@ -5,7 +5,7 @@ import { Command, ExitCode, InputError, UsageError, booleanOption, choiceOption,
 import { readInput, write } from '../io';
 import { AuditAlerts } from '../../alerts/prometheus-rule';
 import { AuditAlertOptions, renderPrometheusRuleFile, validateAlertOptions } from '../../alerts/rules';
-import { parseDuration, parseSize } from '../../sink-server/units';
+import { parseDuration, parseSize } from '../../core/units';
 import { writeOutput } from './flags';
 
 export const alertsCommand: Command = {

@@ -10,7 +10,7 @@ import { AUDIT_FLAGS, FlagType, FlagValue, flagDefault } from '../../backends/fl
 import { renderFlagReference } from '../../backends/flag-docs';
 import { parseFlagText } from '../../backends/flags';
 import { staticPodPatch } from '../../control-plane/static-pod';
-import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../policy/kubernetes-version';
+import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../core/kubernetes-version';
 import { PRESET_NAMES, getPreset } from '../../presets';
 
 /*

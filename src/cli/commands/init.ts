@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, ExitCode, InputError, UsageError, booleanOption, stringOption } from '../command';
 import { write } from '../io';
-import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../policy';
+import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../core/kubernetes-version';
 import { PRESET_NAMES } from '../../presets';
 import { DEFAULT_SECRETS_DIR, secretsDirProblem } from '../../gitops/secrets-layout';
 

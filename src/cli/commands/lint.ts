@@ -1,7 +1,8 @@
 import { Command, ExitCode, UsageError, choiceOption, kubernetesVersionOption, stringOption } from '../command';
 import { write } from '../io';
 import { loadPolicyFile } from '../policy-input';
-import { DEFAULT_KUBERNETES_VERSION, Severity, lintPolicy } from '../../policy';
+import { DEFAULT_KUBERNETES_VERSION } from '../../core/kubernetes-version';
+import { Severity, lintPolicy } from '../../policy';
 
 const SEVERITIES = [Severity.ERROR, Severity.WARNING, Severity.INFO] as const;
 

@@ -2,7 +2,8 @@ import { stringify } from 'yaml';
 import { Command, ExitCode, UsageError, booleanOption, choiceOption, stringOption } from '../command';
 import { write } from '../io';
 import { PRESET_OPTIONS, PRESET_OPTIONS_HELP, presetFromArgs } from '../preset-options';
-import { DEFAULT_KUBERNETES_VERSION, formatIssue, lintPolicy, policyIssues, policyToJson, renderPolicyYaml } from '../../policy';
+import { DEFAULT_KUBERNETES_VERSION } from '../../core/kubernetes-version';
+import { formatIssue, lintPolicy, policyIssues, policyToJson, renderPolicyYaml } from '../../policy';
 import { PRESETS, describeMatch, evidenceSelector, sinkRetentionFor } from '../../presets';
 
 export const presetCommand: Command = {

@@ -1,11 +1,11 @@
 /**
- * `prove` judges the node log it read the way `report` does (src/report's judgeEvidence, against the
+ * `prove` judges the node log it read the way `report` does (src/evidence's judgeEvidence, against the
  * deployed policy from dist/) and writes that evidence report beside its own.
  */
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { DEFAULT_KUBERNETES_VERSION } from '../../policy';
-import { InputSummary, judgeEvidence, renderReportHtml, renderReportJson, renderReportMarkdown, reportExitCode } from '../../report';
+import { DEFAULT_KUBERNETES_VERSION } from '../../core/kubernetes-version';
+import { InputSummary, judgeEvidence, renderReportHtml, renderReportJson, renderReportMarkdown, reportExitCode } from '../../evidence';
 import { flagValue, parseAuditEvents, ProveRun } from '../../testing';
 
 export function writeEvidenceReport(run: ProveRun, out: string): { files: string[]; failures: string[] } {

@@ -5,9 +5,9 @@ import { Command, CommandIO, ExitCode, InputError, UsageError, booleanOption, st
 import { write } from '../io';
 import { loadPolicyFile } from '../policy-input';
 import { PRESET_OPTIONS, PRESET_OPTIONS_HELP, presetFromArgs } from '../preset-options';
-import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../policy';
-import { EVIDENCE_REPORT_SCHEMA, EvidenceJudge, InputSummary, JudgeOptions, JudgedSettings, STATUS_TEXT, renderReportHtml, renderReportJson, renderReportMarkdown, reportExitCode } from '../../report';
-import { ReportInputError, parseApiserverArgs, readAuditLogInput, readSinkStore } from '../../report/inputs';
+import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../core/kubernetes-version';
+import { EVIDENCE_REPORT_SCHEMA, EvidenceJudge, InputSummary, JudgeOptions, JudgedSettings, STATUS_TEXT, renderReportHtml, renderReportJson, renderReportMarkdown, reportExitCode } from '../../evidence';
+import { ReportInputError, parseApiserverArgs, readAuditLogInput, readSinkStore } from '../report-inputs';
 import { SigningKeyError, loadSigningKey } from '../../sink-server/signing';
 
 const FORMATS = ['md', 'html', 'json'] as const;

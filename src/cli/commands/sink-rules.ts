@@ -3,7 +3,7 @@ import { Command, ExitCode, InputError, UsageError, choiceOption } from '../comm
 import { inputPath, readInput, write } from '../io';
 import { formatIssue } from '../../policy/issue';
 import { AlertRulePresetOptions, presetAlertRules } from '../../presets/alert-rules';
-import { AlertRulesError, parseAlertRules } from '../../sink-server/rules';
+import { AlertRulesError, parseAlertRules } from '../../sink-contract/alert-rules';
 import { AuditEventFields, RulesEngine } from '../../sink-server/rules-engine';
 
 export const sinkRulesValidateCommand: Command = {

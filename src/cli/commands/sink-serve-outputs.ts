@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError, OptionSpec, ParsedArgs, UsageError, booleanOption, stringOption } from '../command';
-import { DEFAULT_ES_INDEX, DEFAULT_LOKI_LABEL_FIELDS, DEFAULT_LOKI_STATIC_LABELS, esIndexPatternProblems, LOKI_LABEL_FIELDS, LOKI_LABEL_NAME, LokiLabelField } from '../../sink-server/forward-format';
+import { DEFAULT_ES_INDEX, DEFAULT_LOKI_LABEL_FIELDS, DEFAULT_LOKI_STATIC_LABELS, esIndexPatternProblems, LOKI_LABEL_FIELDS, LOKI_LABEL_NAME, LokiLabelField } from '../../sink-contract/forward-format';
 import { AuthConfig, checkTargetUrl, HttpTargetConfig, HttpTargetError } from '../../sink-server/forward-http';
 import { ForwardConfig } from '../../sink-server/pipeline';
-import { AlertRulesDocument, AlertRulesError, parseAlertRules } from '../../sink-server/rules';
-import { parseDuration, parseSize } from '../../sink-server/units';
+import { AlertRulesDocument, AlertRulesError, parseAlertRules } from '../../sink-contract/alert-rules';
+import { parseDuration, parseSize } from '../../core/units';
 
 /** Per-destination TLS and credential options: `<prefix>-ca`, `-cert`, `-key`, `-basic-auth-file`, `-bearer-token-file` (+ `-api-key-file`). */
 function targetOptions(prefix: string, apiKey: boolean): OptionSpec {

@@ -6,7 +6,7 @@ import { jsonLogger } from '../../sink-server/metrics';
 import { DEFAULT_AUDIT_PATH, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_REQUEST_TIMEOUT_MS, SinkServer, SinkTlsMaterial } from '../../sink-server/server';
 import { loadSigningKey, SigningKeyError } from '../../sink-server/signing';
 import { DEFAULT_DEDUPE_MAX_KEYS, DEFAULT_DEDUPE_WINDOW_MS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MIN_FREE_BYTES, DEFAULT_SEGMENT_MAX_AGE_MS, DEFAULT_SEGMENT_MAX_BYTES, Store, StoreOpenError } from '../../sink-server/store';
-import { parseDuration, parseListen, parseSize } from '../../sink-server/units';
+import { parseDuration, parseListen, parseSize } from '../../core/units';
 import { RecordFeed } from '../../sink-server/feed';
 import { HttpTargetError } from '../../sink-server/forward-http';
 import { Pipeline } from '../../sink-server/pipeline';

@@ -1,7 +1,8 @@
 import { Command, CommandIO, ExitCode, InputError, UsageError, booleanOption, choiceOption, kubernetesVersionOption } from '../command';
 import { POLICY_MAX_BYTES, formatBytes, readPolicyInput, write } from '../io';
 import { unreadableIssue } from '../policy-input';
-import { DEFAULT_KUBERNETES_VERSION, PolicyIssue, parseKubernetesVersion, policyIssues } from '../../policy';
+import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../core/kubernetes-version';
+import { PolicyIssue, policyIssues } from '../../policy';
 
 interface FileResult {
   readonly file: string;

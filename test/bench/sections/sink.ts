@@ -8,7 +8,7 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseEventList } from '../../../src/sink-server/event-list';
+import { parseEventList } from '../../../src/sink-contract/event-list';
 import { commitSigner, encodeRecords, GENESIS_HASH } from '../../../src/sink-server/record';
 import { signingKeyFromBytes } from '../../../src/sink-server/signing';
 import { makeTempDir, removeTempDir } from '../../e2e/support/processes';

@@ -6,7 +6,7 @@ import { AuditAlerts } from '../../../src/alerts/prometheus-rule';
 import { checkPromQL } from '../../../src/alerts/promql';
 import { auditAlertGroups, AuditAlertOptions, renderPrometheusRuleFile } from '../../../src/alerts/rules';
 import { adviseBatching } from '../../../src/backends/advisor';
-import { REJECT_REASONS } from '../../../src/sink-server/event-list';
+import { REJECT_REASONS } from '../../../src/sink-contract/event-list';
 import { testApp } from '../support/temp-dir';
 
 const advice = adviseBatching({ load: { requestsPerSecond: 50, peakRequestsPerSecond: 500, burstSeconds: 30 }, sink: { latencySeconds: 0.4, maxInFlight: 8 } });

@@ -8,7 +8,7 @@ import { Chart, Duration, Testing } from 'cdk8s';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EvidenceJudge, getPreset, sinkRetentionFor } from '../../../src';
-import { readSinkStore } from '../../../src/report/inputs';
+import { readSinkStore } from '../../../src/cli/report-inputs';
 import { signingKeyFromBytes } from '../../../src/sink-server/signing';
 import { Store } from '../../../src/sink-server/store';
 import { verifyStore } from '../../../src/sink-server/verify';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ReceivedEvent } from '../../../src/sink-server/event-list';
+import { ReceivedEvent } from '../../../src/sink-contract/event-list';
 import { HEAD_FILE, HeadDocument } from '../../../src/sink-server/layout';
 import { commitSigner, decodeRecord, encodeRecord, encodeRecords, splitLines } from '../../../src/sink-server/record';
 import { signDocument, signingKeyFromBytes } from '../../../src/sink-server/signing';

@@ -4,7 +4,7 @@
  * for accepted bodies events equal to JSON.parse's items, byte-exact and free of insignificant whitespace.
  */
 import { describe, expect, it } from 'vitest';
-import { checkEventList, EventListError, parseEventList } from '../../../src/sink-server/event-list';
+import { checkEventList, EventListError, parseEventList } from '../../../src/sink-contract/event-list';
 import { minifyJson } from '../../../src/sink-server/event-list-scan';
 import { Rng } from '../../support/rng';
 import { eventList, makeEvent } from './support';

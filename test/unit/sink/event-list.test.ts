@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EventListError, parseEventList } from '../../../src/sink-server/event-list';
+import { EventListError, parseEventList } from '../../../src/sink-contract/event-list';
 import { decodeRecord, encodeRecord, encodeRecords, GENESIS_HASH, splitLines } from '../../../src/sink-server/record';
-import { parseDuration, parseListen, parseSize } from '../../../src/sink-server/units';
+import { parseDuration, parseListen, parseSize } from '../../../src/core/units';
 import { eventList, makeEvent } from './support';
 
 const reason = (body: string | Buffer): string => {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderAlertRulesYaml } from '../../../src/sink-server/rules';
+import { renderAlertRulesYaml } from '../../../src/sink-contract/alert-rules';
 import { issueServingCertificate } from '../../../src/tls/certs';
 import { FakeAlertWebhook } from './fake-logging';
 import { clientOf, eventList, makeSinkFiles, send, SinkFiles, SinkProcess, startSink, stopSink } from './support';

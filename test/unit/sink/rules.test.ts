@@ -11,9 +11,9 @@ import { DEFAULT_ALERT_RULES, presetAlertRules } from '../../../src/presets/aler
 import { getPreset, PRESET_NAMES } from '../../../src/presets';
 import { evaluatePolicy } from '../../../src/policy/evaluate';
 import { requestAttributesFromHttp } from '../../../src/policy/request-attributes';
-import { AlertRule, AlertRulesDocument, AlertRulesError, alertRulesProblems, parseAlertRules, renderAlertRulesYaml } from '../../../src/sink-server/rules';
+import { AlertRule, AlertRulesDocument, AlertRulesError, alertRulesProblems, parseAlertRules, renderAlertRulesYaml } from '../../../src/sink-contract/alert-rules';
 import { AuditEventFields, InMemoryFirstSeen, ipInCidrs, RulesEngine } from '../../../src/sink-server/rules-engine';
-import { parseCidr } from '../../../src/sinks/network';
+import { parseCidr } from '../../../src/core/cidr';
 import { runCli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 

@@ -6,7 +6,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { ReceivedEvent } from '../../../src/sink-server/event-list';
+import { ReceivedEvent } from '../../../src/sink-contract/event-list';
 import { HEAD_FILE } from '../../../src/sink-server/layout';
 import { signingKeyFromBytes, SigningKey } from '../../../src/sink-server/signing';
 import { Store, StoreOpenError } from '../../../src/sink-server/store';

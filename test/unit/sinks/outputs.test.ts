@@ -13,7 +13,7 @@ import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { presetAlertRules } from '../../../src/presets/alert-rules';
-import { parseAlertRules } from '../../../src/sink-server/rules';
+import { parseAlertRules } from '../../../src/sink-contract/alert-rules';
 import { AuditSink, AuditSinkProps, FluentBitSink, SinkSigningKey, SinkTls, VectorSink } from '../../../src/sinks';
 import { createWebhookTlsBundle, issueClientCertificate } from '../../../src/tls/certs';
 import { ROOT } from '../../support/cli';

@@ -1,12 +1,12 @@
 import { Construct } from 'constructs';
-import { AuditRuleProps, toPolicyRule } from './audit-rule';
-import { formatIssue } from './issue';
-import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from './kubernetes-version';
-import { LintFinding, Severity, lintPolicy } from './lint';
-import { AUDIT_API_VERSION, PolicyDocument, PolicyRule, Stage } from './model';
-import { parsePolicy } from './parse';
-import { renderPolicyYaml } from './render';
-import { policyIssues } from './validate';
+import { AuditRuleProps, toPolicyRule } from '../policy/audit-rule';
+import { formatIssue } from '../policy/issue';
+import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../core/kubernetes-version';
+import { LintFinding, Severity, lintPolicy } from '../policy/lint';
+import { AUDIT_API_VERSION, PolicyDocument, PolicyRule, Stage } from '../policy/model';
+import { parsePolicy } from '../policy/parse';
+import { renderPolicyYaml } from '../policy/render';
+import { policyIssues } from '../policy/validate';
 import { ComposedPreset, PresetOptions } from '../presets/compose';
 import { getPreset } from '../presets';
 

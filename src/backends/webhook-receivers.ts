@@ -5,8 +5,8 @@
  * cdk8s-plus-28 installed.
  */
 import { IConstruct } from 'constructs';
-import { WebhookBackend } from '../backends/backends';
-import { AuditConfigError } from '../backends/errors';
+import { WebhookBackend } from './backends';
+import { AuditConfigError } from './errors';
 
 /** What a sink in the app serves, as ClusterAudit checks it. */
 export interface WebhookReceiverInfo {

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { SigningKey } from '../sink-server/signing';
 import { formatProblem, verifyStore } from '../sink-server/verify';
-import { EvidenceJudge, InputSummary, LoggedEvent } from './evidence';
+import { EvidenceJudge, InputSummary, LoggedEvent } from '../evidence/evidence';
 
 /** An input that cannot be judged (missing, empty of audit events, a store that does not verify). */
 export class ReportInputError extends Error {}

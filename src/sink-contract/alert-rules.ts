@@ -21,7 +21,7 @@ import { LineCounter, parseDocument, stringify } from 'yaml';
 import { KNOWN_VERBS } from '../policy/builtin-resources';
 import { didYouMean, formatIssue, PolicyIssue, quote } from '../policy/issue';
 import { GroupResources } from '../policy/model';
-import { parseCidr } from '../sinks/network';
+import { parseCidr } from '../core/cidr';
 import { AUDIT_STAGES } from './event-list';
 
 export const ALERT_RULES_API_VERSION = 'cdk8s-audit.io/v1alpha1';
