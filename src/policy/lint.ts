@@ -1,14 +1,12 @@
 import { KNOWN_VERBS, groupsServing, isBuiltinGroup } from './builtin-resources';
 import { pathMatches } from './evaluate';
 import { PolicyIssue, didYouMean, quote } from './issue';
+import { Severity, findingOf } from './lint-rules';
 import { parseKubernetesVersion } from '../core/kubernetes-version';
 import { GroupResources, Level, PolicyDocument, PolicyRule, Stage, levelRank } from './model';
 
-export enum Severity {
-  ERROR = 'error',
-  WARNING = 'warning',
-  INFO = 'info',
-}
+export { LINT_RULES, Severity, lintRule } from './lint-rules';
+export type { LintRule } from './lint-rules';
 
 /** One lint finding. */
 export interface LintFinding {
@@ -61,8 +59,7 @@ export function unknownFieldFindings(unknownFields: PolicyIssue[], tolerated: Po
   return tagged.map(([id, issue]) => {
     const m = /^rules\[(\d+)\]/.exec(issue.path);
     return {
-      id,
-      severity: Severity.ERROR,
+      ...findingOf(id),
       ruleIndex: m ? Number(m[1]) : null,
       message: `${issue.path}: ${issue.message}`,
       fix: issue.fix ?? 'remove the field',
@@ -79,8 +76,7 @@ function shadowed(rules: PolicyRule[], i: number): LintFinding[] {
   const by = rules.slice(0, i).findIndex((earlier) => covers(earlier, rules[i]));
   if (by < 0) return [];
   return [{
-    id: 'shadowed-rule',
-    severity: Severity.ERROR,
+    ...findingOf('shadowed-rule'),
     ruleIndex: i,
     message: `rule ${i} (level ${rules[i].level}) never fires: rule ${by} (level ${rules[by].level}) matches every request it would match, and the first matching rule wins`,
     fix: `move rule ${i} before rule ${by}, or narrow rule ${by}`,
@@ -188,8 +184,7 @@ function secretBodies(rules: PolicyRule[], i: number): LintFinding[] {
   const rule = rules[i];
   if (rank(rule.level) < rank(Level.REQUEST)) return [];
   return SENSITIVE.filter((s) => ruleResourceMatches(rule, s) && !rules.slice(0, i).some((r) => unconditionallyTaken(r, s))).map((s) => ({
-    id: 'secret-body-logged',
-    severity: Severity.ERROR,
+    ...findingOf('secret-body-logged'),
     ruleIndex: i,
     message: `rule ${i} records ${s.group || 'core'}/${s.resource}${s.subresource ? '/' + s.subresource : ''} at ${rule.level}: the audit log would contain ${s.what}`,
     fix: `add a rule before rule ${i}: {level: Metadata, resources: [{group: ${quote(s.group)}, resources: [${quote(s.subresource ? `${s.resource}/${s.subresource}` : s.resource)}]}]}`,
@@ -200,8 +195,7 @@ function secretBodies(rules: PolicyRule[], i: number): LintFinding[] {
 
 function unknownVerbs(rule: PolicyRule, i: number): LintFinding[] {
   return (rule.verbs ?? []).filter((v) => !KNOWN_VERBS.includes(v)).map((v) => ({
-    id: 'unknown-verb',
-    severity: Severity.ERROR,
+    ...findingOf('unknown-verb'),
     ruleIndex: i,
     message: `rule ${i}: verb ${quote(v)} is never a request verb, so this entry never matches (verbs are lower case: ${KNOWN_VERBS.join(', ')})`,
     fix: didYouMean(v, KNOWN_VERBS) ?? 'remove it',
@@ -211,8 +205,7 @@ function unknownVerbs(rule: PolicyRule, i: number): LintFinding[] {
 function bodyOnNonResource(rule: PolicyRule, i: number): LintFinding[] {
   if (!has(rule.nonResourceURLs) || rank(rule.level) < rank(Level.REQUEST)) return [];
   return [{
-    id: 'body-level-on-non-resource-url',
-    severity: Severity.WARNING,
+    ...findingOf('body-level-on-non-resource-url'),
     ruleIndex: i,
     message: `rule ${i} sets ${rule.level} on non-resource URLs: such requests carry no object bodies, so it records the same as Metadata`,
     fix: 'use level Metadata (or None for health and metrics endpoints)',
@@ -227,8 +220,7 @@ function watchAtRequestResponse(rules: PolicyRule[], i: number): LintFinding[] {
   const watches: PolicyRule = { ...rule, verbs: ['watch'] };
   if (rules.slice(0, i).some((earlier) => covers(earlier, watches))) return [];
   return [{
-    id: 'watch-request-response',
-    severity: Severity.WARNING,
+    ...findingOf('watch-request-response'),
     ruleIndex: i,
     message: `rule ${i} records watch requests at RequestResponse: watches are long-running, add a ResponseStarted event each and have no response body worth keeping`,
     fix: 'put a rule for verbs [watch] at Metadata before it, or list the verbs this rule should record',
@@ -238,8 +230,7 @@ function watchAtRequestResponse(rules: PolicyRule[], i: number): LintFinding[] {
 function managedFields(policy: PolicyDocument, rule: PolicyRule, i: number): LintFinding[] {
   if (rank(rule.level) < rank(Level.REQUEST) || has(rule.nonResourceURLs) || (rule.omitManagedFields ?? policy.omitManagedFields ?? false)) return [];
   return [{
-    id: 'managed-fields-recorded',
-    severity: Severity.WARNING,
+    ...findingOf('managed-fields-recorded'),
     ruleIndex: i,
     message: `rule ${i} records bodies at ${rule.level} with managedFields: they often double event size and say nothing an auditor needs`,
     fix: 'set omitManagedFields: true on the rule or the policy',
@@ -249,8 +240,7 @@ function managedFields(policy: PolicyDocument, rule: PolicyRule, i: number): Lin
 function subresourceWildcard(rule: PolicyRule, i: number): LintFinding[] {
   return (rule.resources ?? []).flatMap((gr) =>
     (gr.resources ?? []).filter((r) => r.endsWith('/*') && r !== '*/*').map((r) => ({
-      id: 'subresource-wildcard-matches-parent',
-      severity: Severity.WARNING,
+      ...findingOf('subresource-wildcard-matches-parent'),
       ruleIndex: i,
       message: `rule ${i}: ${quote(r)} matches every subresource of ${r.slice(0, -2)} AND ${r.slice(0, -2)} itself (the apiserver compares only the resource)`,
       fix: `if ${r.slice(0, -2)} itself should not match, list the subresources (e.g. ${quote(r.slice(0, -2) + '/exec')}); otherwise list ${quote(r.slice(0, -2))} too to make it explicit`,
@@ -269,8 +259,7 @@ function wrongGroup(rule: PolicyRule, i: number, minor: number): LintFinding[] {
       if (elsewhere.length === 0) return [];
       const where = elsewhere.map((g) => (g === '' ? 'the core group ""' : quote(g))).join(' and ');
       return [{
-        id: 'resource-in-wrong-group',
-        severity: Severity.ERROR,
+        ...findingOf('resource-in-wrong-group'),
         ruleIndex: i,
         message: `rule ${i}: ${quote(name)} is not a resource of ${group === '' ? 'the core group ""' : `group ${quote(group)}`} in Kubernetes 1.${minor}, so this entry never matches; it is served by ${where}`,
         fix: `move ${quote(res)} to an entry with group ${quote(elsewhere[0])}`,
@@ -286,8 +275,7 @@ function isCatchAll(rule: PolicyRule): boolean {
 function noCatchAll(policy: PolicyDocument): LintFinding[] {
   if (policy.rules.some(isCatchAll)) return [];
   return [{
-    id: 'no-catch-all',
-    severity: Severity.WARNING,
+    ...findingOf('no-catch-all'),
     ruleIndex: null,
     message: 'no rule matches every request: requests that match no rule are silently not recorded (level None)',
     fix: 'end the policy with a catch-all rule, e.g. {level: Metadata}',
@@ -299,8 +287,7 @@ function requestReceived(policy: PolicyDocument): LintFinding[] {
   const recording = policy.rules.filter((r) => r.level !== Level.NONE);
   if (recording.every((r) => (r.omitStages ?? []).includes(Stage.REQUEST_RECEIVED))) return [];
   return [{
-    id: 'request-received-not-omitted',
-    severity: Severity.WARNING,
+    ...findingOf('request-received-not-omitted'),
     ruleIndex: null,
     message: 'RequestReceived is not omitted: every request is recorded twice (RequestReceived and ResponseComplete), doubling audit volume',
     fix: 'set omitStages: [RequestReceived] on the policy (ResponseComplete still records the outcome)',

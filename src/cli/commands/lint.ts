@@ -2,7 +2,8 @@ import { Command, ExitCode, UsageError, choiceOption, kubernetesVersionOption, s
 import { write } from '../io';
 import { loadPolicyFile } from '../policy-input';
 import { DEFAULT_KUBERNETES_VERSION } from '../../core/kubernetes-version';
-import { Severity, lintPolicy } from '../../policy';
+import { Severity, didYouMean, lintPolicy } from '../../policy';
+import { LINT_RULES, renderLintRulesHelp } from '../../policy/lint-rules';
 
 const SEVERITIES = [Severity.ERROR, Severity.WARNING, Severity.INFO] as const;
 
@@ -11,18 +12,8 @@ export const lintCommand: Command = {
   summary: 'find rules that never fire, secret bodies, missing catch-all and other policy mistakes',
   help: `Usage: cdk8s-audit lint [options] FILE
 
-Lints an audit policy beyond what the apiserver checks. Findings:
-  unknown-field                        a field the apiserver silently drops
-  shadowed-rule                        an earlier rule matches everything this one would
-  secret-body-logged                   secrets/configmaps/tokenreviews/tokenrequests at Request or RequestResponse
-  no-catch-all                         requests matching no rule are not recorded
-  request-received-not-omitted         every request recorded twice
-  body-level-on-non-resource-url       Request/RequestResponse on non-resource URLs records nothing more
-  unknown-verb                         a verb that no request has
-  watch-request-response               watch recorded at RequestResponse
-  managed-fields-recorded              bodies recorded with managedFields
-  subresource-wildcard-matches-parent  'pods/*' also matches pods
-  resource-in-wrong-group              e.g. deployments under the core group (never matches)
+Lints an audit policy beyond what the apiserver checks. Findings (id, severity, what):
+${renderLintRulesHelp()}
 
 Options:
   --kubernetes-version V     version whose validation and resources apply (default ${DEFAULT_KUBERNETES_VERSION})
@@ -43,6 +34,11 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings or an invalid policy,
     const format = choiceOption(args, 'format', ['text', 'json'] as const, 'text');
     const failOn = choiceOption(args, 'fail-on', SEVERITIES, Severity.WARNING);
     const ignore = (stringOption(args, 'ignore') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = ignore.find((id) => !LINT_RULES.some((r) => r.id === id));
+    if (unknown !== undefined) {
+      const hint = didYouMean(unknown, LINT_RULES.map((r) => r.id)) ?? 'the ids are listed by cdk8s-audit lint --help';
+      throw new UsageError(`--ignore: ${JSON.stringify(unknown)} is not a lint rule id, so it would silence nothing; ${hint}`);
+    }
     const version = kubernetesVersionOption(args);
     const policy = await loadPolicyFile(args.positionals[0], io, version);
     const findings = [
