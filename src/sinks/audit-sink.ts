@@ -8,12 +8,12 @@ import {
   commonProblems,
   emptyDirVolume,
   secretVolume,
-  SINK_USER,
   SinkSigningKey,
   throwProblems,
   WebhookSinkProps,
 } from './common';
 import { SinkDetections, silencedDetectionsProblem } from './detection-coverage';
+import { hardenedContainerSecurityContext } from './container-security';
 import { peerCidrProblems } from './network';
 import {
   AlertWebhookProps,
@@ -242,7 +242,7 @@ export class AuditSink extends WebhookSink {
         { name: 'webhook', number: port },
         { name: 'ops', number: opsPort },
       ],
-      securityContext: { ensureNonRoot: true, user: SINK_USER, group: SINK_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false },
+      securityContext: hardenedContainerSecurityContext(),
       resources: props.resources ?? {
         cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
         memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },

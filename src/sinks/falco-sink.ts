@@ -5,7 +5,8 @@ import { stringify } from 'yaml';
 import { BATCH_ENVELOPE_BYTES } from '../backends/backends';
 import type { ClusterAudit } from '../gitops/cluster-audit';
 import { silencedDetectionsProblem } from './detection-coverage';
-import { bodyLimitProblems, checkPort, commonProblems, emptyDirVolume, secretVolume, SINK_USER, throwProblems, WebhookSinkProps } from './common';
+import { bodyLimitProblems, checkPort, commonProblems, emptyDirVolume, secretVolume, throwProblems, WebhookSinkProps } from './common';
+import { hardenedContainerSecurityContext } from './container-security';
 import { WebhookSink } from './webhook-sink';
 
 /** Props of {@link FalcoSink}. */
@@ -105,7 +106,7 @@ export class FalcoSink extends WebhookSink {
     const tlsVolume = secretVolume(this, 'tls-volume', 'tls', this.tlsSecret);
     const pemVolume = emptyDirVolume(this, 'pem-volume', 'server-pem', Size.mebibytes(1));
     const image = props.image ?? 'falcosecurity/falco-no-driver:0.39.2';
-    const securityContext = { ensureNonRoot: true, user: SINK_USER, group: SINK_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false };
+    const securityContext = hardenedContainerSecurityContext();
     const init = this.deployment.addInitContainer({
       name: 'assemble-pem',
       image,

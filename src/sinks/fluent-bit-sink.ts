@@ -2,7 +2,8 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BATCH_ENVELOPE_BYTES } from '../backends/backends';
-import { bodyLimitProblems, checkPort, commonProblems, emptyDirVolume, secretVolume, SINK_USER, throwProblems, WebhookSinkProps } from './common';
+import { bodyLimitProblems, checkPort, commonProblems, emptyDirVolume, secretVolume, throwProblems, WebhookSinkProps } from './common';
+import { hardenedContainerSecurityContext } from './container-security';
 import {
   addCredentialEnv,
   ElasticsearchOutputProps,
@@ -151,7 +152,7 @@ export class FluentBitSink extends WebhookSink {
         { name: 'webhook', number: port },
         { name: 'ops', number: 2020 },
       ],
-      securityContext: { ensureNonRoot: true, user: SINK_USER, group: SINK_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false },
+      securityContext: hardenedContainerSecurityContext(),
       resources: props.resources ?? {
         cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
         memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },

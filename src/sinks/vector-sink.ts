@@ -2,7 +2,8 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { checkPort, commonProblems, emptyDirVolume, secretVolume, SINK_USER, throwProblems, WebhookSinkProps } from './common';
+import { checkPort, commonProblems, emptyDirVolume, secretVolume, throwProblems, WebhookSinkProps } from './common';
+import { hardenedContainerSecurityContext } from './container-security';
 import { addCredentialEnv, ElasticsearchOutputProps, elasticsearchOutputProblems, LokiOutputProps, lokiOutputProblems, mountOutputSecrets, vectorElasticsearchSink, vectorLokiSink } from './outputs';
 import { WebhookSink } from './webhook-sink';
 
@@ -112,7 +113,7 @@ export class VectorSink extends WebhookSink {
         { name: 'webhook', number: port },
         { name: 'ops', number: 8686 },
       ],
-      securityContext: { ensureNonRoot: true, user: SINK_USER, group: SINK_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false },
+      securityContext: hardenedContainerSecurityContext(),
       resources: props.resources ?? {
         cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
         memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
