@@ -4,7 +4,7 @@
  * the store holds what was received: no number re-formatted, no string re-escaped. Pure: no I/O.
  */
 import { isUtf8 } from 'node:buffer';
-import { JsonSyntaxError, minifyJson, ScannedBody, scanEventListBody } from '../sink-server/event-list-scan';
+import { JsonSyntaxError, minifyJson, ScannedBody, scanEventListBody } from './event-list-scan';
 
 /** Why a request was refused; also the `reason` label of the rejects metric. */
 export type RejectReason =

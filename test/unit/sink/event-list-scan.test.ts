@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkEventList, EventListError, parseEventList } from '../../../src/sink-contract/event-list';
-import { minifyJson } from '../../../src/sink-server/event-list-scan';
+import { minifyJson } from '../../../src/sink-contract/event-list-scan';
 import { Rng } from '../../support/rng';
 import { eventList, makeEvent } from './support';
 
