@@ -7,6 +7,7 @@ import { WebhookKubeconfigProps, renderWebhookKubeconfig, validateWebhookKubecon
 import { KubeadmApiVersion, defaultKubeadmApiVersion, renderKubeadmClusterConfiguration } from '../control-plane/kubeadm';
 import { KindHostFile, renderKindCluster } from '../control-plane/kind';
 import { DEFAULT_SECRETS_DIR } from './secrets-layout';
+import { ClusterAuditControlPlanes, controlPlaneNodeFiles, providedNodeFiles } from './control-plane-files';
 import { staticPodPatch } from '../control-plane/static-pod';
 import { AuditPolicy } from './audit-policy';
 import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../core/kubernetes-version';
@@ -68,6 +69,12 @@ export interface ClusterAuditProps {
   readonly webhook?: ClusterAuditWebhookProps;
   /** kind cluster options for the generated kind config. @default one control-plane node, kind's default image */
   readonly kind?: { readonly nodeImage?: string; readonly workers?: number; readonly name?: string };
+  /**
+   * Control planes to write configuration for besides kubeadm, kind and the static pod (always written):
+   * Cluster API, k3s, RKE2, Talos, kops, EKS Anywhere, OpenShift. See docs/control-planes.md.
+   * @default - none
+   */
+  readonly controlPlanes?: ClusterAuditControlPlanes;
 }
 
 /**
@@ -164,7 +171,7 @@ export class ClusterAudit extends Construct {
     files.push(
       { path: 'apiserver-args.txt', description: 'the kube-apiserver audit flags, one per line', content: audit.commandLine().join('\n') + '\n' },
       { path: 'kubeadm-config.yaml', description: `kubeadm ClusterConfiguration fragment (${this.kubeadmApiNote()}) to merge into the cluster's kubeadm config`, content: renderKubeadmClusterConfiguration(audit) },
-      { path: 'kube-apiserver-patch.json', description: 'RFC 6902 JSON patch for an existing /etc/kubernetes/manifests/kube-apiserver.yaml', content: JSON.stringify(staticPodPatch(audit), null, 2) + '\n' },
+      { path: 'kube-apiserver-patch.json', description: 'RFC 6902 JSON patch that appends the audit settings to a kube-apiserver.yaml without any (applied twice it duplicates them; `cdk8s-audit static-pod apply --from DIR` replaces them and is safe to repeat)', content: JSON.stringify(staticPodPatch(audit), null, 2) + '\n' },
       {
         path: 'kind-cluster.yaml',
         description: 'kind Cluster config; run `kind create cluster --config` from the directory that contains the node-files folder',
@@ -176,6 +183,10 @@ export class ClusterAudit extends Construct {
           }),
       },
     );
+    if (this.props.controlPlanes) {
+      const generated = files.filter((f) => f.nodePath && typeof f.content === 'string').map((f) => ({ nodePath: f.nodePath!, content: f.content as string, mode: f.mode }));
+      files.push(...controlPlaneNodeFiles(audit, generated, providedNodeFiles(this.provisionedFiles), this.props.controlPlanes));
+    }
     return files;
   }
 
