@@ -324,7 +324,8 @@ export class EvidenceJudge {
     const settings: JudgedSettings = this.options.settings ?? { apiserverFlags: { ...p.logFlags, ...p.webhookFlags }, sink: sinkRetentionFor(p.retention) };
     const logsGiven = inputs !== undefined;
     const storeVerified = inputs?.find((i) => i.kind === 'sink-store' && i.verified);
-    const requirements = this.states.map((s) => this.result(s, settings, logsGiven, storeVerified));
+    const oldest = oldestInput(inputs);
+    const requirements = this.states.map((s) => this.result(s, settings, logsGiven, storeVerified, oldest));
     const counts = Object.fromEntries(STATUS_ORDER.map((st) => [st, requirements.filter((r) => r.status === st).length])) as Record<RequirementStatus, number>;
     return {
       schema: EVIDENCE_REPORT_SCHEMA,
@@ -342,7 +343,7 @@ export class EvidenceJudge {
     };
   }
 
-  private result(s: RequirementState, settings: JudgedSettings, logsGiven: boolean, store: InputSummary | undefined): RequirementResult {
+  private result(s: RequirementState, settings: JudgedSettings, logsGiven: boolean, store: InputSummary | undefined, oldest?: { source: string; from: string }): RequirementResult {
     const req = s.req;
     const probes = req.probes.map((probe): ProbeResult => {
       const d = evaluatePolicy(this.policy, probeAttributes(probe));
@@ -350,6 +351,7 @@ export class EvidenceJudge {
       return { description: probe.description, request: `${probe.method} ${probe.path}`, as: probe.as, required: levelBounds(probe.minLevel, probe.maxLevel), level: d.level, decidedBy: decidedBy(this.ruleInfo, d.ruleIndex, d.level), satisfied };
     });
     const settingResults = settingsResults(req, settings, this.options.kubernetesVersion, logsGiven, store);
+    if (req.settings?.retainAtMostDays !== undefined) settingResults.push(maximumRetentionResult(req.settings.retainAtMostDays, settings, this.options.kubernetesVersion, oldest, this.options.now ?? new Date()));
     const reasons: string[] = [];
     let status: RequirementStatus;
     const policyWord = this.options.policy ? 'the deployed policy' : 'the preset policy';
@@ -474,6 +476,49 @@ function settingsResults(req: RequirementRef, settings: JudgedSettings, kubernet
     }
   }
   return out;
+}
+
+/** The input holding the oldest event, if any input has timestamps. */
+function oldestInput(inputs: readonly InputSummary[] | undefined): { source: string; from: string } | undefined {
+  let best: { source: string; from: string } | undefined;
+  for (const i of inputs ?? []) if (i.from !== undefined && (best === undefined || i.from < best.from)) best = { source: i.source, from: i.from };
+  return best;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A maximum retention (GDPR Art. 5(1)(e)): the sink must delete by age within it, and the node log must keep
+ * nothing longer. lumberjack (the apiserver's log rotation) deletes rotated files older than --audit-log-maxage
+ * only when it rotates, and rotates only by size, so the node log's bound is never guaranteed by its flags:
+ * that part stays unknown unless the inputs show a record older than the maximum (then it is not met).
+ */
+function maximumRetentionResult(days: number, settings: JudgedSettings, kubernetesVersion: string, oldest: { source: string; from: string } | undefined, now: Date): SettingResult {
+  const required = `every record deleted within ${days} days`;
+  const flags = settings.apiserverFlags;
+  const minor = Number(/^1\.(\d+)/.exec(kubernetesVersion)?.[1] ?? 0);
+  const path = flags['audit-log-path'];
+  const maxage = flagNumber(flags, 'audit-log-maxage', minor >= 36 ? DAY_FLAGS_136.maxage : 0);
+  let log: { ok: boolean; unknown?: boolean; text: string };
+  if (typeof path !== 'string' || path === '') log = { ok: true, text: 'no log backend (nothing kept on the node)' };
+  else if (path === '-') log = { ok: false, unknown: true, text: "log to stdout: the container runtime's size-based rotation decides how long it stays" };
+  else if (maxage === 0 || maxage > days) log = { ok: false, text: `node log: --audit-log-maxage ${maxage}${maxage === 0 ? ' keeps rotated files forever' : ` keeps rotated files ${maxage} days`}` };
+  else log = { ok: false, unknown: true, text: `node log: --audit-log-maxage ${maxage} deletes rotated files ${maxage} days after rotation, but rotation happens only by size (--audit-log-maxsize), so a quiet node can keep older records` };
+  const sink = settings.sink;
+  const sinkPart: { ok: boolean; unknown?: boolean; text: string } = !sink
+    ? { ok: false, unknown: true, text: 'sink retention unknown' }
+    : sink.maxAgeDays === 0 || sink.maxAgeDays > days
+      ? { ok: false, text: `sink: --retention-max-age ${sink.maxAgeDays === 0 ? 'none (keeps segments forever)' : `${sink.maxAgeDays}d`}` }
+      : { ok: true, text: `sink: --retention-max-age ${sink.maxAgeDays}d deletes each sealed segment by age (records live at most that plus --segment-max-age)` };
+  const parts = [log, sinkPart];
+  if (oldest && now.getTime() - Date.parse(oldest.from) > days * DAY_MS) {
+    return { setting: 'maximum retention', required, actual: `not enforced — ${oldest.source} holds a record from ${oldest.from}, older than ${days} days; ${parts.map((p) => p.text).join('; ')}`, ok: false };
+  }
+  const failed = parts.some((p) => !p.ok && !p.unknown);
+  const unknown = !failed && parts.some((p) => p.unknown);
+  const verdict = failed ? 'not enforced' : unknown ? 'not guaranteed' : 'enforced';
+  const seen = oldest ? `; the oldest record in the inputs (${oldest.source}) is from ${oldest.from}, within ${days} days` : '';
+  return { setting: 'maximum retention', required, actual: `${verdict} — ${parts.map((p) => p.text).join('; ')}${seen}`, ok: !failed && !unknown, ...(unknown ? { unknown: true } : {}) };
 }
 
 /** A deployed rule in a few words, for the appendix. */

@@ -112,6 +112,18 @@ export const CATALOGUE: readonly CatalogueRule[] = [
     build: () => ({ level: Level.REQUEST_RESPONSE, verbs: [...WRITE_VERBS], resources: copy(SYSTEM_RESOURCES) }),
   },
   {
+    id: 'personal-data-namespaces',
+    description: 'every request in the namespaces declared to hold personal data, at Metadata: never a body (GDPR data minimisation)',
+    secret: true,
+    build: (o) => (o.personalDataNamespaces?.length ? { level: Level.METADATA, namespaces: [...o.personalDataNamespaces] } : undefined),
+  },
+  {
+    id: 'personal-data-resources',
+    description: 'every request for the resources declared to hold personal data, at Metadata: never a body (GDPR data minimisation)',
+    secret: true,
+    build: (o) => (o.personalDataResources?.length ? { level: Level.METADATA, resources: copy(o.personalDataResources) } : undefined),
+  },
+  {
     id: 'workload-changes',
     description: 'changes to pods and workload controllers, at the preset body level',
     build: (o) => ({ level: bodyLevelFor(o.bodyLevel), verbs: [...WRITE_VERBS], resources: copy(WORKLOAD_RESOURCES) }),

@@ -1,7 +1,7 @@
 import { SECRET_RESOURCES } from '../policy/audit-rule';
 import { GroupResources, Level } from '../policy/model';
 import { requestAttributesFromHttp } from '../policy/request-attributes';
-import { WRITE_VERBS } from './catalogue';
+import { CREDENTIAL_RESOURCES, WRITE_VERBS } from './catalogue';
 import { EvidenceMatch, EvidenceSelector, Requirement, RequirementProbe } from './types';
 
 /** Verbs that read; a probe that reads stands for every read of the same resource. */
@@ -95,6 +95,12 @@ export const AUDIT_LOG_ACCESS: EvidenceSelector = {
     { auditNamespace: true, minLevel: Level.METADATA },
     { group: '', resources: ['nodes/proxy'], uriIncludes: '/proxy/logs', minLevel: Level.METADATA },
   ],
+};
+
+/** Changes to who may access what: RBAC, service accounts and certificate requests with bodies; service-account tokens at exactly Metadata. */
+export const CREDENTIAL_CHANGES: EvidenceSelector = {
+  description: 'changes to RBAC, service accounts and certificate requests, with bodies',
+  anyOf: [...secretMaterial({ verbs: WRITE_VERBS, resources: ['serviceaccounts/token'] }), ...resourceMatches(CREDENTIAL_RESOURCES, { verbs: WRITE_VERBS, minLevel: Level.REQUEST })],
 };
 
 /** Changes in the audit sink's namespace (stopping or reconfiguring audit). */

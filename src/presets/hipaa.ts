@@ -1,9 +1,8 @@
 import { PROBES } from './probes';
 import { logFlags, webhookFlags } from './flags';
 import { BodyLevel, PresetDefinition } from './types';
-import { CREDENTIAL_RESOURCES, RULE_SETS, WRITE_VERBS } from './catalogue';
-import { AUDIT_NAMESPACE_CHANGES, DENIED_REQUESTS, resourceMatches, secretMaterial } from './evidence';
-import { Level } from '../policy/model';
+import { RULE_SETS } from './catalogue';
+import { AUDIT_NAMESPACE_CHANGES, CREDENTIAL_CHANGES, DENIED_REQUESTS } from './evidence';
 
 const EPHI = 'ephi';
 
@@ -32,10 +31,7 @@ export const HIPAA: PresetDefinition = {
       id: '164.312(a)(1)', summary: 'Access control: changes to who may access ePHI systems are recorded',
       rules: ['credential-changes'],
       probes: [PROBES.createClusterRoleBinding(), PROBES.patchRoleBinding()],
-      evidence: {
-        description: 'changes to RBAC, service accounts and certificate requests, with bodies',
-        anyOf: [...secretMaterial({ verbs: WRITE_VERBS, resources: ['serviceaccounts/token'] }), ...resourceMatches(CREDENTIAL_RESOURCES, { verbs: WRITE_VERBS, minLevel: Level.REQUEST })],
-      },
+      evidence: CREDENTIAL_CHANGES,
     },
     {
       id: '164.312(c)(1)', summary: 'Integrity: audit records are protected from improper alteration or destruction',

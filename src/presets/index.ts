@@ -1,5 +1,6 @@
 import { BASELINE } from './baseline';
 import { CIS } from './cis';
+import { GDPR } from './gdpr';
 import { ComposedPreset, PresetOptions, composePresets } from './compose';
 import { HIPAA } from './hipaa';
 import { ISO_27001 } from './iso-27001';
@@ -9,14 +10,16 @@ import { SOC2 } from './soc2';
 import { PresetDefinition } from './types';
 
 export * from './types';
+export * from './preset-names';
 export * from './catalogue';
 export * from './compose';
 export * from './flags';
 export * from './evidence';
 export { PROBES, AUDIT_NAMESPACE_DEFAULT } from './probes';
+export { GDPR_MAX_RETENTION_DAYS } from './gdpr';
 
 /** Every preset, in the order `preset --list` shows them. */
-export const PRESETS: readonly PresetDefinition[] = [BASELINE, CIS, PCI_DSS, HIPAA, SOC2, NIST_800_53, ISO_27001];
+export const PRESETS: readonly PresetDefinition[] = [BASELINE, CIS, PCI_DSS, HIPAA, GDPR, SOC2, NIST_800_53, ISO_27001];
 
 export const PRESET_NAMES: readonly string[] = PRESETS.map((p) => p.name);
 

@@ -1,5 +1,5 @@
 import { AuditRuleProps } from '../policy/audit-rule';
-import { Level } from '../policy/model';
+import { GroupResources, Level } from '../policy/model';
 
 /** How much of the bodies of write requests a preset records. Secret material always stays at Metadata. */
 export enum BodyLevel {
@@ -56,6 +56,12 @@ export interface Requirement {
   readonly flagChecks?: FlagCheck[];
   /** A note for the report, e.g. what the requirement needs beyond the audit policy. */
   readonly note?: string;
+  /**
+   * The requirement is about the personal data the user declares (`PresetOptions.personalDataNamespaces`,
+   * `personalDataResources`): composing adds a read and a write probe, and an evidence match, for each.
+   * @default false
+   */
+  readonly personalDataProbes?: boolean;
 }
 
 /** A flag the requirement needs set, or set to at least a number. */
@@ -114,6 +120,11 @@ export interface SettingsCheck {
   readonly retainDays?: number;
   /** Audit records must be tamper-evident and off the node: a sink store that verifies. */
   readonly protection?: boolean;
+  /**
+   * Audit records must be deleted after at most this many days (a maximum, e.g. GDPR storage limitation):
+   * the sink's age retention and the node log's rotation must both bound it.
+   */
+  readonly retainAtMostDays?: number;
 }
 
 /** How long audit records are kept. */
@@ -171,4 +182,8 @@ export interface CatalogueOptions {
   readonly bodyLevel: BodyLevel;
   /** Namespace of the audit sink (access to it is access to audit logs). */
   readonly auditNamespace: string;
+  /** Namespaces the user declares as holding personal data. @default none */
+  readonly personalDataNamespaces?: readonly string[];
+  /** Resources the user declares as holding personal data. @default none */
+  readonly personalDataResources?: readonly GroupResources[];
 }
