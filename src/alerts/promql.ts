@@ -7,6 +7,7 @@
  * no native-histogram functions; what it refuses, the rules do not use.
  */
 import { lookUpMetric, TARGET_LABELS } from './metrics';
+import { prometheusDurationPrefix } from '../core/units';
 
 type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
 
@@ -28,7 +29,6 @@ export class PromQLError extends Error {
   }
 }
 
-const DURATION = /^(\d+(ms|s|m|h|d|w|y))+/;
 const NUMBER = /^(0x[0-9a-fA-F]+|(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|Inf|NaN)/;
 const IDENT = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const OPS = ['==', '!=', '<=', '>=', '=~', '!~', '<', '>', '+', '-', '*', '/', '%', '^', '='];
@@ -63,10 +63,10 @@ function tokenize(expr: string): Token[] {
     }
     const prev = out[out.length - 1];
     const durationContext = bracketDepth > 0 || (prev?.kind === 'ident' && prev.text === 'offset');
-    const dur = durationContext ? DURATION.exec(rest) : null;
-    if (dur) {
-      out.push({ kind: 'duration', text: dur[0], at: i });
-      i += dur[0].length;
+    const dur = durationContext ? prometheusDurationPrefix(rest) : undefined;
+    if (dur !== undefined) {
+      out.push({ kind: 'duration', text: dur, at: i });
+      i += dur.length;
       continue;
     }
     if (bracketDepth > 0 && c === ':') {

@@ -5,6 +5,7 @@
  */
 import { stringify } from 'yaml';
 import type { BatchingAdvice } from '../backends/advisor';
+import { formatBytes, parsePrometheusDuration } from '../core/units';
 import { AUDIT_ERROR_PLUGINS } from './metrics';
 import { checkPromQL, checkSelector, PromQLError } from './promql';
 
@@ -68,8 +69,6 @@ export interface AuditAlertOptions {
   readonly extraLabels?: Readonly<Record<string, string>>;
 }
 
-const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
-
 /** Checks the options; every problem names the option, the value and the fix. */
 export function validateAlertOptions(options: AuditAlertOptions): string[] {
   const problems: string[] = [];
@@ -87,7 +86,7 @@ export function validateAlertOptions(options: AuditAlertOptions): string[] {
   if (options.webhookHost !== undefined && !/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(options.webhookHost)) {
     problems.push(`webhookHost: ${JSON.stringify(options.webhookHost)} is not host:port as in the webhook kubeconfig's server URL; write e.g. 10.96.0.50:8443`);
   }
-  if (options.eventsStoppedFor !== undefined && !DURATION.test(options.eventsStoppedFor)) {
+  if (options.eventsStoppedFor !== undefined && parsePrometheusDuration(options.eventsStoppedFor) === undefined) {
     problems.push(`eventsStoppedFor: ${JSON.stringify(options.eventsStoppedFor)} is not a Prometheus duration; write e.g. 10m`);
   }
   for (const [field, value, example] of [
@@ -108,17 +107,6 @@ export function validateAlertOptions(options: AuditAlertOptions): string[] {
     if (typeof v !== 'string') problems.push(`extraLabels.${k}: ${JSON.stringify(v)} is not a string`);
   }
   return problems;
-}
-
-function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${Math.round(v * 10) / 10} ${units[i]}`;
 }
 
 /** The apiserver's /metrics as an operator reads it without Prometheus. */
@@ -415,7 +403,7 @@ export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGro
         for: '10m',
         severity: 'warning',
         summary: 'The audit sink {{ $labels.instance }} has a commit backlog near its limit',
-        description: `Event bytes waiting for the disk reached {{ $value | humanize1024 }}B, over 75 % of --max-queue-bytes (${humanBytes(queueMax)}); at the limit the sink answers 503.`,
+        description: `Event bytes waiting for the disk reached {{ $value | humanize1024 }}B, over 75 % of --max-queue-bytes (${formatBytes(queueMax)}); at the limit the sink answers 503.`,
         runbook: ['The disk is slower than the incoming events: see AuditSinkFsyncSlow.', 'Raise --max-queue-bytes only with memory to spare; a faster volume is the fix.'],
       }),
       rule({
@@ -424,7 +412,7 @@ export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGro
         for: '10m',
         severity: 'warning',
         summary: 'The audit sink {{ $labels.instance }} has {{ $value | humanize1024 }}B of disk left',
-        description: `Free space on the store's file system is below ${humanBytes(diskWarn)}. Below --min-free-bytes the sink refuses events (AuditSinkCannotStore).`,
+        description: `Free space on the store's file system is below ${formatBytes(diskWarn)}. Below --min-free-bytes the sink refuses events (AuditSinkCannotStore).`,
         runbook: [
           'Archive and then delete sealed segments with --retention-max-age / --retention-max-bytes, or grow the volume.',
           'Check retention against your requirement first (PCI DSS 10.5.1: 12 months, 3 months immediately available).',
@@ -463,7 +451,7 @@ export function assertValidRule(r: AuditAlertRule): void {
   } catch (e) {
     throw new Error(`alert ${r.alert}: invalid PromQL: ${(e as Error).message}`);
   }
-  if (!DURATION.test(r.for)) throw new Error(`alert ${r.alert}: for ${JSON.stringify(r.for)} is not a Prometheus duration`);
+  if (parsePrometheusDuration(r.for) === undefined) throw new Error(`alert ${r.alert}: for ${JSON.stringify(r.for)} is not a Prometheus duration`);
   if (!/^[A-Z][A-Za-z0-9]*$/.test(r.alert)) throw new Error(`alert ${JSON.stringify(r.alert)} is not a CamelCase alert name`);
 }
 

@@ -2,6 +2,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { InputError } from './command';
+import { formatBytes } from '../core/units';
 
 /**
  * The largest policy file any verb reads. Real policies are kilobytes; parsing YAML with positions
@@ -15,14 +16,6 @@ export interface ReadLimit {
   readonly maxBytes: number;
   /** What the input is, for the message: "a policy file". */
   readonly what: string;
-}
-
-/** `4194304` → `4 MiB`. */
-export function formatBytes(n: number): string {
-  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
-    if (n >= size) return `${Number.isInteger(n / size) ? n / size : (n / size).toFixed(1)} ${unit}`;
-  }
-  return `${n} bytes`;
 }
 
 /** Why a file cannot be read, in words, from the error code of stat/open/read. */

@@ -44,3 +44,50 @@ export function parseListen(field: string, text: string): { host: string; port: 
   if (!m || port > 65535) throw new Error(`${field}: ${JSON.stringify(text)} is not HOST:PORT; write e.g. 0.0.0.0:8443, 127.0.0.1:0 or [::]:8443`);
   return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]), port };
 }
+
+// ---- sizes for people ----
+
+const BINARY_UNITS = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/**
+ * A byte count for messages: binary units with at most one decimal (`4194304` → `4 MiB`, `50000000` →
+ * `47.7 MiB`, `1536` → `1.5 KiB`), plain bytes below 1 KiB (`12 B`). The one humaniser of the project.
+ */
+export function formatBytes(n: number): string {
+  let v = n;
+  let unit = -1;
+  while (Math.abs(v) >= 1024 && unit < BINARY_UNITS.length - 1) {
+    v /= 1024;
+    unit++;
+  }
+  return unit < 0 ? `${n} B` : `${Math.round(v * 10) / 10} ${BINARY_UNITS[unit]}`;
+}
+
+// ---- durations, one grammar per dialect ----
+//
+// - cdk8s-audit's own options (sink serve, alerts, advise): `parseDuration` above — 500ms, 30s, 15m, 1h, 90d, 1h30m.
+// - Go (`time.ParseDuration`; every kube-apiserver duration flag): `parseGoDuration` in go-values.ts.
+// - Prometheus (rule `for:`, range selectors, `offset`): below.
+
+/**
+ * Prometheus's duration grammar (prometheus/common model/time.go `durationRE`, used by ParseDuration for rule
+ * files and by the PromQL lexer's units): whole numbers with units y, w, d, h, m, s, ms, each at most once and in
+ * that order (`1h30m`, not `30m1h`); `0` alone is also accepted. `m(?!s)` keeps `5ms` from reading as `5m` + `s`
+ * when the grammar matches a prefix.
+ */
+const PROMETHEUS_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?/;
+const PROMETHEUS_UNIT_MS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1] as const;
+
+/** The Prometheus duration at the start of `text` (e.g. `5m` of `5m]`), or undefined when it starts with none. */
+export function prometheusDurationPrefix(text: string): string | undefined {
+  const m = PROMETHEUS_DURATION.exec(text);
+  return m && m[0] !== '' ? m[0] : undefined;
+}
+
+/** Milliseconds of a Prometheus duration (`90s`, `1h30m`, `0`), or undefined when `text` is not one. */
+export function parsePrometheusDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const m = PROMETHEUS_DURATION.exec(text);
+  if (!m || m[0] === '' || m[0].length !== text.length) return undefined;
+  return PROMETHEUS_UNIT_MS.reduce((ms, unit, i) => ms + (m[i + 1] === undefined ? 0 : Number(m[i + 1]) * unit), 0);
+}

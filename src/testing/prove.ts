@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
+import { parseGoDuration } from '../backends/go-values';
 import { getPreset } from '../presets';
 import type { ComposedPreset } from '../presets/compose';
 import { ProbeCaller, RequirementProbe } from '../presets/types';
@@ -66,10 +67,8 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Go duration like `5s`, `1m30s`, `250ms` in milliseconds (0 when absent or unreadable). */
 export function durationMs(text: string | undefined): number {
-  if (!text) return 0;
-  let total = 0;
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return total;
+  const ns = text ? parseGoDuration(text) : undefined;
+  return ns === undefined ? 0 : ns / 1e6;
 }
 
 /** The URI a probe is sent to: writes on a cluster prove does not own carry dryRun=All, so nothing changes. */

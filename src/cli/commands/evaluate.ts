@@ -1,5 +1,6 @@
 import { Command, ExitCode, InputError, UsageError, kubernetesVersionOption, stringOption } from '../command';
-import { formatBytes, inputPath as pathFromCwd, openInput, readLines, write, writeLine } from '../io';
+import { inputPath as pathFromCwd, openInput, readLines, write, writeLine } from '../io';
+import { formatBytes } from '../../core/units';
 import { loadPolicyFile } from '../policy-input';
 import { PolicyDocument, RequestAttributes, evaluatePolicy, requestAttributesFromEvent, toRequestAttributes } from '../../policy';
 

@@ -1,5 +1,6 @@
 import { Command, CommandIO, ExitCode, InputError, UsageError, booleanOption, choiceOption, kubernetesVersionOption } from '../command';
-import { POLICY_MAX_BYTES, formatBytes, readPolicyInput, write } from '../io';
+import { POLICY_MAX_BYTES, readPolicyInput, write } from '../io';
+import { formatBytes } from '../../core/units';
 import { unreadableIssue } from '../policy-input';
 import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../core/kubernetes-version';
 import { PolicyIssue, policyIssues } from '../../policy';

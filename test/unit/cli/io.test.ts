@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { InputLine, formatBytes, readLines, readStream } from '../../../src/cli/io';
+import { InputLine, readLines, readStream } from '../../../src/cli/io';
 
 async function lines(chunks: (string | Buffer)[], max = 10): Promise<InputLine[]> {
   const out: InputLine[] = [];
@@ -27,11 +27,5 @@ describe('readStream', () => {
   it('stops past the limit with the error it is given', async () => {
     await expect(readStream(Readable.from([Buffer.alloc(6), Buffer.alloc(6)]), () => new Error('too big'), 10)).rejects.toThrow('too big');
     expect(await readStream(Readable.from([Buffer.from('abc')]), () => new Error('too big'), 3)).toBe('abc');
-  });
-});
-
-describe('formatBytes', () => {
-  it.each<[number, string]>([[4 * 2 ** 20, '4 MiB'], [50_000_000, '47.7 MiB'], [1536, '1.5 KiB'], [12, '12 bytes'], [2 ** 30, '1 GiB']])('%i → %s', (n, text) => {
-    expect(formatBytes(n)).toBe(text);
   });
 });
