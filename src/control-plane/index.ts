@@ -3,3 +3,8 @@ export * from './kind';
 export * from './static-pod';
 export * from './static-pod-edit';
 export * from './cluster-api';
+export * from './k3s-rke2';
+export * from './talos';
+export * from './kops';
+export * from './eks-anywhere';
+export * from './openshift';

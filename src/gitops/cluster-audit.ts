@@ -185,7 +185,7 @@ export class ClusterAudit extends Construct {
     );
     if (this.props.controlPlanes) {
       const generated = files.filter((f) => f.nodePath && typeof f.content === 'string').map((f) => ({ nodePath: f.nodePath!, content: f.content as string, mode: f.mode }));
-      files.push(...controlPlaneNodeFiles(audit, generated, providedNodeFiles(this.provisionedFiles), this.props.controlPlanes));
+      files.push(...controlPlaneNodeFiles(audit, generated, providedNodeFiles(this.provisionedFiles), this.props.controlPlanes, this.policy.toDocument()));
     }
     return files;
   }

@@ -21,7 +21,8 @@ import { editStaticPodManifest, staticPodAuditSpec, staticPodSpecFromKubeadm } f
 import { runCli } from '../../support/cli';
 
 const FIXTURE = readFileSync(join(__dirname, 'fixtures', 'kube-apiserver.yaml'), 'utf8');
-const audit = new ApiserverAudit({ kubernetesVersion: '1.37', log: { maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100 }, webhook: {} });
+// Built from flag names (stable) rather than props, so a change of prop types elsewhere does not change these tests' meaning.
+const audit = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100, 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/kubeconfig.yaml' }, { kubernetesVersion: '1.37' } as never);
 const spec = staticPodAuditSpec(audit);
 
 interface Pod {
@@ -137,7 +138,7 @@ describe('editStaticPodManifest', () => {
   });
 
   it.each([KubeadmApiVersion.V1BETA3, KubeadmApiVersion.V1BETA4])('the spec read back from the kubeadm fragment (%s) is the audit\'s own', (apiVersion) => {
-    const a = new ApiserverAudit({ kubernetesVersion: '1.35', log: {}, webhook: {} });
+    const a = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100, 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/kubeconfig.yaml' }, { kubernetesVersion: '1.35' } as never);
     expect(staticPodSpecFromKubeadm(kubeadmClusterConfiguration(a, { apiVersion }))).toEqual(staticPodAuditSpec(a));
   });
 });
@@ -169,10 +170,10 @@ describe('cdk8s-audit static-pod apply', () => {
 
   it('applies with a backup outside the manifests directory; the second run changes nothing and writes no backup', async () => {
     const { root, manifest } = tree();
-    const first = await runCli(['static-pod', 'apply', '--manifest', manifest], { cwd: root });
+    const first = await runCli(['static-pod', 'apply', '--root', '.'], { cwd: root });
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^added flag --audit-policy-file/m);
-    expect(first.stderr).toMatch(/warning: \/etc\/kubernetes\/audit-webhook does not exist on this machine|^$/);
+    expect(first.stderr).toBe(`warning: /etc/kubernetes/audit does not exist on this node (under ${root}); copy it from dist/node/rootfs/etc/kubernetes/audit before the kubelet restarts the apiserver\nwarning: /etc/kubernetes/audit-webhook does not exist on this node (under ${root}); copy it from dist/node/rootfs/etc/kubernetes/audit-webhook before the kubelet restarts the apiserver\n`);
     const after = readFileSync(join(root, manifest), 'utf8');
     expect(after).toBe(editStaticPodManifest(FIXTURE, spec).text);
     expect(readdirSync(join(root, 'etc', 'kubernetes', 'manifests'))).toEqual(['kube-apiserver.yaml']);
