@@ -46,7 +46,7 @@ export interface DetectionCoverage {
 
 export function watchedAttributes(w: WatchedRequest, verb: string): RequestAttributes {
   const namespace = w.clusterScoped ? '' : (w.namespace ?? 'default');
-  const name = w.subresource ? 'example' : undefined;
+  const name = w.name ?? (w.subresource ? 'example' : undefined);
   const prefix = w.group ? `/apis/${w.group}/v1` : '/api/v1';
   const path = `${prefix}${namespace ? `/namespaces/${namespace}` : ''}/${w.resource}${name ? `/${name}` : ''}${w.subresource ? `/${w.subresource}` : ''}`;
   const user = w.user ? { name: w.user.name, groups: [...(w.user.groups ?? [])] } : DETECTION_USER;
@@ -57,7 +57,8 @@ export function watchedAttributes(w: WatchedRequest, verb: string): RequestAttri
 }
 
 function describe(a: RequestAttributes): string {
-  const res = `${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.apiGroup ? `.${a.apiGroup}` : ''}`;
+  const named = a.name && !a.subresource ? ` ${a.name}` : '';
+  const res = `${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.apiGroup ? `.${a.apiGroup}` : ''}${named}`;
   return `${a.verb} ${res}${a.namespace ? ` in ${a.namespace}` : ''}${a.user && a.user !== DETECTION_USER ? ` by ${a.user.name}` : ''}`;
 }
 
@@ -67,25 +68,32 @@ const isSecretMaterial = (a: RequestAttributes) =>
 /**
  * The smallest rule that records one request with the level it needs: exactly its verb, group and resource,
  * scoped like the rule that decides today (its users, groups and namespaces), so it only changes requests that
- * rule already decides; at the stricter of the two levels, so it never lowers anything.
+ * rule already decides; at the stricter of the two levels, so it never lowers anything. Where that rule has no such
+ * scope and the detection is about one namespace (kube-system) or one kind of user (anonymous, service accounts:
+ * the watched user's first group other than system:authenticated), the rule is narrowed to it.
  */
-function coveringRule(policy: PolicyDocument, a: RequestAttributes, needs: Level, ruleIndex: number | null): PolicyRule {
+function coveringRule(policy: PolicyDocument, a: RequestAttributes, needs: Level, ruleIndex: number | null, w: WatchedRequest): PolicyRule {
   const decider = ruleIndex === null ? undefined : policy.rules[ruleIndex];
   const level = decider && levelRank(decider.level) > levelRank(needs) ? (decider.level as Level) : needs;
   const resource = a.subresource ? `${a.resource}/${a.subresource}` : (a.resource as string);
+  const population = w.user?.groups?.find((g) => g !== 'system:authenticated');
+  const userScope = decider?.users || decider?.userGroups
+    ? { ...(decider.users ? { users: [...decider.users] } : {}), ...(decider.userGroups ? { userGroups: [...decider.userGroups] } : {}) }
+    : w.user ? (population ? { userGroups: [population] } : { users: [w.user.name] }) : {};
+  const namespaces = decider?.namespaces ? [...decider.namespaces] : w.namespace !== undefined && !w.clusterScoped ? [w.namespace] : undefined;
   return {
     level,
-    ...(decider?.users ? { users: [...decider.users] } : {}),
-    ...(decider?.userGroups ? { userGroups: [...decider.userGroups] } : {}),
+    ...userScope,
     verbs: [a.verb],
     resources: [{ group: a.apiGroup ?? '', resources: [resource] }],
-    ...(decider?.namespaces ? { namespaces: [...decider.namespaces] } : {}),
+    ...(namespaces ? { namespaces } : {}),
   };
 }
 
 /** Whether the policy records, for every request a detection watches, the fields its condition reads. */
 export function checkDetection(policy: PolicyDocument, detection: Detection): DetectionCoverage {
-  const needs = minimumLevel(detection.reads);
+  const needs = minimumLevel(detection.reads, detection.levels);
+  const accepted = detection.levels;
   const stage = detection.stage ?? Stage.RESPONSE_COMPLETE;
   const gaps: DetectionGap[] = [];
   let secret = false;
@@ -94,17 +102,24 @@ export function checkDetection(policy: PolicyDocument, detection: Detection): De
       const a = watchedAttributes(w, verb);
       const d = evaluatePolicy(policy, a);
       const low = levelRank(d.level) < levelRank(needs);
+      const unaccepted = !low && accepted !== undefined && !accepted.includes(d.level);
       const stageOmitted = d.level !== Level.NONE && d.omitStages.includes(stage) ? stage : undefined;
-      if (!low && !stageOmitted) continue;
+      if (!low && !unaccepted && !stageOmitted) continue;
       const by = d.ruleIndex === null ? 'no rule matches (level None)' : `rule ${d.ruleIndex} gives ${d.level}`;
-      if (low && isSecretMaterial(a)) {
+      if (unaccepted) {
+        // Only a lower level would fire it, and lowering could take away what compliance rules need: no rule proposed.
+        gaps.push({
+          request: describe(a), attributes: a, level: d.level, needs, ruleIndex: d.ruleIndex,
+          fix: `${by}; the rule fires only on events at ${(accepted ?? []).join(' or ')}: lowering this request is the only policy fix (this tool never proposes one), or relax the rule's level condition`,
+        });
+      } else if (low && levelRank(needs) > levelRank(Level.METADATA) && isSecretMaterial(a)) {
         secret = true;
         gaps.push({
           request: describe(a), attributes: a, level: d.level, needs, ruleIndex: d.ruleIndex,
           fix: `${by}; it needs ${needs}, which records bodies of secret material: not recommended (allow it, or detect this another way)`,
         });
       } else if (low) {
-        const fixRule = coveringRule(policy, a, needs, d.ruleIndex);
+        const fixRule = coveringRule(policy, a, needs, d.ruleIndex, w);
         const insertAt = d.ruleIndex ?? policy.rules.length;
         gaps.push({
           request: describe(a), attributes: a, level: d.level, needs, ruleIndex: d.ruleIndex, fixRule, insertAt,

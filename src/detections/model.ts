@@ -1,4 +1,4 @@
-import { Level, Stage } from '../policy/model';
+import { Level, Stage, levelRank } from '../policy/model';
 
 /** The detection rule sets the table knows. */
 export type DetectionRuleSet = 'falco' | 'sigma' | 'elastic';
@@ -20,11 +20,17 @@ export interface WatchedRequest {
   readonly group: string;
   readonly resource: string;
   readonly subresource?: string;
-  /** Namespace the detection is about. @default "default" for namespaced resources */
+  /** Namespace the detection is about (a proposed fix is scoped to it). @default any: "default" represents every namespace */
   readonly namespace?: string;
   /** True for cluster-scoped resources (no namespace). */
   readonly clusterScoped?: boolean;
-  /** The detection only looks at requests by this user. @default any non-system user */
+  /** The object name the detection is about (e.g. the `aws-auth` ConfigMap). @default any; "example" for a subresource */
+  readonly name?: string;
+  /**
+   * The detection only looks at requests by this kind of user, represented by this one. Its first group other than
+   * system:authenticated names the kind (system:unauthenticated, system:serviceaccounts): a proposed fix is scoped
+   * to that group. @default any non-system user
+   */
   readonly user?: { readonly name: string; readonly groups?: readonly string[] };
 }
 
@@ -39,17 +45,31 @@ export interface Detection {
   readonly ruleSet: DetectionRuleSet;
   /** The rule's name as its rule set spells it. */
   readonly name: string;
+  /** The rule's own identifier where its rule set has one (Sigma `id`, Elastic `rule_id`). */
+  readonly id?: string;
   readonly source: DetectionSource;
   readonly watches: readonly WatchedRequest[];
   readonly reads: readonly string[];
   /** The stage of the events the rule reads. @default ResponseComplete */
   readonly stage?: Stage;
+  /**
+   * The levels the rule's condition accepts, when it tests the event's `level` field (some Elastic rules do):
+   * then an event recorded at any other level, higher too, does not fire it. @default any level that records `reads`
+   */
+  readonly levels?: readonly Level[];
   /** Why the rule reads what it reads, or when it fires at all. */
   readonly note?: string;
 }
 
-/** The least level at which every field of `reads` is in the event. */
-export function minimumLevel(reads: readonly string[]): Level {
+/** The least level at which every field of `reads` is in the event (and, with `levels`, that the rule accepts). */
+export function minimumLevel(reads: readonly string[], levels?: readonly Level[]): Level {
+  const byReads = readsLevel(reads);
+  if (!levels?.length) return byReads;
+  const accepted = levels.filter((l) => levelRank(l) >= levelRank(byReads)).sort((a, b) => levelRank(a) - levelRank(b));
+  return accepted[0] ?? byReads;
+}
+
+function readsLevel(reads: readonly string[]): Level {
   if (reads.some((f) => f === 'responseObject' || f.startsWith('responseObject.'))) return Level.REQUEST_RESPONSE;
   if (reads.some((f) => f === 'requestObject' || f.startsWith('requestObject.'))) return Level.REQUEST;
   return Level.METADATA;

@@ -18,8 +18,8 @@ not covered: the policy rule that decides the level and the rule to insert that 
 Status: covered; not-covered; withheld (covering it would record bodies of secrets or configmaps, which
 this tool never recommends: it does not fail the command).
 
-  --rule-set S             falco (default; its k8s_audit_rules.yaml), sigma (11 rules of its Kubernetes audit
-                           category), elastic (3 prebuilt Kubernetes rules)
+  --rule-set S             falco (default; its k8s_audit_rules.yaml, 47 rules), sigma (the 16 rules of its
+                           Kubernetes audit folder), elastic (the 45 prebuilt Kubernetes rules)
   --allow NAME,...         detections you accept as not covered (exact names, comma-separated)
   --sample-log FILE        a JSON audit log recorded with bodies (e.g. RequestResponse on a staging cluster):
                            for each proposed rule, the bytes it would add to that log's events of the same kind
@@ -52,7 +52,7 @@ Example:
     const volume = (g: DetectionGap) => (sample && g.fixRule ? estimateGapVolume(g, sample) : undefined);
     if (format === 'json') {
       write(io.stdout, JSON.stringify(results.map((r) => ({
-        ruleSet: r.detection.ruleSet, name: r.detection.name, source: r.detection.source, status: r.status, allowed: allow.includes(r.detection.name),
+        ruleSet: r.detection.ruleSet, name: r.detection.name, ...(r.detection.id ? { id: r.detection.id } : {}), source: r.detection.source, status: r.status, allowed: allow.includes(r.detection.name),
         minLevel: r.minLevel, reads: r.detection.reads, gaps: r.gaps.map((g) => {
           const { attributes: _a, ...rest } = g;
           const v = volume(g);

@@ -4,10 +4,12 @@ import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
+import { Level, PolicyDocument, RequestAttributes, Stage, evaluatePolicy, getPreset } from '../../../src';
 import {
-  DETECTIONS, FALCO_DETECTIONS, Level, estimateGapVolume, formatVolume, PolicyDocument, Stage, checkDetection, checkDetections, evaluatePolicy, fieldValues, getPreset, levelRank, minimumLevel, probeAttributes,
-  watchedAttributes,
-} from '../../../src';
+  DETECTIONS, FALCO_DETECTIONS, WatchedRequest, checkDetection, checkDetections, estimateGapVolume, fieldValues, formatVolume, minimumLevel, watchedAttributes,
+} from '../../../src/detections';
+import { levelRank } from '../../../src/policy/model';
+import { probeAttributes } from '../../../src/presets/compose';
 
 const byName = (name: string) => {
   const d = FALCO_DETECTIONS.find((x) => x.name === name);
@@ -38,21 +40,50 @@ describe('the Falco detection table', () => {
 });
 
 describe('the Sigma and Elastic tables', () => {
-  it.each(['sigma', 'elastic'] as const)('%s: names once, cites sources, watches requests, reads fields', (set) => {
+  it.each([
+    ['sigma', 16, /^SigmaHQ\/sigma rules\/application\/kubernetes\/audit\/kubernetes_audit_\w+\.yml$/, /^commit [0-9a-f]{8} \(rule date \d{4}-\d{2}-\d{2}\)$/],
+    ['elastic', 45, /^elastic\/detection-rules rules\/integrations\/kubernetes\/\w+\.toml$/, /^commit [0-9a-f]{8} \(updated \d{4}\/\d{2}\/\d{2}\)$/],
+  ] as const)('%s: every rule of the folder once (%i), with its id, file, commit and date; watches requests, reads fields', (set, count, file, version) => {
     const table = DETECTIONS[set];
-    expect(table.length).toBeGreaterThan(0);
-    expect(new Set(table.map((d) => d.name)).size).toBe(table.length);
+    expect(table).toHaveLength(count);
+    expect(new Set(table.map((d) => d.name)).size).toBe(count);
+    expect(new Set(table.map((d) => d.id)).size).toBe(count);
+    expect(new Set(table.map((d) => d.source.file)).size).toBe(count);
     for (const d of table) {
       expect(d.ruleSet).toBe(set);
-      expect(d.source.file, d.name).toMatch(set === 'sigma' ? /^SigmaHQ\/sigma rules\/application\/kubernetes\/audit\/.+\.yml$/ : /^elastic\/detection-rules rules\/integrations\/kubernetes\/.+\.toml$/);
+      expect(d.id, d.name).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(d.source.file, d.name).toMatch(file);
+      expect(d.source.version, d.name).toMatch(version);
       expect(d.watches.length * d.reads.length, d.name).toBeGreaterThan(0);
+      for (const w of d.watches) expect(w.verbs.length, d.name).toBeGreaterThan(0);
     }
   });
-  it('pci-dss silences Sigma and Elastic "Kubernetes Events Deleted" (its ignore-events rule); detections for all three sets cover them, and only Event deletion is raised', () => {
+  it.each([
+    ['sigma', 'Privileged Container Deployed', Level.REQUEST],
+    ['sigma', 'Kubernetes Secrets Enumeration', Level.METADATA],
+    ['sigma', 'Kubernetes Unauthorized or Unauthenticated Access', Level.METADATA],
+    ['elastic', 'Kubernetes Pod Created With HostPID', Level.REQUEST],
+    ['elastic', 'Kubernetes Cluster-Admin Role Binding Created', Level.REQUEST_RESPONSE],
+    ['elastic', 'Kubernetes RBAC Wildcard Elevation on Existing Role', Level.REQUEST_RESPONSE],
+    ['elastic', 'Kubernetes User Exec into Pod', Level.REQUEST],
+    ['elastic', 'Kubernetes Anonymous User Create/Update/Patch Pods Request', Level.REQUEST],
+    ['elastic', 'Kubernetes Pod Exec Potential Reverse Shell', Level.METADATA],
+  ] as const)('%s %s needs %s', (set, name, level) => {
+    const d = DETECTIONS[set].find((x) => x.name === name);
+    expect(d && minimumLevel(d.reads, d.levels)).toBe(level);
+  });
+  it('pci-dss silences the Events Deleted rules of both sets (its ignore-events rule) and the pod-body rules; detections for all three sets cover them, and Event deletion is the only Event request raised', () => {
     const pci = getPreset('pci-dss').policy;
+    const open = (policy: PolicyDocument, set: 'sigma' | 'elastic') => checkDetections(policy, [set]).filter((r) => r.status === 'not-covered').map((r) => r.detection.name);
+    expect(open(pci, 'sigma')).toEqual(['Privileged Container Deployed', 'Container With A hostPath Mount Created', 'Kubernetes Events Deleted']);
+    expect(open(pci, 'elastic')).toEqual([
+      'Kubernetes Privileged Pod Created', 'Kubernetes Container Created with Excessive Linux Capabilities', 'Kubernetes Pod Created With HostIPC', 'Kubernetes Pod Created With HostNetwork',
+      'Kubernetes Pod Created With HostPID', 'Kubernetes Pod Created with a Sensitive hostPath Volume', 'Kubernetes Suspicious Assignment of Controller Service Account',
+      'Kubernetes Exposed Service Created With Type NodePort', 'Kubernetes Events Deleted', 'Kubernetes User Exec into Pod',
+      'Kubernetes Potential Endpoint Permission Enumeration Attempt by Anonymous User Detected', 'Kubernetes Anonymous User Create/Update/Patch Pods Request',
+    ]);
     for (const set of ['sigma', 'elastic'] as const) {
       const r = checkDetections(pci, [set]).find((x) => x.detection.name === 'Kubernetes Events Deleted');
-      expect(r?.status).toBe('not-covered');
       expect(r?.gaps[0].level).toBe(Level.NONE);
     }
     const all = getPreset('pci-dss', { detections: ['falco', 'sigma', 'elastic'] }).policy;
@@ -60,6 +91,41 @@ describe('the Sigma and Elastic tables', () => {
     const events = (verb: string) => watchedAttributes({ verbs: [verb], group: '', resource: 'events' }, verb);
     expect(evaluatePolicy(all, events('delete')).level).toBe(Level.METADATA);
     expect(evaluatePolicy(all, events('create')).level).toBe(Level.NONE);
+  });
+});
+
+describe("presetOptions.detections raises exactly the levels the set's rules need, never secret bodies", () => {
+  const pci = getPreset('pci-dss').policy;
+  const SECRETS = ['secrets', 'configmaps', 'serviceaccounts/token', 'tokenreviews'];
+  it.each(['falco', 'sigma', 'elastic'] as const)('%s', (set) => {
+    const composed = getPreset('pci-dss', { detections: [set] });
+    // Per watched request: the most that any detection of the set (not withheld) whose watches include it needs. A watch
+    // without a namespace or user stands for all of them ("default" and the detection user are only representatives).
+    const covers = (w: WatchedRequest, a: RequestAttributes) =>
+      w.verbs.includes(a.verb) && w.group === (a.apiGroup ?? '') && w.resource === a.resource && (w.subresource ?? '') === (a.subresource ?? '') &&
+      (w.namespace === undefined || w.namespace === a.namespace) && (w.user === undefined || w.user.name === a.user?.name);
+    const rows = DETECTIONS[set].map((d) => checkDetection(pci, d)).filter((r) => r.status !== 'withheld');
+    const watched = rows.flatMap((r) => r.detection.watches.flatMap((w) => w.verbs.map((v) => watchedAttributes(w, v))));
+    for (const a of watched) {
+      const need = rows.filter((r) => r.detection.watches.some((w) => covers(w, a))).map((r) => r.minLevel).reduce((x, y) => (levelRank(y) > levelRank(x) ? y : x), Level.NONE);
+      const before = evaluatePolicy(pci, a).level;
+      const expected = levelRank(before) >= levelRank(need) ? before : need;
+      expect(evaluatePolicy(composed.policy, a).level, `${a.verb} ${a.path} by ${a.user?.name}`).toBe(expected);
+    }
+    const inserted = composed.origins.filter((o) => o.kind === 'detection').length;
+    expect(composed.policy.rules.length - pci.rules.length).toBe(inserted);
+    expect(inserted).toBeGreaterThan(0);
+    for (const probe of getPreset('pci-dss').requirements.flatMap((r) => r.probes.map(probeAttributes))) {
+      expect(levelRank(evaluatePolicy(composed.policy, probe).level), probe.path).toBeGreaterThanOrEqual(levelRank(evaluatePolicy(pci, probe).level));
+    }
+    for (const resource of SECRETS) {
+      const [res, sub] = resource.split('/');
+      for (const verb of ['get', 'list', 'create', 'update', 'patch', 'delete']) {
+        const group = resource === 'tokenreviews' ? 'authentication.k8s.io' : '';
+        const a = watchedAttributes({ verbs: [verb], group, resource: res, ...(sub ? { subresource: sub } : {}), ...(resource === 'tokenreviews' ? { clusterScoped: true } : {}) }, verb);
+        expect(levelRank(evaluatePolicy(composed.policy, a).level), `${verb} ${resource}`).toBeLessThanOrEqual(levelRank(Level.METADATA));
+      }
+    }
   });
 });
 
@@ -196,6 +262,37 @@ describe('cdk8s-audit detections', () => {
     const r = await runCli(['detections', pci, '--rule-set', 'sigma']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/sigma: Kubernetes Events Deleted: not-covered \(needs Metadata\)\n\s+delete events in default: rule \d+ gives None/);
+  });
+  const ELASTIC_OPEN = [
+    'Kubernetes Privileged Pod Created', 'Kubernetes Container Created with Excessive Linux Capabilities', 'Kubernetes Pod Created With HostIPC', 'Kubernetes Pod Created With HostNetwork',
+    'Kubernetes Pod Created With HostPID', 'Kubernetes Pod Created with a Sensitive hostPath Volume', 'Kubernetes Suspicious Assignment of Controller Service Account',
+    'Kubernetes Exposed Service Created With Type NodePort', 'Kubernetes Events Deleted', 'Kubernetes User Exec into Pod',
+    'Kubernetes Potential Endpoint Permission Enumeration Attempt by Anonymous User Detected', 'Kubernetes Anonymous User Create/Update/Patch Pods Request',
+  ];
+  it('--rule-set elastic: every rule once, the 12 gaps with fixes (exit 1); --allow naming all 12 exits 0, 11 exits 1; JSON carries the rule_id', async () => {
+    const r = await runCli(['detections', pci, '--rule-set', 'elastic']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/\b33 covered, 12 not covered, 0 withheld \(secret bodies\), of 45/);
+    expect(r.stdout).toMatch(/elastic: Kubernetes User Exec into Pod: not-covered \(needs Request\)\n\s+create pods\/exec in default: rule \d+ gives Metadata; insert before rule \d+/);
+    expect((await runCli(['detections', pci, '--rule-set', 'elastic', '--allow', ELASTIC_OPEN.join(',')])).code).toBe(0);
+    expect((await runCli(['detections', pci, '--rule-set', 'elastic', '--allow', ELASTIC_OPEN.slice(1).join(',')])).code).toBe(1);
+    const json = JSON.parse((await runCli(['detections', pci, '--rule-set', 'elastic', '--format', 'json'])).stdout);
+    expect(json).toHaveLength(45);
+    expect(json.find((x: { name: string }) => x.name === 'Kubernetes Cluster-Admin Role Binding Created')).toMatchObject({
+      id: 'a2951930-dd35-438c-b10e-1bbdc5881cb4', status: 'covered', minLevel: 'RequestResponse',
+    });
+  });
+  it.each(['sigma', 'elastic'])('preset pci-dss --detections %s composes a policy detections --rule-set %s calls covered (exit 0)', async (set) => {
+    const r = await runCli(['preset', 'pci-dss', '--detections', set]);
+    expect(r.code).toBe(0);
+    const check = await runCli(['detections', '-', '--rule-set', set], { input: r.stdout });
+    expect(check.code, check.stdout).toBe(0);
+    expect(check.stdout).toMatch(/ 0 not covered, 0 withheld/);
+  });
+  it('--allow names are checked against the chosen set', async () => {
+    const r = await runCli(['detections', pci, '--rule-set', 'sigma', '--allow', 'Kubernetes Privileged Pod Created']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--allow "Kubernetes Privileged Pod Created": no such sigma detection/);
   });
   it('--allow lists accepted gaps; JSON output carries status, level and fix', async () => {
     const open = ['Create Disallowed Pod', 'Create Privileged Pod', 'Create Sensitive Mount Pod', 'Create HostNetwork Pod', 'Create HostPid Pod', 'Create HostIPC Pod',

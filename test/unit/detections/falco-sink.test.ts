@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { ClusterAudit, Level } from '../../../src';
 import { AuditSink, FalcoSink, SinkSigningKey, SinkTls } from '../../../src/sinks';
 import { testApp } from '../support/temp-dir';
+import { Preset } from '../../../src/presets/preset-names';
 
 const common = { clusterIP: '10.96.0.53', controlPlaneCidrs: ['192.168.1.10/32'], tls: SinkTls.fromSecret('audit-falco-tls') };
 
 function build(presetOptions: ConstructorParameters<typeof ClusterAudit>[2] = {}, sink: Partial<ConstructorParameters<typeof FalcoSink>[2]> = {}) {
   const chart = new Chart(testApp(), 'c', { namespace: 'audit' });
-  const audit = new ClusterAudit(chart, 'audit', { presets: ['pci-dss'], ...presetOptions });
+  const audit = new ClusterAudit(chart, 'audit', { presets: [Preset.PCI_DSS], ...presetOptions });
   const falco = new FalcoSink(chart, 'falco', { ...common, clusterAudit: audit, ...sink });
   return { chart, falco, audit };
 }
@@ -55,15 +56,23 @@ describe('AuditSink detections: the same check for Sigma and Elastic rules that 
   };
   function withSink(presetOptions: ConstructorParameters<typeof ClusterAudit>[2], ruleSets: ('sigma' | 'elastic')[], allowSilencedRules?: string[]) {
     const chart = new Chart(testApp(), 'c', { namespace: 'audit' });
-    const audit = new ClusterAudit(chart, 'audit', { presets: ['pci-dss'], ...presetOptions });
+    const audit = new ClusterAudit(chart, 'audit', { presets: [Preset.PCI_DSS], ...presetOptions });
     return new AuditSink(chart, 'sink', { ...sinkProps, detections: { clusterAudit: audit, ruleSets, allowSilencedRules } });
   }
-  it('pci-dss with Elastic rules: names the silenced rules (Events Deleted, privileged pod, NodePort) and the fix', () => {
+  it('pci-dss with Elastic rules: names the 12 silenced rules (pod bodies, NodePort, Events Deleted, exec at Request, anonymous at Request) and the fix', () => {
     const problems = withSink({}, ['elastic']).node.validate();
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/detections.clusterAudit c\/audit: its policy silences 3 detection rule\(s\)/);
+    expect(problems[0]).toMatch(/detections.clusterAudit c\/audit: its policy silences 12 detection rule\(s\)/);
     expect(problems[0]).toMatch(/elastic "Kubernetes Events Deleted" \(needs Metadata\):\n\s+delete events in default: rule \d+ gives None/);
+    expect(problems[0]).toMatch(/elastic "Kubernetes User Exec into Pod" \(needs Request\):\n\s+create pods\/exec in default: rule \d+ gives Metadata; insert before rule \d+/);
+    expect(problems[0]).toMatch(/elastic "Kubernetes Anonymous User Create\/Update\/Patch Pods Request" \(needs Request\):\n\s+create pods in default by system:anonymous: [^\n]*"userGroups":\["system:unauthenticated"\]/);
     expect(problems[0]).toMatch(/fix: presetOptions.detections: \['elastic'\]/);
+  });
+  it('pci-dss with Sigma rules: names the 3 silenced rules; both sets together name each set once in the fix', () => {
+    const problems = withSink({}, ['sigma']).node.validate();
+    expect(problems[0]).toMatch(/silences 3 detection rule\(s\)[^]*sigma "Privileged Container Deployed" \(needs Request\)[^]*sigma "Kubernetes Events Deleted"/);
+    expect(withSink({}, ['sigma', 'elastic']).node.validate()[0]).toMatch(/silences 15 detection rule\(s\)[^]*fix: presetOptions.detections: \['sigma', 'elastic'\]/);
+    expect(withSink({ presetOptions: { detections: ['elastic'] } }, ['sigma', 'elastic']).node.validate()).toEqual([]);
   });
   it('covered by presetOptions.detections, or accepted by allowSilencedRules', () => {
     expect(withSink({ presetOptions: { detections: ['sigma', 'elastic'] } }, ['sigma', 'elastic']).node.validate()).toEqual([]);
