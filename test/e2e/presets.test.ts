@@ -6,35 +6,27 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { PRESET_NAMES, ProbeCaller, evaluatePolicy, getPreset, levelRank, probeAttributes } from '../../src';
+import { describe, expect, it } from 'vitest';
+import { PRESET_NAMES, evaluatePolicy, getPreset } from '../../src';
+import { levelRank } from '../../src/policy';
+import { ProbeCaller, probeAttributes } from '../../src/presets';
 import { checkAllEvents, formatDisagreements } from './support/agreement';
 import { logBackendArgs, writePolicyFile } from './support/audit-files';
 import { groupByAuditId, readJsonAuditLog } from './support/audit-events';
 import { kubernetesVersions } from './support/binaries';
-import { ControlPlane, startControlPlane } from './support/control-plane';
+import { ControlPlane } from './support/control-plane';
 import { Caller } from './support/kube-client';
-import { makeTempDir, removeTempDir } from './support/processes';
+import { cleanUpAfterEach } from './support/teardown';
 import { runWorkload } from './support/workload';
 
 const [newest, ...older] = kubernetesVersions();
-let running: ControlPlane | undefined;
-let dirs: string[] = [];
-
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-  for (const d of dirs) removeTempDir(d);
-  dirs = [];
-});
+const perTest = cleanUpAfterEach();
 
 async function startWithPreset(name: string, version: string): Promise<{ cp: ControlPlane; logPath: string }> {
-  const dir = makeTempDir(`preset-${name}`);
-  dirs.push(dir);
+  const dir = perTest.tempDir(`preset-${name}`);
   const { policy } = getPreset(name, { kubernetesVersion: version });
   const logPath = join(dir, 'audit.log');
-  const cp = await startControlPlane({ version, extraArgs: logBackendArgs(writePolicyFile(dir, policy), logPath) });
-  running = cp;
+  const cp = await perTest.startControlPlane({ version, extraArgs: logBackendArgs(writePolicyFile(dir, policy), logPath) });
   return { cp, logPath };
 }
 
@@ -65,7 +57,6 @@ describe.each(PRESET_NAMES)('preset %s on the real kube-apiserver', (name) => {
     const { composed, sent } = await sendProbes(cp, name);
     const workload = await runWorkload(cp);
     await cp.stop();
-    running = undefined;
 
     const text = readFileSync(logPath, 'utf8');
     const events = readJsonAuditLog(logPath);
@@ -99,7 +90,6 @@ describe.each(PRESET_NAMES)('preset %s on the real kube-apiserver', (name) => {
     const { cp, logPath } = await startWithPreset(name, version);
     const { composed, sent } = await sendProbes(cp, name);
     await cp.stop();
-    running = undefined;
     const byId = groupByAuditId(readJsonAuditLog(logPath));
     const wrong = sent
       .map(({ probe, auditId }) => ({ probe, observed: (byId.get(auditId ?? '') ?? [])[0]?.level ?? 'None', predicted: evaluatePolicy(composed.policy, probeAttributes(probe)).level }))
