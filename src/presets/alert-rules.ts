@@ -31,6 +31,10 @@ export const DEFAULT_PROTECTED_NAMESPACES: readonly string[] = ['kube-system', '
 const CONTROL_PLANE_USERS = ['system:apiserver', 'system:kube-controller-manager', 'system:kube-scheduler'];
 /** Remote access into a running pod. */
 const POD_ACCESS = [{ group: '', resources: ['pods/exec', 'pods/attach', 'pods/portforward'] }];
+/** A burst: more than BURST_THRESHOLD creates in BURST_WINDOW by a user first seen within NEW_USER_PERIOD. */
+const BURST_THRESHOLD = 20;
+const BURST_WINDOW = '1m';
+const NEW_USER_PERIOD = '24h';
 /** Unauthenticated endpoints every cluster serves to probes and service-account token verifiers. */
 const PUBLIC_URLS = ['/healthz*', '/livez*', '/readyz*', '/version', '/version/', '/.well-known/openid-configuration', '/openid/v1/jwks'];
 
@@ -121,6 +125,41 @@ export const DEFAULT_ALERT_RULES: readonly DefaultAlertRule[] = [
       match: { userGroups: ['system:unauthenticated'] },
       except: [{ nonResourceURLs: [...PUBLIC_URLS] }],
       outcome: 'success',
+    }),
+  },
+  {
+    presets: ALL.filter((p) => p !== 'baseline'),
+    requirements: 'GDPR Art. 33 (detect a breach early), PCI DSS 10.4.1, HIPAA 164.308(a)(1)(ii)(D), NIST SI-4, SOC 2 CC7.2, ISO 27001 A.8.16',
+    build: () => ({
+      name: 'new-user-object-burst',
+      type: 'rate',
+      severity: 'warning',
+      description: `a user first seen in the last ${NEW_USER_PERIOD} created more than ${BURST_THRESHOLD} objects within ${BURST_WINDOW}`,
+      match: { verbs: ['create'] },
+      // Reviews and connections are created too, but they are questions and sessions, not objects.
+      except: [
+        { users: [...CONTROL_PLANE_USERS] },
+        { userGroups: ['system:nodes', 'system:serviceaccounts:kube-system'] },
+        { resources: [{ group: 'authorization.k8s.io' }, { group: 'authentication.k8s.io' }, { group: '', resources: ['pods/exec', 'pods/attach', 'pods/portforward', 'serviceaccounts/token'] }] },
+      ],
+      key: ['user'],
+      threshold: BURST_THRESHOLD,
+      window: BURST_WINDOW,
+      newKeysWithin: NEW_USER_PERIOD,
+    }),
+  },
+  {
+    presets: ALL.filter((p) => p !== 'baseline'),
+    requirements: 'GDPR Art. 32(1)(b) / 33, HIPAA 164.308(a)(5)(ii)(C) (log-in monitoring), PCI DSS 10.2.1.2, NIST AC-7 / SI-4',
+    build: () => ({
+      name: 'user-from-new-network',
+      type: 'first-seen',
+      severity: 'warning',
+      description: 'a user succeeded from a network (/24 IPv4, /48 IPv6 of the connecting address) never seen for them',
+      // Pods and nodes change addresses with every reschedule; the location of people is what matters.
+      except: [{ users: [...CONTROL_PLANE_USERS] }, { userGroups: ['system:nodes', 'system:serviceaccounts', 'system:unauthenticated'] }],
+      outcome: 'success',
+      key: ['user', 'sourceNetwork'],
     }),
   },
 ];

@@ -9,11 +9,21 @@
  *   approved: [10.0.0.0/8, "fd00::/8"]
  * rules:
  *   - name: exec-from-unapproved-source      # lowercase, digits, '-'; the metric label
- *     type: source-cidr                      # match | source-cidr | first-seen
+ *     type: source-cidr                      # match | source-cidr | first-seen | rate
  *     severity: critical                     # critical | warning | info
  *     match:                                 # audit Policy rule selectors, same meaning as in a Policy
  *       resources: [{ group: "", resources: [pods/exec, pods/attach] }]
  *     allowedSourceCidrSets: [approved]
+ *   - name: new-user-create-burst            # rate: more than `threshold` matching events per key in `window`
+ *     type: rate
+ *     match: { verbs: [create] }
+ *     key: [user]
+ *     threshold: 20
+ *     window: 1m
+ *     newKeysWithin: 24h                     # only keys this rule first saw less than 24 h before
+ *   - name: new-user-location                # first-seen on the user's network (the connection's address, /24 or /48)
+ *     type: first-seen
+ *     key: [user, sourceNetwork]
  * ```
  */
 import { isIP } from 'node:net';
@@ -22,12 +32,13 @@ import { KNOWN_VERBS } from '../policy/builtin-resources';
 import { didYouMean, formatIssue, PolicyIssue, quote } from '../policy/issue';
 import { GroupResources } from '../policy/model';
 import { parseCidr } from '../core/cidr';
+import { parseDuration } from '../core/units';
 import { AUDIT_STAGES } from './event-list';
 
 export const ALERT_RULES_API_VERSION = 'cdk8s-audit.io/v1alpha1';
 export const ALERT_RULES_KIND = 'AlertRules';
 
-export const RULE_TYPES = ['match', 'source-cidr', 'first-seen'] as const;
+export const RULE_TYPES = ['match', 'source-cidr', 'first-seen', 'rate'] as const;
 export type AlertRuleType = (typeof RULE_TYPES)[number];
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export type SinkAlertSeverity = (typeof SEVERITIES)[number];
@@ -36,7 +47,13 @@ export type AlertOutcome = (typeof OUTCOMES)[number];
 /** Which of an event's sourceIPs must be approved: all of them, the first (the client as reported through proxies), or the last (the address that connected). */
 export const SOURCE_IP_MODES = ['all', 'client', 'peer'] as const;
 export type SourceIpMode = (typeof SOURCE_IP_MODES)[number];
-export const FIRST_SEEN_KEY_FIELDS = ['user', 'namespace', 'resource', 'name', 'verb', 'sourceIP'] as const;
+/**
+ * What a first-seen or rate key is made of. `sourceIP` and `sourceNetwork` read the LAST of the event's sourceIPs:
+ * the address that connected to the apiserver. The apiserver puts X-Forwarded-For and X-Real-Ip entries before it,
+ * so a client can forge those but not the last one. `sourceNetwork` is that address's network (`ipv4PrefixLength`,
+ * `ipv6PrefixLength`): a user arriving from a network never seen for them is a new location.
+ */
+export const FIRST_SEEN_KEY_FIELDS = ['user', 'namespace', 'resource', 'name', 'verb', 'sourceIP', 'sourceNetwork'] as const;
 export type FirstSeenKeyField = (typeof FIRST_SEEN_KEY_FIELDS)[number];
 
 /**
@@ -76,8 +93,21 @@ export interface AlertRule {
   readonly sourceIPs?: SourceIpMode;
   /** first-seen: what must be new. @default ['user', 'resource'] */
   readonly key?: FirstSeenKeyField[];
-  /** first-seen: keys remembered (oldest forgotten first). @default 100000 */
+  /** first-seen and rate: keys remembered (oldest forgotten first). @default 100000 */
   readonly maxKeys?: number;
+  /** first-seen and rate with key sourceNetwork: the IPv4 network's prefix length. @default 24 */
+  readonly ipv4PrefixLength?: number;
+  /** first-seen and rate with key sourceNetwork: the IPv6 network's prefix length. @default 48 */
+  readonly ipv6PrefixLength?: number;
+  /** rate: fires when more than this many matching events of one key fall in `window` (once per window per key). */
+  readonly threshold?: number;
+  /** rate: the sliding window, e.g. `1m`, `15m`, `1h` (event time: stageTimestamp). */
+  readonly window?: string;
+  /**
+   * rate: only count keys this rule first saw less than this long before the event (e.g. `24h`: "a new user").
+   * On a new store every key is new for this long. @default every key counts
+   */
+  readonly newKeysWithin?: string;
 }
 
 export interface AlertRulesDocument {
@@ -90,6 +120,11 @@ export interface AlertRulesDocument {
 export const DEFAULT_STAGES = ['ResponseComplete', 'Panic'];
 export const DEFAULT_FIRST_SEEN_KEY: readonly FirstSeenKeyField[] = ['user', 'resource'];
 export const DEFAULT_FIRST_SEEN_MAX_KEYS = 100_000;
+export const DEFAULT_RATE_KEY: readonly FirstSeenKeyField[] = ['user'];
+export const DEFAULT_IPV4_PREFIX_LENGTH = 24;
+export const DEFAULT_IPV6_PREFIX_LENGTH = 48;
+/** rate: the largest threshold (each key keeps at most threshold + 1 event times). */
+export const MAX_RATE_THRESHOLD = 100_000;
 export const RULE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** The rules file is invalid; `issues` names every problem (path, value, rule, fix). */
@@ -104,10 +139,15 @@ export class AlertRulesError extends Error {
 }
 
 const DOC_FIELDS = ['apiVersion', 'kind', 'cidrSets', 'rules'];
-const RULE_FIELDS = ['name', 'type', 'severity', 'description', 'match', 'except', 'stages', 'outcome', 'allowedSourceCidrs', 'allowedSourceCidrSets', 'sourceIPs', 'key', 'maxKeys'];
+const RULE_FIELDS = ['name', 'type', 'severity', 'description', 'match', 'except', 'stages', 'outcome', 'allowedSourceCidrs', 'allowedSourceCidrSets', 'sourceIPs', 'key', 'maxKeys',
+  'ipv4PrefixLength', 'ipv6PrefixLength', 'threshold', 'window', 'newKeysWithin'];
 const SELECTOR_FIELDS = ['users', 'userGroups', 'verbs', 'namespaces', 'resources', 'nonResourceURLs'];
 const GROUP_RESOURCE_FIELDS = ['group', 'resources', 'resourceNames'];
-const TYPE_ONLY: Record<string, AlertRuleType> = { allowedSourceCidrs: 'source-cidr', allowedSourceCidrSets: 'source-cidr', sourceIPs: 'source-cidr', key: 'first-seen', maxKeys: 'first-seen' };
+const KEYED: AlertRuleType[] = ['first-seen', 'rate'];
+const TYPE_ONLY: Record<string, AlertRuleType[]> = {
+  allowedSourceCidrs: ['source-cidr'], allowedSourceCidrSets: ['source-cidr'], sourceIPs: ['source-cidr'], key: KEYED, maxKeys: KEYED,
+  ipv4PrefixLength: KEYED, ipv6PrefixLength: KEYED, threshold: ['rate'], window: ['rate'], newKeysWithin: ['rate'],
+};
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 type Obj = Record<string, unknown>;
@@ -153,6 +193,20 @@ class Checker {
         this.add(`${path}[${i}]`, `${quote(c)} is not a CIDR (address/prefix length)`, hint);
       }
     });
+  }
+  /** Milliseconds of a duration string, or undefined (absent or invalid; invalid is reported). */
+  duration(path: string, v: unknown, fix: string): number | undefined {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') {
+      this.add(path, `${quote(v)} is not a duration string`, fix);
+      return undefined;
+    }
+    try {
+      return parseDuration(path, v);
+    } catch {
+      this.add(path, `${quote(v)} is not a duration (500ms, 30s, 15m, 1h, 7d, 1h30m)`, fix);
+      return undefined;
+    }
   }
   selector(path: string, v: unknown): void {
     if (!isObj(v)) {
@@ -255,9 +309,9 @@ export function alertRulesProblems(value: unknown): PolicyIssue[] {
     stages?.forEach((s, j) => c.oneOf(`${named}.stages[${j}]`, s, AUDIT_STAGES));
     if (stages && stages.length === 0) c.add(`${named}.stages`, 'the list is empty, so the rule never fires', `list stages or leave it out (default ${DEFAULT_STAGES.join(', ')})`);
     c.oneOf(`${named}.outcome`, rule.outcome, OUTCOMES);
-    for (const [field, type] of Object.entries(TYPE_ONLY)) {
-      if (rule[field] !== undefined && rule.type !== type && (RULE_TYPES as readonly unknown[]).includes(rule.type)) {
-        c.add(`${named}.${field}`, `only a ${type} rule has ${field}; this rule is type ${quote(rule.type)}`, `remove it, or make the rule type: ${type}`);
+    for (const [field, types] of Object.entries(TYPE_ONLY)) {
+      if (rule[field] !== undefined && !(types as unknown[]).includes(rule.type) && (RULE_TYPES as readonly unknown[]).includes(rule.type)) {
+        c.add(`${named}.${field}`, `only a ${types.join(' or ')} rule has ${field}; this rule is type ${quote(rule.type)}`, `remove it, or make the rule type: ${types.join(' or ')}`);
       }
     }
     if (rule.type === 'source-cidr') {
@@ -270,7 +324,7 @@ export function alertRulesProblems(value: unknown): PolicyIssue[] {
       if (count === 0) c.add(`${named}.allowedSourceCidrs`, 'a source-cidr rule needs the approved addresses', 'give allowedSourceCidrs: [10.0.0.0/8] and/or allowedSourceCidrSets: [name]');
       c.oneOf(`${named}.sourceIPs`, rule.sourceIPs, SOURCE_IP_MODES);
     }
-    if (rule.type === 'first-seen') {
+    if (rule.type === 'first-seen' || rule.type === 'rate') {
       const key = c.stringList(`${named}.key`, rule.key, `list fields: ${FIRST_SEEN_KEY_FIELDS.join(', ')}`);
       key?.forEach((k, j) => c.oneOf(`${named}.key[${j}]`, k, FIRST_SEEN_KEY_FIELDS));
       if (key && key.length === 0) c.add(`${named}.key`, 'the key is empty, so only the very first event would ever be new', `list fields, e.g. [user, resource] (default)`);
@@ -278,6 +332,22 @@ export function alertRulesProblems(value: unknown): PolicyIssue[] {
       if (rule.maxKeys !== undefined && (!Number.isSafeInteger(rule.maxKeys) || (rule.maxKeys as number) < 1 || (rule.maxKeys as number) > 10_000_000)) {
         c.add(`${named}.maxKeys`, `${quote(rule.maxKeys)} is not a whole number from 1 to 10000000`, `leave it out for ${DEFAULT_FIRST_SEEN_MAX_KEYS}`);
       }
+      for (const [field, max, def] of [['ipv4PrefixLength', 32, DEFAULT_IPV4_PREFIX_LENGTH], ['ipv6PrefixLength', 128, DEFAULT_IPV6_PREFIX_LENGTH]] as const) {
+        const v = rule[field];
+        if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > max)) c.add(`${named}.${field}`, `${quote(v)} is not a prefix length from 0 to ${max}`, `leave it out for /${def}`);
+        if (v !== undefined && !key?.includes('sourceNetwork')) c.add(`${named}.${field}`, 'the key has no sourceNetwork, so the prefix length is not used', 'add sourceNetwork to key, or remove it');
+      }
+    }
+    if (rule.type === 'rate') {
+      if (rule.threshold === undefined) c.add(`${named}.threshold`, 'missing', 'give the most events per key a window may hold without an alert, e.g. threshold: 20');
+      else if (!Number.isSafeInteger(rule.threshold) || (rule.threshold as number) < 1 || (rule.threshold as number) > MAX_RATE_THRESHOLD) {
+        c.add(`${named}.threshold`, `${quote(rule.threshold)} is not a whole number from 1 to ${MAX_RATE_THRESHOLD}`, 'e.g. threshold: 20');
+      }
+      if (rule.window === undefined) c.add(`${named}.window`, 'missing', 'give the sliding window, e.g. window: 1m');
+      const window = c.duration(`${named}.window`, rule.window, 'e.g. window: 1m');
+      const within = c.duration(`${named}.newKeysWithin`, rule.newKeysWithin, 'e.g. newKeysWithin: 24h, or leave it out to count every key');
+      if (window === 0) c.add(`${named}.window`, 'a window of 0 holds no event', 'e.g. window: 1m');
+      if (within === 0) c.add(`${named}.newKeysWithin`, '0 would make no key new', 'e.g. newKeysWithin: 24h, or leave it out');
     }
   });
   return c.issues;

@@ -57,17 +57,17 @@ describe('rules file validation', () => {
       'apiVersion: "cdk8s-audit.io/v1" is not cdk8s-audit.io/v1alpha1 | write apiVersion: cdk8s-audit.io/v1alpha1',
       'cidrSets.approved[0]: "10.0.0.0/33" is not a CIDR (address/prefix length) | write an IPv4 or IPv6 CIDR such as 10.0.0.0/8 or fd00::/8',
       'cidrSets.approved[1]: "192.168.1.1" is not a CIDR (address/prefix length) | write 192.168.1.1/32 for one address',
-      'rules[0] (Exec).severty: unknown field (a rule has: name, type, severity, description, match, except, stages, outcome, allowedSourceCidrs, allowedSourceCidrSets, sourceIPs, key, maxKeys) | did you mean "severity"?',
+      'rules[0] (Exec).severty: unknown field (a rule has: name, type, severity, description, match, except, stages, outcome, allowedSourceCidrs, allowedSourceCidrSets, sourceIPs, key, maxKeys, ipv4PrefixLength, ipv6PrefixLength, threshold, window, newKeysWithin) | did you mean "severity"?',
       'rules[0] (Exec).name: "Exec" is not a rule name (1-63 lowercase letters, digits and \'-\', starting and ending alphanumeric) | e.g. exec-into-pods; it becomes the rule label of audit_sink_alerts_total',
       'rules[0] (Exec).match.verbs[0]: "GET" is not a verb any request has (verbs are lowercase: get, list, watch, create, update, patch, delete, deletecollection, post, put, head, options) | did you mean "get"?',
       'rules[0] (Exec).match.resources[0].group: "Apps" is not an API group (a lowercase DNS subdomain, "" for the core group, or "*") | e.g. rbac.authorization.k8s.io',
       'rules[0] (Exec).match.resources[0].resources[0]: "Pods" is not a resource (lowercase plural, optionally /subresource) | e.g. pods or pods/exec',
-      'rules[1] (cidr).key: only a first-seen rule has key; this rule is type "source-cidr" | remove it, or make the rule type: first-seen',
+      'rules[1] (cidr).key: only a first-seen or rate rule has key; this rule is type "source-cidr" | remove it, or make the rule type: first-seen or rate',
       'rules[1] (cidr).allowedSourceCidrSets[0]: "aproved" is not a set in cidrSets (approved) | did you mean "approved"?',
       'rules[1] (cidr).sourceIPs: "first" is not one of all, client, peer | use one of all, client, peer',
       'rules[2] (cidr).name: "cidr" is also the name of rules[1] | give every rule its own name',
       'rules[2] (cidr).stages: the list is empty, so the rule never fires | list stages or leave it out (default ResponseComplete, Panic)',
-      'rules[2] (cidr).key[2]: "ip" is not one of user, namespace, resource, name, verb, sourceIP | use one of user, namespace, resource, name, verb, sourceIP',
+      'rules[2] (cidr).key[2]: "ip" is not one of user, namespace, resource, name, verb, sourceIP, sourceNetwork | use one of user, namespace, resource, name, verb, sourceIP, sourceNetwork',
       'rules[2] (cidr).key: ["user","user","ip"] lists a field twice | list each field once',
       'rules[2] (cidr).maxKeys: 0 is not a whole number from 1 to 10000000 | leave it out for 100000',
       'rules[3] (urls).match.nonResourceURLs[0]: "healthz": a non-resource URL is "*" or a path starting with "/" with "*" only at the end | e.g. "/healthz*"',
@@ -76,7 +76,7 @@ describe('rules file validation', () => {
       'rules[3] (urls).outcome: "ok" is not one of any, success, failure | use one of any, success, failure',
       'rules[4] (names).match.resources[0].resourceNames: resourceNames need resources (names of which resource?) | add resources: [...]',
       'rules[4] (names).except: {"users":["a"]} is not a list of selectors | write e.g. except: [{userGroups: [system:masters]}]',
-      'rules[5] (typo).type: "mach" is not one of match, source-cidr, first-seen | did you mean "match"?',
+      'rules[5] (typo).type: "mach" is not one of match, source-cidr, first-seen, rate | did you mean "match"?',
     ]);
   });
 
@@ -210,6 +210,8 @@ describe('preset alert rules see what the preset policy records', () => {
     'exec-from-unapproved-source': ['POST', '/api/v1/namespaces/dev/pods/web/attach', { name: 'alice', groups: ['system:authenticated'] }],
     'rbac-change-by-non-admin': ['POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/dev/rolebindings', { name: 'bob', groups: ['system:authenticated'] }],
     'anonymous-request-succeeded': ['GET', '/api/v1/namespaces/payments', { name: 'system:anonymous', groups: ['system:unauthenticated'] }],
+    'new-user-object-burst': ['POST', '/api/v1/namespaces/dev/configmaps', { name: 'alice', groups: ['system:authenticated'] }],
+    'user-from-new-network': ['GET', '/api/v1/namespaces/dev/pods', { name: 'alice', groups: ['system:authenticated'] }],
   };
   it.each(PRESET_NAMES)('%s: every request its rules are about is logged at Metadata or more with the ResponseComplete stage', (preset) => {
     const policy = getPreset(preset).policy;
@@ -219,7 +221,8 @@ describe('preset alert rules see what the preset policy records', () => {
       const attrs = requestAttributesFromHttp(method, uri, user);
       // The example is one the rule is about…
       const engine = new RulesEngine({ ...rules, rules: [rule] });
-      const fired = engine.evaluate({ auditID: 'x', stage: 'ResponseComplete', verb: attrs.verb, requestURI: uri, user: { username: user.name, groups: user.groups }, sourceIPs: ['203.0.113.1'], responseStatus: { code: 200 } });
+      // (a rate rule fires on the event after its threshold)
+      const fired = Array.from({ length: (rule.threshold ?? 0) + 1 }, () => engine.evaluate({ auditID: 'x', stage: 'ResponseComplete', verb: attrs.verb, requestURI: uri, user: { username: user.name, groups: user.groups }, sourceIPs: ['203.0.113.1'], responseStatus: { code: 200 } })).flat();
       expect(fired.map((a) => a.rule), `${rule.name} example`).toEqual([rule.name]);
       // …and the preset's policy records it so that the sink sees it.
       const decision = evaluatePolicy(policy, attrs);
@@ -238,7 +241,7 @@ describe('sink rules CLI', () => {
     writeFileSync(good, preset.stdout);
     const v = await runCli(['sink', 'rules', 'validate', good]);
     expect(v.code).toBe(0);
-    expect(v.stdout).toBe(`${good}: valid: 6 rules (protected-namespace-write-from-unapproved-source, new-secret-reader, exec-into-pod, exec-from-unapproved-source, rbac-change-by-non-admin, anonymous-request-succeeded)\n`);
+    expect(v.stdout).toBe(`${good}: valid: 8 rules (protected-namespace-write-from-unapproved-source, new-secret-reader, exec-into-pod, exec-from-unapproved-source, rbac-change-by-non-admin, anonymous-request-succeeded, new-user-object-burst, user-from-new-network)\n`);
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'apiVersion: cdk8s-audit.io/v1alpha1\nkind: AlertRules\nrules:\n  - name: x\n    type: source-cidr\n    allowedSourceCidrs: [10.0.0.0/40]\n');
     const b = await runCli(['sink', 'rules', 'validate', good, bad]);
@@ -257,8 +260,8 @@ describe('sink rules CLI', () => {
     writeFileSync(events, `${JSON.stringify(exec)}\n${JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [read, { ...exec, auditID: 'a3', sourceIPs: ['10.0.0.2'] }] })}\n`);
     const e = await runCli(['sink', 'rules', 'eval', good, '--input', events]);
     expect(e.code).toBe(1);
-    expect(e.stdout.trim().split('\n').map((l) => { const a = JSON.parse(l); return `${a.auditID} ${a.rule}`; })).toEqual(['a1 exec-into-pod', 'a1 exec-from-unapproved-source', 'a3 exec-into-pod']);
-    writeFileSync(events, `${JSON.stringify(read)}\n`);
+    expect(e.stdout.trim().split('\n').map((l) => { const a = JSON.parse(l); return `${a.auditID} ${a.rule}`; })).toEqual(['a1 exec-into-pod', 'a1 exec-from-unapproved-source', 'a1 user-from-new-network', 'a2 user-from-new-network', 'a3 exec-into-pod']);
+    writeFileSync(events, `${JSON.stringify({ ...read, responseStatus: { code: 403 } })}\n`);
     expect(await runCli(['sink', 'rules', 'eval', good, '--input', events])).toMatchObject({ code: 0, stdout: '' });
     writeFileSync(events, 'not json\n');
     expect((await runCli(['sink', 'rules', 'eval', good, '--input', events])).stderr).toMatch(/line 1: not JSON/);
