@@ -2,10 +2,10 @@
 //   dist/*.k8s.yaml, dist/kustomization.yaml   the sink (what Argo CD / Flux apply)
 //   dist/node/                                 files for the control-plane node: policy, webhook kubeconfig,
 //                                              kubeadm, kind and static-pod wiring, files.yaml (where each goes)
-import { ApiObject, Chart, Duration, Size } from 'cdk8s';
+import { ApiObject, Chart, Size } from 'cdk8s';
 // The compiled library (`npm run synth` builds it first), as a user's app imports the package: transpiling
 // the library's sources on every synth would make synth several times slower.
-import { AuditApp, ClusterAudit, sinkRetentionFor } from './lib';
+import { AuditApp, ClusterAudit, KubernetesVersion, Preset, sinkRetentionPropsFor } from './lib';
 import { AuditSink, SinkSigningKey, SinkTls } from './lib/sinks';
 
 /** The sink's fixed ClusterIP: the apiserver runs on the host network and cannot resolve Service names. */
@@ -23,8 +23,8 @@ new ApiObject(new Chart(app, 'cluster'), 'namespace', { apiVersion: 'v1', kind: 
 const chart = new Chart(app, 'audit', { namespace: NAMESPACE });
 
 const audit = new ClusterAudit(chart, 'cluster-audit', {
-  kubernetesVersion: '1.37',
-  presets: ['pci-dss'],
+  kubernetesVersion: KubernetesVersion.V1_37,
+  presets: [Preset.PCI_DSS],
   presetOptions: { auditNamespace: NAMESPACE },
   webhook: {
     kubeconfig: {
@@ -38,7 +38,7 @@ const audit = new ClusterAudit(chart, 'cluster-audit', {
   kind: { name: 'cdk8s-audit' },
 });
 
-const retention = sinkRetentionFor(audit.policy.preset!.retention);
+const retention = sinkRetentionPropsFor(audit.policy.preset!.retention);
 
 new AuditSink(chart, 'audit-sink', {
   image: SINK_IMAGE,
@@ -50,8 +50,8 @@ new AuditSink(chart, 'audit-sink', {
   storageSize: Size.gibibytes(10),
   // Keep what the preset's retention requirement claims, deleting by age only (a size limit could delete
   // sooner): the report counts retention as met only then. Size the volume for that many days.
-  retentionMaxAge: Duration.days(retention.maxAgeDays),
-  retentionMaxBytes: retention.maxBytes,
+  retentionMaxAge: retention.retentionMaxAge,
+  retentionMaxSize: retention.retentionMaxSize,
   // Checks at synth that the sink accepts every batch the apiserver may send.
   webhookBackend: audit.apiserver.webhook,
 });

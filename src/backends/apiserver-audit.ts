@@ -3,7 +3,7 @@
  * rendered as flags and as the directories to mount. The control-plane renderers (kubeadm, kind,
  * static pod) all start from it.
  */
-import { parseKubernetesVersion } from '../core/kubernetes-version';
+import { KubernetesVersion, parseKubernetesVersion } from '../core/kubernetes-version';
 import { DEFAULT_POLICY_FILE } from '../core/node-paths';
 import { ApiserverMount, LogBackend, LogBackendProps, WebhookBackend, WebhookBackendProps, flagsToBackendProps } from './backends';
 import { AuditConfigError } from './errors';
@@ -26,18 +26,18 @@ export interface ApiserverAuditProps {
   /**
    * The Kubernetes version. Backends given as props are built for it; backends given as
    * instances must have been built for the same version.
-   * @default the newest version cdk8s-audit supports
+   * @default - the newest version cdk8s-audit supports
    */
-  readonly kubernetesVersion?: string;
+  readonly kubernetesVersion?: KubernetesVersion;
 }
 
 /** Props for `ApiserverAudit.fromFlags` beyond the flags themselves. */
 export interface ApiserverAuditExtraProps {
-  /** @default the newest version cdk8s-audit supports */
-  readonly kubernetesVersion?: string;
-  /** Log backend props merged over those from the flags (e.g. retentionDays). @default - none */
+  /** @default - the newest version cdk8s-audit supports */
+  readonly kubernetesVersion?: KubernetesVersion;
+  /** Log backend props merged over those from the flags (e.g. retentionPeriod). @default - none */
   readonly log?: LogBackendProps;
-  /** Webhook backend props merged over those from the flags (e.g. sinkMaxBodyBytes). @default - none */
+  /** Webhook backend props merged over those from the flags (e.g. sinkMaxBody). @default - none */
   readonly webhook?: WebhookBackendProps;
 }
 
@@ -72,8 +72,8 @@ function isWithin(child: string, parent: string): boolean {
  *
  * @example
  * const audit = new ApiserverAudit({
- *   kubernetesVersion: '1.35',
- *   log: { maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100 },
+ *   kubernetesVersion: KubernetesVersion.V1_35,
+ *   log: { maxAge: Duration.days(30), maxBackups: 10, maxSize: Size.mebibytes(100) },
  *   webhook: { batch: { maxWait: Duration.seconds(5) } },
  * });
  * audit.commandLine(); // ['--audit-policy-file=/etc/kubernetes/audit-policy/policy.yaml', '--audit-log-path=…', …]
@@ -88,7 +88,7 @@ export class ApiserverAudit {
    */
   public static fromFlags(values: FlagValues, extra: ApiserverAuditExtraProps = {}): ApiserverAudit {
     const withPolicy = { 'audit-policy-file': DEFAULT_POLICY_FILE, ...values };
-    const problems = validateAuditFlags(withPolicy, { kubernetesVersion: extra.kubernetesVersion });
+    const problems = validateAuditFlags(withPolicy, { kubernetesVersion: extra.kubernetesVersion?.version });
     // Problems the constructor cannot see once flags became props: unknown flags, stray flags, types.
     const early = problems.filter((p) => /is not a kube-apiserver audit flag|so the (log|webhook) backend is off|is not (an integer|a finite number|a boolean|a Go duration|a string)/.test(p));
     if (early.length) throw new AuditConfigError(early);
@@ -135,7 +135,7 @@ export class ApiserverAudit {
         return given as B;
       }
       try {
-        return new Ctor({ ...(given as P), kubernetesVersion: (given as { kubernetesVersion?: string }).kubernetesVersion ?? version });
+        return new Ctor({ ...(given as P), kubernetesVersion: (given as { kubernetesVersion?: KubernetesVersion }).kubernetesVersion ?? KubernetesVersion.of(version) });
       } catch (e) {
         if (e instanceof AuditConfigError) problems.push(...e.problems.map((p) => `${field}.${p}`));
         else throw e;

@@ -3,13 +3,14 @@
  * into flag values (through the flag table), checks them with the apiserver's own rules plus
  * cdk8s-audit's operational checks, and says which directory the apiserver needs mounted.
  */
-import { Duration } from 'cdk8s';
-import { parseKubernetesVersion } from '../core/kubernetes-version';
+import { Duration, Size } from 'cdk8s';
+import { KubernetesVersion, parseKubernetesVersion } from '../core/kubernetes-version';
 import { DEFAULT_LOG_PATH, DEFAULT_WEBHOOK_CONFIG_FILE } from '../core/node-paths';
 import { AuditConfigError, formatValue } from './errors';
 import { AUDIT_FLAGS, FlagType, FlagValue, ROTATION_DEFAULTS_CHANGED_MINOR, findFlag } from './flag-table';
 import { FlagLookup, FlagValues, validateAuditFlags } from './flags';
 import { formatGoDuration, parseGoDuration } from './go-values';
+import { describeSize, fromWholeUnit, sizeToBytes, toWholeUnit } from './prop-units';
 
 /** How events reach a backend (`--audit-<backend>-mode`). */
 export enum AuditMode {
@@ -72,30 +73,30 @@ export interface BatchProps {
 /** Truncation of oversized events and batches. */
 export interface TruncateProps {
   /**
-   * Truncate: drop request/response bodies from events over `maxEventSizeBytes` (and the event if
-   * still too large), split batches over `maxBatchSizeBytes`.
+   * Truncate: drop request/response bodies from events over `maxEventSize` (and the event if
+   * still too large), split batches over `maxBatchSize`.
    * @default false
    */
   readonly enabled?: boolean;
   /**
-   * Largest event, in bytes. Must be > 0 even when truncation is off.
-   * @default 102400 (100 KiB)
+   * Largest event (whole bytes). Must be > 0 even when truncation is off.
+   * @default Size.kibibytes(100)
    */
-  readonly maxEventSizeBytes?: number;
+  readonly maxEventSize?: Size;
   /**
-   * Largest batch, in bytes. Must be ≥ maxEventSizeBytes even when truncation is off.
-   * @default 10485760 (10 MiB)
+   * Largest batch (whole bytes). Must be ≥ maxEventSize even when truncation is off.
+   * @default Size.mebibytes(10)
    */
-  readonly maxBatchSizeBytes?: number;
+  readonly maxBatchSize?: Size;
 }
 
 /** Props both backends share. */
 export interface AuditBackendProps {
   /**
    * The Kubernetes version the flags are for: defaults and rules follow it.
-   * @default the newest version cdk8s-audit supports
+   * @default - the newest version cdk8s-audit supports
    */
-  readonly kubernetesVersion?: string;
+  readonly kubernetesVersion?: KubernetesVersion;
   /** @default AuditMode.BATCH for the webhook backend, AuditMode.BLOCKING for the log backend */
   readonly mode?: AuditMode;
   /** @default - the backend's batch defaults */
@@ -165,17 +166,26 @@ function setPath(obj: Record<string, unknown>, path: string, value: unknown): vo
  * Flag values from a backend's props, through the `prop` paths of the flag table; `propOf` maps
  * each flag back to its prop for messages.
  */
-export function backendPropsToFlags(group: 'log' | 'webhook', props: object): { values: Record<string, FlagValue>; propOf: Record<string, string> } {
+export function backendPropsToFlags(group: 'log' | 'webhook', props: object): { values: Record<string, FlagValue>; propOf: Record<string, string>; problems: string[] } {
   const values: Record<string, FlagValue> = {};
   const propOf: Record<string, string> = {};
+  const problems: string[] = [];
   for (const spec of AUDIT_FLAGS) {
     if (spec.group !== group || !spec.prop) continue;
     propOf[spec.name] = spec.prop;
     const v = getPath(props, spec.prop);
     if (v === undefined) continue;
+    if (spec.propUnit && (v instanceof Size || v instanceof Duration)) {
+      const whole = toWholeUnit(spec.prop, spec.name, v, spec.propUnit);
+      if ('problem' in whole) problems.push(whole.problem);
+      else values[spec.name] = whole.value;
+      continue;
+    }
+    // A number here came from flags (the CLI, presets) unconverted because the apiserver would refuse it:
+    // the flag's own rules name it.
     values[spec.name] = spec.type === FlagType.DURATION && v instanceof Duration ? durationText(v)! : (v as FlagValue);
   }
-  return { values, propOf };
+  return { values, propOf, problems };
 }
 
 /**
@@ -194,12 +204,15 @@ export function flagsToBackendProps(group: 'log' | 'webhook', values: FlagValues
     const spec = found?.deprecatedAliasOf ? findFlag(found.deprecatedAliasOf) : found;
     if (!spec || spec.group !== group || !spec.prop) continue;
     const ns = spec.type === FlagType.DURATION && typeof value === 'string' ? parseGoDuration(value) : undefined;
-    setPath(props, spec.prop, ns !== undefined && ns >= 0 ? Duration.millis(ns / 1e6) : value);
+    if (ns !== undefined && ns >= 0) setPath(props, spec.prop, Duration.millis(ns / 1e6));
+    // Only values the flag accepts become a Size or Duration; others stay numbers for the flag's rules to name.
+    else if (spec.propUnit && typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) setPath(props, spec.prop, fromWholeUnit(value, spec.propUnit));
+    else setPath(props, spec.prop, value);
   }
   return props as LogBackendProps | WebhookBackendProps;
 }
 
-/** Rewrites `--audit-log-maxage: …` into `maxAgeDays (--audit-log-maxage): …` so errors name the prop. */
+/** Rewrites `--audit-log-maxage: …` into `maxAge (--audit-log-maxage): …` so errors name the prop. */
 function nameProps(problems: string[], propOf: Record<string, string>): string[] {
   return problems.map((msg) => {
     const m = /^--([a-z-]+):/.exec(msg);
@@ -208,7 +221,7 @@ function nameProps(problems: string[], propOf: Record<string, string>): string[]
   });
 }
 
-function normaliseVersion(version: string | undefined, problems: string[]): { text: string; minor: number } {
+function normaliseVersion(version: KubernetesVersion | undefined, problems: string[]): { text: string; minor: number } {
   try {
     const v = parseKubernetesVersion(version);
     return { text: v.text, minor: v.minor };
@@ -249,44 +262,49 @@ function dirOf(path: string): string {
   return i <= 0 ? '/' : path.slice(0, i);
 }
 
-/** Props of the log backend. */
-export interface LogBackendProps extends AuditBackendProps {
+/** Props of the log backend, except the file (`LogBackend.toFile`, `LogBackend.toStdout` take it apart). */
+export interface LogBackendOptions extends AuditBackendProps {
   /**
-   * The log file inside the apiserver pod (and on the node: its directory is mounted read-write).
-   * `-` writes to standard output (then the container runtime's log rotation decides retention).
-   * @default '/var/log/kubernetes/audit/audit.log'
+   * How long to keep rotated files, in whole days (`--audit-log-maxage`); `Duration.days(0)`: no age limit.
+   * @default - Duration.days(366) from Kubernetes 1.36, no age limit before
    */
-  readonly path?: string;
-  /**
-   * Days to keep rotated files (0: no age limit).
-   * @default 366 from Kubernetes 1.36, 0 before
-   */
-  readonly maxAgeDays?: number;
+  readonly maxAge?: Duration;
   /**
    * Rotated files to keep (0: all).
    * @default 100 from Kubernetes 1.36, 0 before
    */
   readonly maxBackups?: number;
   /**
-   * Rotate at this size, in MiB. 0: before 1.36 lumberjack's 100 MiB, from 1.36 no rotation.
-   * @default 100 from Kubernetes 1.36, 0 (= 100 MiB) before
+   * Rotate at this size, in whole MiB (`--audit-log-maxsize`). `Size.mebibytes(0)`: before 1.36 lumberjack's
+   * 100 MiB, from 1.36 no rotation.
+   * @default - Size.mebibytes(100)
    */
-  readonly maxSizeMiB?: number;
+  readonly maxSize?: Size;
   /** gzip rotated files. @default false */
   readonly compress?: boolean;
   /** @default LogFormat.JSON */
   readonly format?: LogFormat;
   /**
-   * Days of logs that must stay on the node (e.g. 90 for FedRAMP's online retention). When set,
-   * cdk8s-audit checks maxAgeDays and, with expectedMiBPerDay, that maxBackups × maxSizeMiB holds them.
+   * How long logs must stay on the node (e.g. `Duration.days(90)` for FedRAMP's online retention). When
+   * set, cdk8s-audit checks maxAge and, with expectedVolumePerDay, that maxBackups × maxSize holds them.
    * @default - not checked
    */
-  readonly retentionDays?: number;
+  readonly retentionPeriod?: Duration;
   /**
-   * Audit log volume per day, in MiB (uncompressed), for the retention check.
+   * Audit log volume per day (uncompressed), for the retention check.
    * @default - the backup-count part of the retention check is skipped with a warning
    */
-  readonly expectedMiBPerDay?: number;
+  readonly expectedVolumePerDay?: Size;
+}
+
+/** Props of the log backend. */
+export interface LogBackendProps extends LogBackendOptions {
+  /**
+   * The log file inside the apiserver pod (and on the node: its directory is mounted read-write).
+   * `-` writes to standard output (then the container runtime's log rotation decides retention).
+   * @default '/var/log/kubernetes/audit/audit.log'
+   */
+  readonly path?: string;
 }
 
 /**
@@ -294,19 +312,20 @@ export interface LogBackendProps extends AuditBackendProps {
  *
  * @example
  * const log = LogBackend.toFile('/var/log/kubernetes/audit/audit.log', {
- *   maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100, retentionDays: 30, expectedMiBPerDay: 20,
+ *   maxAge: Duration.days(30), maxBackups: 10, maxSize: Size.mebibytes(100),
+ *   retentionPeriod: Duration.days(30), expectedVolumePerDay: Size.mebibytes(20),
  * });
  * log.flagValues; // { 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, … }
  */
 export class LogBackend implements IAuditBackend {
   /** A log backend writing to `path`. */
-  public static toFile(path: string, props: Omit<LogBackendProps, 'path'> = {}): LogBackend {
-    return new LogBackend({ ...props, path });
+  public static toFile(path: string, options: LogBackendOptions = {}): LogBackend {
+    return new LogBackend({ ...options, path });
   }
 
   /** A log backend writing to the apiserver's standard output. */
-  public static toStdout(props: Omit<LogBackendProps, 'path'> = {}): LogBackend {
-    return new LogBackend({ ...props, path: '-' });
+  public static toStdout(options: LogBackendOptions = {}): LogBackend {
+    return new LogBackend({ ...options, path: '-' });
   }
 
   public readonly group = 'log' as const;
@@ -317,11 +336,13 @@ export class LogBackend implements IAuditBackend {
   /** The file, or `-` for standard output. */
   public readonly path: string;
   /** Effective (explicit or the version's default) values. */
-  public readonly maxAgeDays: number;
+  public readonly maxAge: Duration;
   public readonly maxBackups: number;
-  public readonly maxSizeMiB: number;
+  public readonly maxSize: Size;
   public readonly mode: AuditMode;
   public readonly format: LogFormat;
+  private readonly maxAgeDays: number;
+  private readonly maxSizeMiB: number;
 
   /** @throws AuditConfigError listing every problem */
   constructor(public readonly props: LogBackendProps = {}) {
@@ -330,7 +351,8 @@ export class LogBackend implements IAuditBackend {
     const version = normaliseVersion(props.kubernetesVersion, problems);
     this.kubernetesVersion = version.text;
     this.path = props.path ?? DEFAULT_LOG_PATH;
-    const { values, propOf } = backendPropsToFlags('log', { ...props, path: this.path });
+    const { values, propOf, problems: unitProblems } = backendPropsToFlags('log', { ...props, path: this.path });
+    problems.push(...unitProblems);
     if (this.path === '') problems.push('path: "" is empty, which turns the log backend off; give a file path such as /var/log/kubernetes/audit/audit.log, or "-" for stdout');
     problems.push(...nameProps(validateAuditFlags(values, { kubernetesVersion: version.text, ignorePolicyFile: true }), propOf));
 
@@ -338,10 +360,12 @@ export class LogBackend implements IAuditBackend {
     this.maxAgeDays = lookup.get('audit-log-maxage') as number;
     this.maxBackups = lookup.get('audit-log-maxbackup') as number;
     this.maxSizeMiB = lookup.get('audit-log-maxsize') as number;
+    this.maxAge = Duration.days(Math.max(0, this.maxAgeDays));
+    this.maxSize = Size.mebibytes(Math.max(0, this.maxSizeMiB));
     this.mode = lookup.get('audit-log-mode') as AuditMode;
     this.format = lookup.get('audit-log-format') as LogFormat;
     problems.push(...throttleProblems('log', props, lookup));
-    this.retentionChecks(version.minor, problems, warnings);
+    if (unitProblems.length === 0) this.retentionChecks(version.minor, problems, warnings);
     if (problems.length) throw new AuditConfigError(problems);
 
     this.flagValues = values;
@@ -357,57 +381,59 @@ export class LogBackend implements IAuditBackend {
     const rotationOff = this.maxSizeMiB === 0 && minor >= ROTATION_DEFAULTS_CHANGED_MINOR;
     if (rotationOff && this.path !== '-') {
       warnings.push(
-        `maxSizeMiB (--audit-log-maxsize): 0 turns rotation off from Kubernetes 1.36: one file grows without limit until the disk is full; ` +
-          'set a size such as 100',
+        `maxSize (--audit-log-maxsize): 0 turns rotation off from Kubernetes 1.36: one file grows without limit until the disk is full; ` +
+          'set a size such as Size.mebibytes(100)',
       );
     }
-    if (p.expectedMiBPerDay !== undefined && !(p.expectedMiBPerDay > 0)) {
-      problems.push(`expectedMiBPerDay: ${formatValue(p.expectedMiBPerDay)} is not a volume; give MiB per day > 0`);
+    const volumeMiB = p.expectedVolumePerDay === undefined ? undefined : sizeToBytes(p.expectedVolumePerDay) / (1024 * 1024);
+    if (p.expectedVolumePerDay !== undefined && !(volumeMiB! > 0)) {
+      problems.push(`expectedVolumePerDay: ${describeSize(p.expectedVolumePerDay)} is not a daily volume; give a Size > 0, e.g. Size.mebibytes(20)`);
     }
-    const goal = p.retentionDays;
-    if (goal === undefined) return;
-    if (!(Number.isFinite(goal) && goal > 0)) {
-      problems.push(`retentionDays: ${formatValue(goal)} is not a number of days > 0; give e.g. 90`);
+    if (p.retentionPeriod === undefined) return;
+    const goal = p.retentionPeriod.toDays({ integral: false });
+    if (!(goal > 0)) {
+      problems.push(`retentionPeriod: ${p.retentionPeriod.toHumanString()} is not a retention goal; give a Duration > 0, e.g. Duration.days(90)`);
       return;
     }
+    const goalText = `retentionPeriod ${p.retentionPeriod.toHumanString()}`;
     if (this.path === '-') {
       problems.push(
-        `retentionDays: ${goal} cannot be met with path "-": events go to the container log, which the kubelet rotates by its own limits ` +
+        `retentionPeriod: ${p.retentionPeriod.toHumanString()} cannot be met with path "-": events go to the container log, which the kubelet rotates by its own limits ` +
           '(containerLogMaxSize 10Mi × containerLogMaxFiles 5 by default) — write to a file, e.g. path: /var/log/kubernetes/audit/audit.log (cdk8s-audit check)',
       );
       return;
     }
     if (this.maxAgeDays > 0 && this.maxAgeDays < goal) {
       problems.push(
-        `maxAgeDays (--audit-log-maxage): ${this.maxAgeDays} deletes rotated files after ${this.maxAgeDays} days, short of retentionDays ${goal} ` +
-          `(cdk8s-audit check); set maxAgeDays to ≥ ${goal}, or 0 for no age limit`,
+        `maxAge (--audit-log-maxage): ${this.maxAgeDays} days deletes rotated files after ${this.maxAgeDays} days, short of ${goalText} ` +
+          `(cdk8s-audit check); set maxAge to ≥ Duration.days(${Math.ceil(goal)}), or Duration.days(0) for no age limit`,
       );
     }
     if (rotationOff || this.maxBackups === 0) {
       if (this.maxAgeDays === 0) {
         warnings.push(
-          `retentionDays ${goal}: nothing is ever deleted (maxAgeDays 0, ${rotationOff ? 'rotation off' : 'maxBackups 0'}), so retention is met but disk use grows without bound; ` +
-            `set maxAgeDays to ${goal} to delete what is no longer needed`,
+          `${goalText}: nothing is ever deleted (maxAge 0, ${rotationOff ? 'rotation off' : 'maxBackups 0'}), so retention is met but disk use grows without bound; ` +
+            `set maxAge to Duration.days(${Math.ceil(goal)}) to delete what is no longer needed`,
         );
       }
       return;
     }
     const fileMiB = this.maxSizeMiB === 0 ? 100 : this.maxSizeMiB;
-    if (p.expectedMiBPerDay === undefined) {
+    if (volumeMiB === undefined) {
       warnings.push(
-        `retentionDays ${goal}: maxBackups ${this.maxBackups} × ${fileMiB} MiB holds ${this.maxBackups * fileMiB} MiB of rotated logs; ` +
-          'whether that covers the retention depends on the daily volume — set expectedMiBPerDay to check it',
+        `${goalText}: maxBackups ${this.maxBackups} × ${fileMiB} MiB holds ${this.maxBackups * fileMiB} MiB of rotated logs; ` +
+          'whether that covers the retention depends on the daily volume — set expectedVolumePerDay to check it',
       );
       return;
     }
-    if (!(p.expectedMiBPerDay > 0)) return;
-    const days = (this.maxBackups * fileMiB) / p.expectedMiBPerDay;
+    if (!(volumeMiB > 0)) return;
+    const days = (this.maxBackups * fileMiB) / volumeMiB;
     if (days < goal) {
-      const needed = Math.ceil((goal * p.expectedMiBPerDay) / fileMiB);
+      const needed = Math.ceil((goal * volumeMiB) / fileMiB);
       problems.push(
         `maxBackups (--audit-log-maxbackup): ${this.maxBackups} files × ${fileMiB} MiB = ${this.maxBackups * fileMiB} MiB holds ` +
-          `${round(days)} days at ${p.expectedMiBPerDay} MiB/day, short of retentionDays ${goal}; older files are deleted (cdk8s-audit check); ` +
-          `set maxBackups to ≥ ${needed}, raise maxSizeMiB, or set maxBackups to 0 and let maxAgeDays limit retention`,
+          `${round(days)} days at ${round(volumeMiB)} MiB/day (expectedVolumePerDay), short of ${goalText}; older files are deleted (cdk8s-audit check); ` +
+          `set maxBackups to ≥ ${needed}, raise maxSize, or set maxBackups to 0 and let maxAge limit retention`,
       );
     }
   }
@@ -426,11 +452,11 @@ export interface WebhookBackendProps extends AuditBackendProps {
    */
   readonly initialBackoff?: Duration;
   /**
-   * The largest request body the sink accepts, in bytes (Fluent Bit's buffer, a proxy's
-   * client_max_body_size…). When set, cdk8s-audit requires truncation with batches that fit.
+   * The largest request body the sink accepts (Fluent Bit's buffer, a proxy's client_max_body_size…).
+   * When set, cdk8s-audit requires truncation with batches that fit.
    * @default - not checked
    */
-  readonly sinkMaxBodyBytes?: number;
+  readonly sinkMaxBody?: Size;
 }
 
 /**
@@ -440,8 +466,8 @@ export interface WebhookBackendProps extends AuditBackendProps {
  * @example
  * const webhook = new WebhookBackend({
  *   batch: { maxWait: Duration.seconds(5), throttle: { qps: 20, burst: 30 } },
- *   truncate: { enabled: true, maxBatchSizeBytes: 4 * 1024 * 1024 },
- *   sinkMaxBodyBytes: 8 * 1024 * 1024,
+ *   truncate: { enabled: true, maxEventSize: Size.kibibytes(16) },
+ *   sinkMaxBody: Size.mebibytes(8),
  *   expectedEventsPerSecond: 2000,
  * });
  */
@@ -460,14 +486,15 @@ export class WebhookBackend implements IAuditBackend {
     const version = normaliseVersion(props.kubernetesVersion, problems);
     this.kubernetesVersion = version.text;
     this.configFile = props.configFile ?? DEFAULT_WEBHOOK_CONFIG_FILE;
-    const { values, propOf } = backendPropsToFlags('webhook', { ...props, configFile: this.configFile });
+    const { values, propOf, problems: unitProblems } = backendPropsToFlags('webhook', { ...props, configFile: this.configFile });
+    problems.push(...unitProblems);
     if (this.configFile === '') problems.push('configFile: "" is empty, which turns the webhook backend off; give the kubeconfig path, e.g. /etc/kubernetes/audit-webhook/kubeconfig.yaml');
     problems.push(...nameProps(validateAuditFlags(values, { kubernetesVersion: version.text, ignorePolicyFile: true }), propOf));
 
     const lookup = new FlagLookup(values, version.minor);
     this.mode = lookup.get('audit-webhook-mode') as AuditMode;
     problems.push(...throttleProblems('webhook', props, lookup));
-    problems.push(...this.sinkLimitProblems(lookup));
+    if (unitProblems.length === 0) problems.push(...this.sinkLimitProblems(lookup));
     if (problems.length) throw new AuditConfigError(problems);
     this.flagValues = values;
     this.warnings = [];
@@ -483,9 +510,9 @@ export class WebhookBackend implements IAuditBackend {
    * apiserver in test/e2e/advisor.test.ts).
    */
   private sinkLimitProblems(lookup: FlagLookup): string[] {
-    const limit = this.props.sinkMaxBodyBytes;
-    if (limit === undefined) return [];
-    if (!(Number.isSafeInteger(limit) && limit > 0)) return [`sinkMaxBodyBytes: ${formatValue(limit)} is not a size; give bytes > 0`];
+    if (this.props.sinkMaxBody === undefined) return [];
+    const limit = sizeToBytes(this.props.sinkMaxBody);
+    if (!(Number.isSafeInteger(limit) && limit > 0)) return [`sinkMaxBody: ${describeSize(this.props.sinkMaxBody)} is not a body limit; give a Size of whole bytes > 0, e.g. Size.mebibytes(16)`];
     const enabled = lookup.get('audit-webhook-truncate-enabled') === true;
     const batchEvents = lookup.get('audit-webhook-batch-max-size') as number;
     const eventBytes = lookup.get('audit-webhook-truncate-max-event-size') as number;
@@ -493,21 +520,21 @@ export class WebhookBackend implements IAuditBackend {
     const eventFix = Math.floor(fits / batchEvents);
     const batchFix = Math.floor(fits / eventBytes);
     const fixes =
-      `set truncate.maxEventSizeBytes to ≤ ${eventFix}` +
+      `set truncate.maxEventSize to ≤ ${eventFix} bytes` +
       (batchFix >= 1 ? `, or batch.maxSize to ≤ ${batchFix}` : '') +
-      ' (a POST holds batch.maxSize events of up to truncate.maxEventSizeBytes each; truncate.maxBatchSizeBytes does not split webhook batches)';
+      ' (a POST holds batch.maxSize events of up to truncate.maxEventSize each; truncate.maxBatchSize does not split webhook batches)';
     if (!enabled) {
       return [
         `truncate.enabled (--audit-webhook-truncate-enabled): false leaves request bodies unbounded (a batch is up to ` +
-          `${batchEvents} events of any size), but the sink accepts at most sinkMaxBodyBytes ${limit}; ` +
+          `${batchEvents} events of any size), but the sink accepts at most sinkMaxBody ${limit} bytes; ` +
           `larger requests are refused, retried and dropped (cdk8s-audit check); set truncate.enabled to true and ${fixes.slice(4)}`,
       ];
     }
     if (batchEvents * eventBytes > fits) {
       return [
-        `truncate.maxEventSizeBytes (--audit-webhook-truncate-max-event-size): ${eventBytes} × batch.maxSize ${batchEvents} = ` +
+        `truncate.maxEventSize (--audit-webhook-truncate-max-event-size): ${eventBytes} bytes × batch.maxSize ${batchEvents} = ` +
           `${batchEvents * eventBytes} bytes plus the ${BATCH_ENVELOPE_BYTES}-byte EventList envelope exceeds ` +
-          `sinkMaxBodyBytes ${limit}; the sink refuses such batches and they are dropped after retries (cdk8s-audit check); ${fixes}`,
+          `sinkMaxBody ${limit} bytes; the sink refuses such batches and they are dropped after retries (cdk8s-audit check); ${fixes}`,
       ];
     }
     return [];

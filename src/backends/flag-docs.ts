@@ -5,6 +5,7 @@
 import { SUPPORTED_KUBERNETES_MINORS } from '../core/kubernetes-version';
 import { AUDIT_FLAGS, AuditFlagSpec, FlagGroup, FlagType, flagDefault, formatFlagValue } from './flag-table';
 import { ruleText } from './flags';
+import { PropUnit } from './prop-units';
 
 const GROUP_TITLES: Record<FlagGroup, string> = {
   global: 'Global',
@@ -62,7 +63,8 @@ export function renderFlagReference(): string {
     for (const spec of AUDIT_FLAGS.filter((f) => f.group === group)) {
       const type = spec.type === FlagType.ENUM ? `enum: ${spec.choices!.join(' | ')}` : spec.unit ? `${spec.type} (${spec.unit})` : spec.type;
       const rules = spec.rules.map(ruleText).join('; ') || '—';
-      const prop = spec.prop ? `\`${spec.prop}\`` : spec.deprecatedAliasOf ? `(alias of \`--${spec.deprecatedAliasOf}\`)` : '—';
+      const unit = spec.propUnit ? ` (${spec.propUnit === PropUnit.DAYS ? 'Duration' : 'Size'}, whole ${spec.propUnit})` : '';
+      const prop = spec.prop ? `\`${spec.prop}\`${unit}` : spec.deprecatedAliasOf ? `(alias of \`--${spec.deprecatedAliasOf}\`)` : '—';
       out.push(`| \`--${spec.name}\` | ${cell(type)} | ${eras.map(([m]) => shown(spec, m)).join(' | ')} | ${cell(rules)} | ${prop} | ${cell(spec.doc)} |`);
     }
   }
@@ -72,9 +74,10 @@ export function renderFlagReference(): string {
     '',
     '- Flags of a backend that is off, a backend without `--audit-policy-file` (nothing is recorded), a policy without a backend, relative paths, a deprecated alias that disagrees with its flag.',
     '- Mounts: directories only (log rotation renames files), never `/`, `/etc`, `/etc/kubernetes`, `/var/log` and the like, and never a directory kubeadm already mounts; the policy and webhook directories read-only and apart from the read-write log directory.',
-    '- `LogBackendProps.retentionDays`: `maxAgeDays` must not delete files earlier, and with `expectedMiBPerDay`, `maxBackups × maxSizeMiB` must hold the days; stdout cannot meet a retention goal.',
+    '- Props in `Size` and `Duration` (`maxAge`, `maxSize`, `truncate.maxEventSize`, `truncate.maxBatchSize`) must be whole numbers of the unit the flag counts (days, MiB, bytes); `Duration.hours(36)` for `maxAge` is refused, naming the prop and the two nearest whole values.',
+    '- `LogBackendProps.retentionPeriod`: `maxAge` must not delete files earlier, and with `expectedVolumePerDay`, `maxBackups × maxSize` must hold the days; stdout cannot meet a retention goal.',
     '- `expectedEventsPerSecond`: in batch mode with throttling, `qps × batch max size` must carry the rate, or the buffer fills and events are dropped.',
-    '- `WebhookBackendProps.sinkMaxBodyBytes`: truncation must be on, with `batch.maxSize` × `truncate.maxEventSizeBytes` + 1024 bytes of EventList envelope within the sink\'s limit (a POST holds up to batch max-size events; `maxBatchSizeBytes` does not split webhook batches).',
+    '- `WebhookBackendProps.sinkMaxBody`: truncation must be on, with `batch.maxSize` × `truncate.maxEventSize` + 1024 bytes of EventList envelope within the sink\'s limit (a POST holds up to batch max-size events; `truncate.maxBatchSize` does not split webhook batches).',
     '',
   );
   return out.join('\n');

@@ -8,6 +8,7 @@
  * "no rotation" (before, lumberjack read 0 as 100 MiB). 1.37 is identical to 1.36.
  */
 import { formatGoDuration, parseGoDuration } from './go-values';
+import { PropUnit } from './prop-units';
 
 /** How the apiserver parses a flag's value. */
 export enum FlagType {
@@ -78,6 +79,8 @@ export interface AuditFlagSpec {
    * webhook flags) or ApiserverAuditProps (global). Absent for deprecated aliases.
    */
   readonly prop?: string;
+  /** When the prop is a `Size` or `Duration`: the whole unit the flag counts it in. @default - the prop is the flag's value */
+  readonly propUnit?: PropUnit;
 }
 
 export const AUDIT_GROUP_VERSION = 'audit.k8s.io/v1';
@@ -203,7 +206,8 @@ function truncateFlags(plugin: 'log' | 'webhook'): AuditFlagSpec[] {
         },
       ],
       cliName: `${plugin}-truncate-max-batch-size`,
-      prop: 'truncate.maxBatchSizeBytes',
+      prop: 'truncate.maxBatchSize',
+      propUnit: PropUnit.BYTES,
     },
     {
       name: `${p}-truncate-max-event-size`,
@@ -214,7 +218,8 @@ function truncateFlags(plugin: 'log' | 'webhook'): AuditFlagSpec[] {
       doc: 'Largest event sent to the backend; a larger event first loses its request and response bodies, and is dropped if still too large.',
       rules: [{ kind: 'positive', upstream: `invalid audit truncate ${plugin} max event size {value}, must be a positive number` }],
       cliName: `${plugin}-truncate-max-event-size`,
-      prop: 'truncate.maxEventSizeBytes',
+      prop: 'truncate.maxEventSize',
+      propUnit: PropUnit.BYTES,
     },
   ];
 }
@@ -274,7 +279,8 @@ export const AUDIT_FLAGS: readonly AuditFlagSpec[] = [
     rules: [{ kind: 'non-negative', upstream: "--audit-log-maxage {value} can't be a negative number" }],
     alwaysRender: true,
     cliName: 'log-maxage',
-    prop: 'maxAgeDays',
+    prop: 'maxAge',
+    propUnit: PropUnit.DAYS,
   },
   {
     name: 'audit-log-maxbackup',
@@ -298,7 +304,8 @@ export const AUDIT_FLAGS: readonly AuditFlagSpec[] = [
     rules: [{ kind: 'non-negative', upstream: "--audit-log-maxsize {value} can't be a negative number" }],
     alwaysRender: true,
     cliName: 'log-maxsize',
-    prop: 'maxSizeMiB',
+    prop: 'maxSize',
+    propUnit: PropUnit.MEBIBYTES,
   },
   {
     name: 'audit-log-format',

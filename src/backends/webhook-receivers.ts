@@ -7,6 +7,7 @@
 import { IConstruct } from 'constructs';
 import { WebhookBackend } from './backends';
 import { AuditConfigError } from './errors';
+import { sizeFromBytes } from './prop-units';
 
 /** What a sink in the app serves, as ClusterAudit checks it. */
 export interface WebhookReceiverInfo {
@@ -18,7 +19,7 @@ export interface WebhookReceiverInfo {
   readonly serverNames?: readonly string[];
   /** The largest request body it accepts, in bytes. @default - not limited */
   readonly maxBodyBytes?: number;
-  /** How that limit is set on the sink, for messages, e.g. `AuditSink maxBodyBytes`. @default 'maxBodyBytes' */
+  /** How that limit is set on the sink, for messages, e.g. `AuditSink maxBodySize`. @default 'maxBodyBytes' */
   readonly maxBodyName?: string;
 }
 
@@ -112,7 +113,7 @@ export function webhookReceiverProblems(who: string, client: WebhookClientSide, 
     }
     if (r.info.maxBodyBytes !== undefined && client.backend) {
       try {
-        new WebhookBackend({ ...client.backend.props, sinkMaxBodyBytes: r.info.maxBodyBytes });
+        new WebhookBackend({ ...client.backend.props, sinkMaxBody: sizeFromBytes(r.info.maxBodyBytes) });
       } catch (err) {
         if (!(err instanceof AuditConfigError)) throw err;
         const limit = `${r.info.maxBodyName ?? 'maxBodyBytes'} ${r.info.maxBodyBytes} bytes`;

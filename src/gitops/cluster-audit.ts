@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { Construct } from 'constructs';
-import { stringify } from 'yaml';
+import { renderGoYaml } from '../core/go-yaml';
 import { ApiserverAudit } from '../backends/apiserver-audit';
 import { LogBackendProps, WebhookBackendProps } from '../backends/backends';
 import { WebhookKubeconfigProps, renderWebhookKubeconfig, validateWebhookKubeconfig } from '../backends/kubeconfig';
@@ -10,7 +10,8 @@ import { DEFAULT_SECRETS_DIR } from './secrets-layout';
 import { ClusterAuditControlPlanes, controlPlaneNodeFiles, providedNodeFiles } from './control-plane-files';
 import { staticPodPatch } from '../control-plane/static-pod';
 import { AuditPolicy } from './audit-policy';
-import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../core/kubernetes-version';
+import { DEFAULT_KUBERNETES_VERSION, KubernetesVersion, parseKubernetesVersion } from '../core/kubernetes-version';
+import { Preset } from '../presets/preset-names';
 import { PresetOptions } from '../presets/compose';
 import { flagsToBackendProps } from '../backends/backends';
 import { webhookReceiverProblems, webhookReceiversOf } from '../backends/webhook-receivers';
@@ -54,21 +55,33 @@ export interface ClusterAuditWebhookProps {
   readonly externalSink?: boolean;
 }
 
+/** Options of the generated kind cluster config. */
+export interface ClusterAuditKindOptions {
+  /** The node image. @default kind's default image */
+  readonly nodeImage?: string;
+  /** Worker nodes beside the control-plane node. @default 0 */
+  readonly workers?: number;
+  /** The cluster name. @default kind's default name */
+  readonly name?: string;
+}
+
 export interface ClusterAuditProps {
   /** The apiserver version. @default the newest supported version */
-  readonly kubernetesVersion?: string;
-  /** Compliance presets to start from (ignored when `policy` is given). @default ['baseline'] */
-  readonly presets?: string[];
+  readonly kubernetesVersion?: KubernetesVersion;
+  /** Compliance presets to start from (ignored when `policy` is given). @default [Preset.BASELINE] */
+  readonly presets?: Preset[];
   /** Customisation of the presets. @default none */
   readonly presetOptions?: PresetOptions;
   /** A policy of your own instead of presets. @default a policy from `presets` */
   readonly policy?: AuditPolicy;
-  /** Log backend settings merged over the presets' log flags; `false` turns the log backend off. @default the presets' log flags */
-  readonly log?: LogBackendProps | false;
+  /** Log backend settings merged over the presets' log flags. @default the presets' log flags */
+  readonly log?: LogBackendProps;
+  /** Write the log backend at all (`false`: only the webhook records events). @default true */
+  readonly logEnabled?: boolean;
   /** The webhook backend and its kubeconfig. @default no webhook backend */
   readonly webhook?: ClusterAuditWebhookProps;
   /** kind cluster options for the generated kind config. @default one control-plane node, kind's default image */
-  readonly kind?: { readonly nodeImage?: string; readonly workers?: number; readonly name?: string };
+  readonly kind?: ClusterAuditKindOptions;
   /**
    * Control planes to write configuration for besides kubeadm, kind and the static pod (always written):
    * Cluster API, k3s, RKE2, Talos, kops, EKS Anywhere, OpenShift. See docs/control-planes.md.
@@ -84,7 +97,8 @@ export interface ClusterAuditProps {
  *
  * @example
  * const audit = new ClusterAudit(chart, 'audit', {
- *   presets: ['pci-dss'],
+ *   kubernetesVersion: KubernetesVersion.V1_35,
+ *   presets: [Preset.PCI_DSS],
  *   webhook: { kubeconfig: { server: 'https://10.96.0.50:8443/audit', certificateAuthorityFile: 'ca.crt', clientCertificateFile: 'client.crt', clientKeyFile: 'client.key' } },
  * });
  */
@@ -108,19 +122,20 @@ export class ClusterAudit extends Construct {
       throw new Error(`ClusterAudit ${id}: props.${(e as Error).message}`);
     }
     if (props.policy && props.presets) throw new Error(`ClusterAudit ${id}: give either props.policy or props.presets, not both`);
+    if (props.logEnabled === false && props.log) throw new Error(`ClusterAudit ${id}: props.log is given but props.logEnabled is false, so it would be ignored; drop one of them`);
     if (props.webhook) {
       const problems = validateWebhookKubeconfig(props.webhook.kubeconfig);
       if (problems.length) throw new Error(`ClusterAudit ${id}: props.webhook.kubeconfig:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     }
-    this.policy = props.policy ?? AuditPolicy.fromPreset(this, 'policy', props.presets ?? ['baseline'], { ...props.presetOptions, kubernetesVersion: this.kubernetesVersion });
+    this.policy = props.policy ?? AuditPolicy.fromPreset(this, 'policy', props.presets ?? [Preset.BASELINE], { ...props.presetOptions, kubernetesVersion: this.kubernetesVersion });
     const preset = this.policy.preset;
     const logFlags = { ...(preset?.logFlags ?? {}) };
     delete logFlags['audit-policy-file'];
     const webhookFlags = { ...(preset?.webhookFlags ?? {}) };
     try {
       this.apiserver = new ApiserverAudit({
-        kubernetesVersion: this.kubernetesVersion,
-        log: props.log === false ? undefined : { ...flagsToBackendProps('log', logFlags), ...props.log },
+        kubernetesVersion: KubernetesVersion.of(this.kubernetesVersion),
+        log: props.logEnabled === false ? undefined : { ...flagsToBackendProps('log', logFlags), ...props.log },
         webhook: props.webhook ? { ...flagsToBackendProps('webhook', webhookFlags), ...props.webhook.backend } : undefined,
       });
     } catch (e) {
@@ -204,14 +219,14 @@ export class ClusterAudit extends Construct {
 
   /** The manifest saying where each file goes, as YAML. */
   public manifest(folder: string, secretsDir: string = DEFAULT_SECRETS_DIR): string {
-    return stringify({
+    return renderGoYaml({
       kubernetesVersion: this.kubernetesVersion,
       presets: this.policy.preset?.presets.map((p) => p.name) ?? [],
       files: this.nodeFiles().map((f) => ({ file: posix.join(folder, f.path), ...(f.nodePath ? { nodePath: f.nodePath } : {}), description: f.description })),
       mounts: this.apiserver.mounts.map((m) => ({ nodeDirectory: m.path, readOnly: m.readOnly, purpose: m.purpose })),
       secretsDir,
       provisionSeparately: this.provisionedFiles.map(({ secretsFile, ...f }) => ({ ...f, ...(secretsFile ? { secretsFile: posix.join(secretsDir, secretsFile) } : {}) })),
-    }, { lineWidth: 0 });
+    });
   }
 
   private kubeadmApiNote(): string {

@@ -1,6 +1,6 @@
 import { decodePolicy } from './decode';
 import { PolicyIssue, didYouMean, formatIssue, quote } from './issue';
-import { KubernetesVersion, atLeast, parseKubernetesVersion } from '../core/kubernetes-version';
+import { ParsedKubernetesVersion, atLeast, parseKubernetesVersion } from '../core/kubernetes-version';
 import { LEVELS, PolicyDocument, PolicyRule, STAGES } from './model';
 import { readPolicyText } from './parse';
 
@@ -53,14 +53,14 @@ export function policyIssues(policy: unknown, options: ValidateOptions = {}): Po
 }
 
 /** pkg/apis/audit/validation.ValidatePolicy, rule by rule. */
-export function semanticIssues(policy: PolicyDocument, version: KubernetesVersion): PolicyIssue[] {
+export function semanticIssues(policy: PolicyDocument, version: ParsedKubernetesVersion): PolicyIssue[] {
   return [
     ...omitStagesIssues(policy.omitStages, 'omitStages'),
     ...policy.rules.flatMap((rule, i) => ruleIssues(rule, `rules[${i}]`, version)),
   ];
 }
 
-function ruleIssues(rule: PolicyRule, path: string, version: KubernetesVersion): PolicyIssue[] {
+function ruleIssues(rule: PolicyRule, path: string, version: ParsedKubernetesVersion): PolicyIssue[] {
   const issues = [
     ...levelIssues(rule.level, `${path}.level`),
     ...nonResourceURLIssues(rule.nonResourceURLs ?? [], `${path}.nonResourceURLs`),
@@ -109,7 +109,7 @@ function nonResourceURLIssues(urls: string[], path: string): PolicyIssue[] {
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-function resourcesIssues(rule: PolicyRule, path: string, version: KubernetesVersion): PolicyIssue[] {
+function resourcesIssues(rule: PolicyRule, path: string, version: ParsedKubernetesVersion): PolicyIssue[] {
   const issues: PolicyIssue[] = [];
   (rule.resources ?? []).forEach((gr, i) => {
     const group = gr.group ?? '';

@@ -1,3 +1,4 @@
+import { Duration, Size } from 'cdk8s';
 import { DEFAULT_LOG_PATH, DEFAULT_POLICY_FILE, DEFAULT_WEBHOOK_CONFIG_FILE } from '../core/node-paths';
 import { PresetFlags } from './types';
 
@@ -52,4 +53,18 @@ export interface SinkRetention {
 /** The sink retention that enforces a preset's `retention.totalDays`: that age, and no size limit that could delete sooner. */
 export function sinkRetentionFor(retention: { readonly totalDays: number }): SinkRetention {
   return { maxAgeDays: retention.totalDays, maxBytes: 0 };
+}
+
+/** The same retention as AuditSink props (`retentionMaxAge`, `retentionMaxSize`), to copy or spread into them. */
+export interface AuditSinkRetention {
+  /** Delete sealed segments older than this; `Duration.days(0)` keeps them forever. */
+  readonly retentionMaxAge: Duration;
+  /** Size limit; `Size.mebibytes(0)` = none, so that only age deletes. */
+  readonly retentionMaxSize: Size;
+}
+
+/** `sinkRetentionFor` as AuditSink props: `new AuditSink(chart, 'sink', { ...sinkRetentionPropsFor(preset.retention), … })`. */
+export function sinkRetentionPropsFor(retention: { readonly totalDays: number }): AuditSinkRetention {
+  const r = sinkRetentionFor(retention);
+  return { retentionMaxAge: Duration.days(r.maxAgeDays), retentionMaxSize: Size.kibibytes(r.maxBytes / 1024) };
 }

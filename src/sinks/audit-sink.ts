@@ -15,6 +15,7 @@ import {
 import { SinkDetections, silencedDetectionsProblem } from './detection-coverage';
 import { hardenedContainerSecurityContext } from './container-security';
 import { peerCidrProblems } from './network';
+import { describeSize, sizeFromBytes, sizeToBytes } from '../backends/prop-units';
 import {
   AlertWebhookProps,
   alertWebhookProblems,
@@ -65,15 +66,18 @@ export interface AuditSinkProps extends WebhookSinkProps {
    */
   readonly retentionMaxAge?: Duration;
   /**
-   * Delete the oldest sealed segments while the store is larger than this (`--retention-max-bytes`).
-   * 0 turns the size limit off (only with `retentionMaxAge`): then only age deletes, which is what lets
-   * the age retention be a guarantee (`sinkRetentionFor(preset.retention)`); size the volume for it, as a
-   * full volume makes the sink refuse batches (503) rather than delete records early.
-   * @default 85% of storageSize, so the volume never fills
+   * Delete the oldest sealed segments while the store is larger than this (`--retention-max-bytes`, whole
+   * bytes). `Size.mebibytes(0)` turns the size limit off (only with `retentionMaxAge`): then only age deletes,
+   * which is what lets the age retention be a guarantee (`sinkRetentionFor(preset.retention)`); size the
+   * volume for it, as a full volume makes the sink refuse batches (503) rather than delete records early.
+   * @default - 85% of storageSize, so the volume never fills
    */
-  readonly retentionMaxBytes?: number;
-  /** Largest request body (`--max-body-bytes`). @default 16 MiB (above the apiserver's 10 MiB default batch) */
-  readonly maxBodyBytes?: number;
+  readonly retentionMaxSize?: Size;
+  /**
+   * Largest request body (`--max-body-bytes`, whole bytes, at least 1 KiB).
+   * @default Size.mebibytes(16) (above the apiserver's 10 MiB default batch)
+   */
+  readonly maxBodySize?: Size;
   /** Client certificate CNs accepted (`--client-name`). @default ['kube-apiserver-audit'] (what `cdk8s-audit certs` issues) */
   readonly clientNames?: string[];
   /** @default requests 100m CPU / 128 MiB, limits 1 CPU / 512 MiB */
@@ -129,7 +133,7 @@ const KEY_MOUNT = '/etc/audit-sink/signing';
  *   tls: SinkTls.fromSecret('audit-sink-tls'),
  *   signingKey: SinkSigningKey.fromSecret('audit-sink-signing-key'),
  *   storageSize: Size.gibibytes(50),
- *   webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 40 * 1024 } }), // 400 × 40 KiB fits 16 MiB
+ *   webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSize: Size.kibibytes(40) } }), // 400 × 40 KiB fits 16 MiB
  * });
  * // the --audit-webhook-config-file for the control-plane nodes:
  * const kubeconfig = sink.renderWebhookKubeconfig({ certificateAuthorityFile: '/etc/kubernetes/audit-webhook/ca.crt',
@@ -137,7 +141,9 @@ const KEY_MOUNT = '/etc/audit-sink/signing';
  */
 export class AuditSink extends WebhookSink {
   public readonly storage: kplus.PersistentVolumeClaim;
-  public readonly maxBodyBytes: number;
+  /** The largest request body the sink accepts. */
+  public readonly maxBodySize: Size;
+  private readonly maxBodyBytes: number;
   /** The ConfigMap holding rules.yaml, when `alertRules` is given. */
   public readonly alertRulesConfigMap?: kplus.ConfigMap;
 
@@ -151,12 +157,19 @@ export class AuditSink extends WebhookSink {
     if (!props.image || /\s/.test(props.image)) problems.push(`image: ${JSON.stringify(props.image)} is not an image reference; build templates/sink/Dockerfile and give its reference`);
     const storageSize = props.storageSize ?? Size.gibibytes(20);
     const storageBytes = storageSize.toMebibytes() * 1024 * 1024;
-    const retentionMaxBytes = props.retentionMaxBytes ?? Math.floor(storageBytes * 0.85);
-    if (!Number.isSafeInteger(retentionMaxBytes) || retentionMaxBytes < 0) problems.push(`retentionMaxBytes: ${retentionMaxBytes} is not a number of bytes ≥ 0`);
-    else if (retentionMaxBytes === 0 && !props.retentionMaxAge) problems.push('retentionMaxBytes: 0 turns the size limit off, and without retentionMaxAge nothing would ever be deleted; give retentionMaxAge (e.g. Duration.days(365)) or a size');
-    else if (retentionMaxBytes > storageBytes) problems.push(`retentionMaxBytes: ${retentionMaxBytes} exceeds storageSize (${storageBytes} bytes); the volume would fill first and every batch be answered 503 — lower it to at most 90% of storageSize`);
-    const maxBodyBytes = props.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1024) problems.push(`maxBodyBytes: ${maxBodyBytes} is below 1024 bytes`);
+    const retentionMaxBytes = props.retentionMaxSize === undefined ? Math.floor(storageBytes * 0.85) : sizeToBytes(props.retentionMaxSize);
+    const retentionGiven = props.retentionMaxSize === undefined ? '' : describeSize(props.retentionMaxSize);
+    if (!Number.isSafeInteger(retentionMaxBytes)) {
+      problems.push(`retentionMaxSize: ${retentionGiven} is not a whole number of bytes, and --retention-max-bytes counts whole bytes; give e.g. Size.gibibytes(${Math.max(1, Math.floor(retentionMaxBytes / 2 ** 30))})`);
+    } else if (retentionMaxBytes === 0 && !props.retentionMaxAge) {
+      problems.push('retentionMaxSize: 0 turns the size limit off, and without retentionMaxAge nothing would ever be deleted; give retentionMaxAge (e.g. Duration.days(365)) or a size');
+    } else if (retentionMaxBytes > storageBytes) {
+      problems.push(`retentionMaxSize: ${retentionGiven} exceeds storageSize (${describeSize(storageSize)}); the volume would fill first and every batch be answered 503 — lower it to at most 90% of storageSize`);
+    }
+    const maxBodyBytes = props.maxBodySize === undefined ? DEFAULT_MAX_BODY_BYTES : sizeToBytes(props.maxBodySize);
+    if (props.maxBodySize !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 1024)) {
+      problems.push(`maxBodySize: ${describeSize(props.maxBodySize)} is not a body limit: --max-body-bytes takes whole bytes, at least 1024 (one audit event is larger); give e.g. Size.mebibytes(16)`);
+    }
     const clientNames = props.clientNames ?? ['kube-apiserver-audit'];
     if (clientNames.length === 0) problems.push('clientNames: empty; list the CN of the apiserver\'s webhook client certificate (cdk8s-audit certs: kube-apiserver-audit)');
     if (props.alertRules) problems.push(...alertRulesProblems(props.alertRules).map((i) => `alertRules.${formatIssue(i)}`));
@@ -183,6 +196,7 @@ export class AuditSink extends WebhookSink {
       allowEgress: destinations.length ? { cidrs: props.egressCidrs ?? [], ports: validUrls.map(urlPort), dns: validUrls.some(urlNeedsDns) } : undefined,
     });
     this.maxBodyBytes = maxBodyBytes;
+    this.maxBodySize = sizeFromBytes(maxBodyBytes);
 
     this.storage = new kplus.PersistentVolumeClaim(this, 'store', {
       storage: storageSize,
@@ -266,7 +280,7 @@ export class AuditSink extends WebhookSink {
 
     this.node.addValidation({
       validate: () => {
-        const out = bodyLimitProblems(props.webhookBackend, this.maxBodyBytes, 'AuditSink maxBodyBytes');
+        const out = bodyLimitProblems(props.webhookBackend, this.maxBodyBytes, 'AuditSink maxBodySize');
         const silenced = props.detections ? silencedDetectionsProblem('detections.clusterAudit', props.detections) : undefined;
         return silenced ? [...out, silenced] : out;
       },
@@ -274,6 +288,6 @@ export class AuditSink extends WebhookSink {
   }
 
   protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
-    return { maxBodyBytes: this.maxBodyBytes, maxBodyName: 'AuditSink maxBodyBytes' };
+    return { maxBodyBytes: this.maxBodyBytes, maxBodyName: 'AuditSink maxBodySize' };
   }
 }

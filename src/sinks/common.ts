@@ -9,6 +9,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { AuditConfigError } from '../backends/errors';
 import { WebhookBackend } from '../backends/backends';
+import { sizeFromBytes } from '../backends/prop-units';
 import { parseCidr } from '../core/cidr';
 import { clusterIpProblems, peerCidrProblems } from './network';
 
@@ -137,11 +138,11 @@ export function commonProblems(props: WebhookSinkProps): string[] {
   ];
 }
 
-/** Checks at synth that the webhook backend's batches fit `limit` bytes (the backend's own sinkMaxBodyBytes rule). */
+/** Checks at synth that the webhook backend's batches fit `limit` bytes (the backend's own sinkMaxBody rule). */
 export function bodyLimitProblems(backend: WebhookBackend | undefined, limit: number, limitName: string): string[] {
   if (!backend) return [];
   try {
-    new WebhookBackend({ ...backend.props, sinkMaxBodyBytes: limit });
+    new WebhookBackend({ ...backend.props, sinkMaxBody: sizeFromBytes(limit) });
     return [];
   } catch (e) {
     if (e instanceof AuditConfigError) return e.problems.map((p) => `webhookBackend vs ${limitName} (${limit} bytes): ${p}`);

@@ -3,8 +3,8 @@
 //   dist/node/                                   files for the control-plane nodes (see dist/node/files.yaml)
 // Keys and certificates are never synthesised: `npx cdk8s-audit certs --out {{secretsDir}} --sans {{sinkHost}}`
 // writes them to {{secretsDir}} (gitignored), which dist/node/kind-cluster.yaml mounts from.
-import { ApiObject, Chart, Duration, Size } from 'cdk8s';
-import { AuditApp, ClusterAudit, sinkRetentionFor } from 'cdk8s-audit';
+import { ApiObject, Chart, Size } from 'cdk8s';
+import { AuditApp, ClusterAudit, KubernetesVersion, Preset, sinkRetentionPropsFor } from 'cdk8s-audit';
 import { AuditSink, SinkSigningKey, SinkTls } from 'cdk8s-audit/sinks';
 
 /** The sink's fixed ClusterIP: the apiserver runs on the host network and cannot resolve Service names. */
@@ -22,8 +22,8 @@ new ApiObject(new Chart(app, 'cluster'), 'namespace', { apiVersion: 'v1', kind: 
 const chart = new Chart(app, 'audit', { namespace: NAMESPACE });
 
 const audit = new ClusterAudit(chart, 'cluster-audit', {
-  kubernetesVersion: '{{kubernetesVersion}}',
-  presets: [{{presets}}],
+  kubernetesVersion: {{kubernetesVersionConstant}},
+  presets: [{{presetConstants}}],
   presetOptions: { auditNamespace: NAMESPACE },
   webhook: {
     kubeconfig: {
@@ -36,7 +36,7 @@ const audit = new ClusterAudit(chart, 'cluster-audit', {
   },
 });
 
-const retention = sinkRetentionFor(audit.policy.preset!.retention);
+const retention = sinkRetentionPropsFor(audit.policy.preset!.retention);
 
 // The sink the webhook points at (synth fails when they disagree on address, port or body size).
 new AuditSink(chart, 'audit-sink', {
@@ -50,8 +50,8 @@ new AuditSink(chart, 'audit-sink', {
   storageSize: Size.gibibytes(10),
   // Keep what the preset's retention requirement claims, deleting by age only (a size limit could delete
   // sooner): the report counts retention as met only then. Size the volume for that many days.
-  retentionMaxAge: Duration.days(retention.maxAgeDays),
-  retentionMaxBytes: retention.maxBytes,
+  retentionMaxAge: retention.retentionMaxAge,
+  retentionMaxSize: retention.retentionMaxSize,
   webhookBackend: audit.apiserver.webhook,
 });
 

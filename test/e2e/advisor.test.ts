@@ -17,7 +17,7 @@
  * Burst sizes come from the advisor's numbers; assertions are on counts from the apiserver's /metrics and
  * the sink. The burst's measured duration is an input to the model's prediction, never an assertion.
  */
-import { Duration } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ import { kubernetesVersions } from './support/binaries';
 import { ControlPlane, startControlPlane } from './support/control-plane';
 import { makeTempDir, removeTempDir } from './support/processes';
 import { parsePrometheusText, SlowSink, sumOf, waitUntil } from './support/slow-sink';
+import { KubernetesVersion } from '../../src/core/kubernetes-version';
 
 const MAIN = join(__dirname, '..', '..', 'lib', 'cli', 'main.js');
 
@@ -159,7 +160,7 @@ async function startRig(version: string, webhook: (configFile: string) => Webhoo
     const configFile = join(dir, 'webhook', 'kubeconfig.yaml');
     const kubeconfig = { server: sink.url, certificateAuthorityPem: tls.ca.certPem, clientCertificatePem: tls.apiserverClient.certPem, clientKeyPem: tls.apiserverClient.keyPem };
     writeFileSync(configFile, renderWebhookKubeconfig(kubeconfig), { mode: 0o600 });
-    const args = new ApiserverAudit({ kubernetesVersion: version, policyFile, webhook: webhook(configFile) }).commandLine();
+    const args = new ApiserverAudit({ kubernetesVersion: KubernetesVersion.of(version), policyFile, webhook: webhook(configFile) }).commandLine();
     const cp = await startControlPlane({ version, extraArgs: args });
     return {
       cp,
@@ -255,9 +256,9 @@ describe.each(kubernetesVersions())('batching advisor on the real kube-apiserver
     const settings: BatchSettings = { ...adviseBatching(INPUT).settings, truncateMaxBatchSizeBytes: 4096, truncateMaxEventSizeBytes: 4096, bufferSize: 1000 };
     const props = (configFile: string): WebhookBackendProps => ({
       configFile,
-      kubernetesVersion: version,
+      kubernetesVersion: KubernetesVersion.of(version),
       batch: { bufferSize: settings.bufferSize, maxSize: settings.maxBatchSize, maxWait: Duration.seconds(settings.maxWaitSeconds), throttle: { qps: 3, burst: 1 } },
-      truncate: { enabled: true, maxEventSizeBytes: 4096, maxBatchSizeBytes: 4096 },
+      truncate: { enabled: true, maxEventSize: Size.kibibytes(4), maxBatchSize: Size.kibibytes(4) },
     });
     const rig = await startRig(version, props);
     try {

@@ -27,6 +27,7 @@ import { ControlPlane, startControlPlane } from './support/control-plane';
 import { freePort, makeTempDir, removeTempDir, stopProcess } from './support/processes';
 import { getText, SINK_CLIENT_NAME, startSinkProcess, writeSinkFiles } from './support/sink-process';
 import { metricFamilies, MetricSample, parsePrometheusText, sumOf, waitUntil } from './support/slow-sink';
+import { KubernetesVersion } from '../../src/core/kubernetes-version';
 
 const POLICY = `apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -104,7 +105,7 @@ describe.each(kubernetesVersions())('audit alert rules against the real metrics,
         batch: { bufferSize: 50, maxSize: 10, maxWait: Duration.seconds(1), throttle: { qps: 1, burst: 1 } },
         truncate: { enabled: true, maxEventSizeBytes: 2048, maxBatchSizeBytes: 1024 * 1024 },
       };
-      const args = new ApiserverAudit({ kubernetesVersion: version, policyFile: join(dir, 'policy', 'policy.yaml'), webhook }).commandLine();
+      const args = new ApiserverAudit({ kubernetesVersion: KubernetesVersion.of(version), policyFile: join(dir, 'policy', 'policy.yaml'), webhook }).commandLine();
       // The log backend writes to /dev/full: every write fails (ENOSPC), so plugin="log" has real series.
       cp = await startControlPlane({ version, extraArgs: [...args, '--audit-log-path=/dev/full'] });
 

@@ -16,6 +16,8 @@ import { cli } from '../support/cli';
 import { logBackendArgs } from './support/audit-files';
 import { ControlPlane, startControlPlane } from './support/control-plane';
 import { makeTempDir, removeTempDir } from './support/processes';
+import { KubernetesVersion } from '../../src/core/kubernetes-version';
+import { Preset } from '../../src/presets/preset-names';
 
 interface ProveJson {
   ok: boolean;
@@ -36,7 +38,7 @@ function synthesizedApp(preset: string): string {
   const appDir = makeTempDir('prove-app');
   dirs.push(appDir);
   const app = new App({ outdir: join(appDir, 'dist') });
-  new ClusterAudit(app, 'cluster-audit', { kubernetesVersion: '1.37', presets: [preset] });
+  new ClusterAudit(app, 'cluster-audit', { kubernetesVersion: KubernetesVersion.V1_37, presets: [preset as Preset] });
   app.synth();
   writeNodeFiles(app, { cwd: appDir });
   return appDir;

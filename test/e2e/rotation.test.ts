@@ -3,6 +3,7 @@
  * maxsize makes backups, maxbackup prunes them, compress gzips them, and the legacy format writes
  * one `AUDIT:` line per event.
  */
+import { Size } from 'cdk8s';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -37,7 +38,7 @@ describe.each(kubernetesVersions())('log rotation and formats, kube-apiserver v%
     const dir = makeTempDir('rotation');
     try {
       // --audit-log-maxsize=1 --audit-log-maxbackup=2 --audit-log-compress=true, rendered by LogBackend.
-      const setup = auditSetup(version, dir, { policy: POLICY, log: { maxSizeMiB: 1, maxBackups: 2, compress: true } });
+      const setup = auditSetup(version, dir, { policy: POLICY, log: { maxSize: Size.mebibytes(1), maxBackups: 2, compress: true } });
       expect(setup.args).toEqual(expect.arrayContaining(['--audit-log-maxsize=1', '--audit-log-maxbackup=2', '--audit-log-compress=true']));
       const logPath = setup.logPath!;
       const logDir = dirname(logPath);

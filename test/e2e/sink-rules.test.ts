@@ -29,6 +29,7 @@ import type { Caller, KubeResponse } from './support/kube-client';
 import { freePort, makeTempDir, removeTempDir, sleep, stopProcess } from './support/processes';
 import { getText, metricValue, SINK_CLIENT_NAME, startSinkProcess, verifySinkStore, writeSinkFiles } from './support/sink-process';
 import { POLICY_SECRETS_METADATA } from './policies';
+import { KubernetesVersion } from '../../src/core/kubernetes-version';
 
 const PROTECTED = 'payments';
 const OTHER = 'dev-e2e';
@@ -108,7 +109,7 @@ describe.each(kubernetesVersions())('sink serve --rules on real audit events, ku
         { mode: 0o600 },
       );
       const args = new ApiserverAudit({
-        kubernetesVersion: version,
+        kubernetesVersion: KubernetesVersion.of(version),
         policyFile: join(dir, 'policy', 'policy.yaml'),
         webhook: { configFile, initialBackoff: Duration.millis(500), batch: { maxWait: Duration.seconds(1) } },
       }).commandLine();

@@ -2,6 +2,7 @@
  * The webhook backend on a real kube-apiserver, next to the log backend: mutual TLS with certificates
  * from src/tls, a kubeconfig from src/backends/kubeconfig, batches, truncation, and no secret leaks.
  */
+import { Size } from 'cdk8s';
 import { request as httpsRequest } from 'node:https';
 import { describe, expect, test } from 'vitest';
 import type { PolicyDocument } from '../../src/policy/model';
@@ -178,7 +179,7 @@ describe.each(kubernetesVersions())('webhook backend, kube-apiserver v%s', (vers
     const run = await runBothBackends(
       version,
       policy,
-      { truncate: { enabled: true, maxEventSizeBytes: maxEventSize } },
+      { truncate: { enabled: true, maxEventSize: Size.kibibytes(maxEventSize / 1024) } },
       { extraWrites: 3, padBytes: 40 * 1024 },
     );
     // The log backend (not truncated) sees the same event objects; its JSON line is the size the truncate

@@ -1,6 +1,8 @@
 /** The advice: settings that carry the load, each chosen by a formula shown with its inputs, then checked. */
 import { AuditMode, BATCH_ENVELOPE_BYTES, WebhookBackendProps } from '../backends';
 import { AuditConfigError } from '../errors';
+import { sizeFromBytes } from '../prop-units';
+import { KubernetesVersion } from '../../core/kubernetes-version';
 import { checkBatching } from './check';
 import { settingFlag, settingsToFlags, webhookPropsFromSettings } from './conversions';
 import { derive, validateAdvisorInput } from './input';
@@ -215,7 +217,11 @@ export function adviseBatching(input: BatchingAdvisorInput): BatchingAdvice {
   };
   const check = checkBatching(settings, input);
   const findings = [...infeasible, ...check.findings];
-  const extra: WebhookBackendProps = { expectedEventsPerSecond: d.r, sinkMaxBodyBytes: d.body, kubernetesVersion: input.kubernetesVersion };
+  const extra: WebhookBackendProps = {
+    expectedEventsPerSecond: d.r,
+    sinkMaxBody: d.body === undefined ? undefined : sizeFromBytes(d.body),
+    kubernetesVersion: input.kubernetesVersion === undefined ? undefined : KubernetesVersion.of(input.kubernetesVersion),
+  };
   const props = webhookPropsFromSettings(settings, Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)));
   return {
     settings,
@@ -235,9 +241,10 @@ export function adviseBatching(input: BatchingAdvisorInput): BatchingAdvice {
  * @throws AuditConfigError when the input is invalid, or when no settings carry the load (the findings say why)
  */
 export function advisedWebhookProps(input: BatchingAdvisorInput, base: WebhookBackendProps = {}): WebhookBackendProps {
-  const kubernetesVersion = input.kubernetesVersion ?? base.kubernetesVersion;
+  const kubernetesVersion = input.kubernetesVersion ?? base.kubernetesVersion?.version;
   const advice = adviseBatching({ ...input, kubernetesVersion });
   if (advice.drops) throw new AuditConfigError(advice.findings.filter((f) => f.severity === 'drop').map((f) => f.message));
   const props: WebhookBackendProps = { ...base, ...advice.props };
-  return Object.fromEntries(Object.entries({ ...props, kubernetesVersion }).filter(([, v]) => v !== undefined)) as WebhookBackendProps;
+  const version = kubernetesVersion === undefined ? undefined : KubernetesVersion.of(kubernetesVersion);
+  return Object.fromEntries(Object.entries({ ...props, kubernetesVersion: version }).filter(([, v]) => v !== undefined)) as WebhookBackendProps;
 }

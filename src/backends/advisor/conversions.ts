@@ -5,6 +5,7 @@ import { AuditConfigError, formatValue } from '../errors';
 import { FlagValue, formatFlagValue, getFlag } from '../flag-table';
 import { FlagLookup } from '../flags';
 import { formatGoDuration, parseGoDuration } from '../go-values';
+import { sizeFromBytes } from '../prop-units';
 import { parseKubernetesVersion } from '../../core/kubernetes-version';
 import { BatchSettings } from './model';
 
@@ -90,6 +91,6 @@ export function webhookPropsFromSettings(settings: BatchSettings, base: WebhookB
       maxWait: Duration.millis(Math.round(settings.maxWaitSeconds * 1000)),
       throttle: { enabled: settings.throttleEnabled, qps: settings.throttleQps, burst: settings.throttleBurst },
     },
-    truncate: { enabled: settings.truncateEnabled, maxEventSizeBytes: settings.truncateMaxEventSizeBytes, maxBatchSizeBytes: settings.truncateMaxBatchSizeBytes },
+    truncate: { enabled: settings.truncateEnabled, maxEventSize: sizeFromBytes(settings.truncateMaxEventSizeBytes), maxBatchSize: sizeFromBytes(settings.truncateMaxBatchSizeBytes) },
   };
 }

@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { Duration, Size } from 'cdk8s';
 import { parse as parseYaml, stringify } from 'yaml';
 import { Command, CommandIO, ExitCode, FieldFlags, InputError, OptionSpec, ParsedArgs, UsageError, booleanOption, choiceOption, nameFlags, stringOption } from '../command';
 import { POLICY_MAX_BYTES, readInput, write } from '../io';
@@ -9,9 +10,10 @@ import { AuditConfigError } from '../../backends/errors';
 import { AUDIT_FLAGS, FlagType, FlagValue, flagDefault } from '../../backends/flag-table';
 import { renderFlagReference } from '../../backends/flag-docs';
 import { parseFlagText } from '../../backends/flags';
+import { sizeFromBytes } from '../../backends/prop-units';
 import { staticPodPatch } from '../../control-plane/static-pod';
-import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../core/kubernetes-version';
-import { PRESET_NAMES, getPreset } from '../../presets';
+import { DEFAULT_KUBERNETES_VERSION, KubernetesVersion, parseKubernetesVersion } from '../../core/kubernetes-version';
+import { PRESET_NAMES, RetentionPrecedence, getPreset } from '../../presets';
 
 /*
  * Shared by the verbs that build the apiserver's audit configuration (flags, kubeadm-config,
@@ -28,6 +30,7 @@ export const AUDIT_EXTRA_OPTIONS: OptionSpec = {
   'kubernetes-version': { type: 'string' },
   preset: { type: 'string' },
   webhook: { type: 'boolean' },
+  'retention-precedence': { type: 'string' },
   'retention-days': { type: 'string' },
   'expected-mib-per-day': { type: 'string' },
   'expected-events-per-second': { type: 'string' },
@@ -69,6 +72,7 @@ export function auditOptionsHelp(): string {
     line('--kubernetes-version V', `version whose defaults and rules apply (default ${DEFAULT_KUBERNETES_VERSION})`),
     line('--preset NAME[,NAME]', `start from a compliance preset's flags and retention (${PRESET_NAMES.join(', ')}); options override it`),
     line('--webhook', "with --preset: also turn on the preset's webhook backend"),
+    line('--retention-precedence minimum|maximum', 'with --preset gdpr and a preset with a longer minimum (pci-dss, hipaa…): which retention wins'),
     line('--retention-days N', 'days of log files that must stay on the node'),
     line('--expected-mib-per-day N', 'audit log volume per day, for the retention check'),
     line('--expected-events-per-second N', 'peak event rate, for the batch throttling check'),
@@ -111,13 +115,14 @@ export function auditFromArgs(args: ParsedArgs): ApiserverAudit {
   if (presetName !== undefined) {
     let preset;
     try {
-      preset = getPreset(presetName);
+      const precedence = stringOption(args, 'retention-precedence') as RetentionPrecedence | undefined;
+      preset = getPreset(presetName, precedence === undefined ? {} : { retentionPrecedence: precedence });
     } catch (e) {
       throw new UsageError(`--preset: ${(e as Error).message}`);
     }
     Object.assign(values, preset.logFlags);
     if (booleanOption(args, 'webhook')) Object.assign(values, preset.webhookFlags);
-    log.retentionDays = preset.retention.onlineDays;
+    log.retentionPeriod = Duration.days(preset.retention.onlineDays);
   } else if (booleanOption(args, 'webhook')) {
     throw new UsageError('--webhook only selects the webhook flags of a --preset; without a preset set --webhook-config-file');
   }
@@ -128,13 +133,17 @@ export function auditFromArgs(args: ParsedArgs): ApiserverAudit {
     if ('problem' in parsed) problems.push(parsed.problem.replace(`--${spec.name}:`, `--${spec.cliName} (--${spec.name}):`));
     else values[spec.name] = parsed.value;
   }
+  // The props take a Duration and Sizes, which cannot be negative: the options are checked here.
   const retention = numberOption(args, 'retention-days', problems);
-  if (retention !== undefined) log.retentionDays = retention;
+  if (retention !== undefined && !(retention > 0)) problems.push(`--retention-days: ${retention} is not a number of days > 0; give e.g. --retention-days 90`);
+  else if (retention !== undefined) log.retentionPeriod = Duration.days(retention);
   const volume = numberOption(args, 'expected-mib-per-day', problems);
-  if (volume !== undefined) log.expectedMiBPerDay = volume;
+  if (volume !== undefined && !(volume > 0)) problems.push(`--expected-mib-per-day: ${volume} is not a volume; give MiB per day > 0, e.g. --expected-mib-per-day 20`);
+  else if (volume !== undefined) log.expectedVolumePerDay = Size.mebibytes(volume);
   const rate = numberOption(args, 'expected-events-per-second', problems);
   const limit = numberOption(args, 'sink-max-body-bytes', problems);
-  if (limit !== undefined) webhook.sinkMaxBodyBytes = limit;
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) problems.push(`--sink-max-body-bytes: ${limit} is not a size; give whole bytes > 0, e.g. --sink-max-body-bytes 16777216`);
+  else if (limit !== undefined) webhook.sinkMaxBody = sizeFromBytes(limit);
   if (problems.length) throw new InputError(formatProblems(problems));
 
   const hasLog = Object.keys(values).some((n) => n.startsWith('audit-log-'));
@@ -146,12 +155,12 @@ export function auditFromArgs(args: ParsedArgs): ApiserverAudit {
     if (hasLog) log.expectedEventsPerSecond = rate;
     if (hasWebhook) webhook.expectedEventsPerSecond = rate;
   }
-  if (!hasWebhook && webhook.sinkMaxBodyBytes !== undefined) {
+  if (!hasWebhook && webhook.sinkMaxBody !== undefined) {
     throw new UsageError('--sink-max-body-bytes applies to the webhook backend; set --webhook-config-file too');
   }
   try {
     return ApiserverAudit.fromFlags(values, {
-      kubernetesVersion,
+      kubernetesVersion: KubernetesVersion.of(kubernetesVersion),
       log: hasLog ? (log as LogBackendProps) : undefined,
       webhook: hasWebhook ? (webhook as WebhookBackendProps) : undefined,
     });
@@ -162,20 +171,23 @@ export function auditFromArgs(args: ParsedArgs): ApiserverAudit {
 }
 
 const EXTRA_PROP_OPTIONS: Record<string, string> = {
-  retentionDays: '--retention-days',
-  expectedMiBPerDay: '--expected-mib-per-day',
+  retentionPeriod: '--retention-days',
+  expectedVolumePerDay: '--expected-mib-per-day',
   expectedEventsPerSecond: '--expected-events-per-second',
-  sinkMaxBodyBytes: '--sink-max-body-bytes',
+  sinkMaxBody: '--sink-max-body-bytes',
 };
 
 /**
  * Rewrites the prop names that start core messages into the CLI's option names:
- * `log.maxAgeDays (--audit-log-maxage): …` → `--log-maxage (--audit-log-maxage): …`.
+ * `log.maxAge (--audit-log-maxage): …` → `--log-maxage (--audit-log-maxage): …`; the props' `Duration.days(30)`,
+ * `Size.mebibytes(100)` and `Size.kibibytes(40)` become the options' plain days, MiB and bytes.
  */
 export function cliProblem(problem: string): string {
   let text = problem
     .replace(/^(?:(?:log|webhook)\.)?[\w.]+ \(--audit-([a-z-]+)(?:=[^)]*)?[,)]/, (m, flag: string) => (m.includes(',') ? m : `--${flag} (--audit-${flag})`))
-    .replace(/^(?:(?:log|webhook)\.)?(retentionDays|expectedMiBPerDay|expectedEventsPerSecond|sinkMaxBodyBytes)\b/, (_m, prop: string) => EXTRA_PROP_OPTIONS[prop]);
+    .replace(/^(?:(?:log|webhook)\.)?(retentionPeriod|expectedVolumePerDay|expectedEventsPerSecond|sinkMaxBody)\b/, (_m, prop: string) => EXTRA_PROP_OPTIONS[prop])
+    .replace(/\b(?:Duration\.days|Size\.mebibytes)\((\d+)\)/g, '$1')
+    .replace(/\bSize\.kibibytes\((\d+)\)/g, (_m, kib: string) => String(Number(kib) * 1024));
   // Props named in the rest of the message (the fix): camelCase or dotted ones only, so plain words stay.
   const group = /--audit-(log|webhook)-/.exec(text)?.[1] ?? /^(log|webhook)\./.exec(problem)?.[1];
   if (group) {

@@ -4,8 +4,9 @@ import { isIP } from 'node:net';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, ExitCode, InputError, UsageError, booleanOption, stringOption } from '../command';
 import { write } from '../io';
-import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../core/kubernetes-version';
+import { DEFAULT_KUBERNETES_VERSION, KubernetesVersion, parseKubernetesVersion } from '../../core/kubernetes-version';
 import { PRESET_NAMES } from '../../presets';
+import { Preset } from '../../presets/preset-names';
 import { DEFAULT_SECRETS_DIR, secretsDirProblem } from '../../gitops/secrets-layout';
 
 const TEMPLATE_DIR = join(__dirname, '..', '..', '..', 'templates', 'gitops');
@@ -117,6 +118,9 @@ Exit codes: 0 created, 1 files exist (without --force) or bad input, 2 usage err
     const normalisedSecrets = secretsDir.replace(/^\.\//, '').replace(/\/+$/, '');
     const values: Record<string, string> = {
       name, kubernetesVersion: version, presets: presets.map((p) => `'${p}'`).join(', '),
+      // The construct props take the enum-like KubernetesVersion and the Preset enum, not strings.
+      kubernetesVersionConstant: kubernetesVersionConstant(version),
+      presetConstants: presets.map(presetConstant).join(', '),
       sinkHost: address[1], sinkPort: address[2], cdk8sAuditVersion: ownVersion(), cdk8sAuditSpec: spec,
       secretsDir: normalisedSecrets,
       appProps: normalisedSecrets === DEFAULT_SECRETS_DIR ? '' : `{ nodeFiles: { secretsDir: '${normalisedSecrets}' } }`,
@@ -147,4 +151,17 @@ Exit codes: 0 created, 1 files exist (without --force) or bad input, 2 usage err
 function ownVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('../../../package.json').version as string;
+}
+
+/** `KubernetesVersion.V1_37` for a version with a constant, `KubernetesVersion.of('1.36.2')` otherwise. */
+function kubernetesVersionConstant(version: string): string {
+  const key = `V${version.replace('.', '_')}`;
+  return key in KubernetesVersion ? `KubernetesVersion.${key}` : `KubernetesVersion.of('${version}')`;
+}
+
+/** `Preset.PCI_DSS` for `pci-dss`. */
+function presetConstant(name: string): string {
+  const key = Object.entries(Preset).find(([, v]) => v === name)?.[0];
+  if (!key) throw new Error(`preset ${JSON.stringify(name)} has no Preset constant`);
+  return `Preset.${key}`;
 }

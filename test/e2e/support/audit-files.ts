@@ -9,6 +9,7 @@ import { ApiserverAudit } from '../../../src/backends/apiserver-audit';
 import type { LogBackendProps, WebhookBackendProps } from '../../../src/backends/backends';
 import { renderPolicyYaml } from '../../../src/policy/render';
 import type { PolicyDocument } from '../../../src/policy/model';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
 
 /** Writes `policy` as YAML with `renderPolicyYaml` and returns the path. */
 export function writePolicyFile(dir: string, policy: PolicyDocument, name = 'audit-policy.yaml'): string {
@@ -49,7 +50,7 @@ export function auditSetup(version: string, dir: string, input: AuditSetupInput)
     typeof input.policy === 'string' ? writeRawFile(policyDir, 'audit-policy.yaml', input.policy) : writePolicyFile(policyDir, input.policy);
   const logPath = input.log ? join(dir, 'log', 'audit.log') : undefined;
   const audit = new ApiserverAudit({
-    kubernetesVersion: version,
+    kubernetesVersion: KubernetesVersion.of(version),
     policyFile,
     log: input.log ? { ...input.log, path: logPath } : undefined,
     webhook: input.webhook,

@@ -19,6 +19,8 @@ import { AuditMode, WebhookBackend } from '../../../src/backends/backends';
 import { AuditConfigError } from '../../../src/backends/errors';
 import { ClusterAudit } from '../../../src/gitops/cluster-audit';
 import { testApp } from '../support/temp-dir';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
+import { Preset } from '../../../src/presets/preset-names';
 
 /** The e2e scenario: a slow, small sink (1 s per batch, 4 at once, 64 KiB bodies). */
 const SLOW_SINK: BatchingAdvisorInput = {
@@ -325,7 +327,7 @@ describe('the props option', () => {
     const backend = new WebhookBackend(props);
     const settings: BatchSettings = settingsOfWebhookBackend(backend);
     expect(settings).toEqual(adviseBatching(SLOW_SINK).settings);
-    const audit = new ApiserverAudit({ kubernetesVersion: '1.35', webhook: props });
+    const audit = new ApiserverAudit({ kubernetesVersion: KubernetesVersion.V1_35, webhook: props });
     const line = audit.commandLine();
     expect(line).toContain('--audit-webhook-batch-buffer-size=990');
     expect(line).toContain('--audit-webhook-batch-max-size=15');
@@ -336,7 +338,7 @@ describe('the props option', () => {
 
   it('ClusterAudit takes the advised props as its webhook backend, over the preset flags', () => {
     const kubeconfig = { server: 'https://10.96.0.50:8443/audit', certificateAuthorityFile: 'ca.crt', clientCertificateFile: 'client.crt', clientKeyFile: 'client.key' };
-    const audit = new ClusterAudit(new Chart(testApp(), 'c'), 'audit', { presets: ['pci-dss'], webhook: { kubeconfig, backend: advisedWebhookProps(SLOW_SINK) } });
+    const audit = new ClusterAudit(new Chart(testApp(), 'c'), 'audit', { presets: [Preset.PCI_DSS], webhook: { kubeconfig, backend: advisedWebhookProps(SLOW_SINK) } });
     expect(settingsOfWebhookBackend(audit.apiserver.webhook!)).toEqual(adviseBatching(SLOW_SINK).settings);
   });
 
@@ -344,7 +346,7 @@ describe('the props option', () => {
     const props = advisedWebhookProps(SLOW_SINK, { configFile: '/k/kubeconfig.yaml', batch: { bufferSize: 1 }, initialBackoff: Duration.seconds(1) });
     expect(props.configFile).toBe('/k/kubeconfig.yaml');
     expect(props.batch?.bufferSize).toBe(990);
-    expect(props.sinkMaxBodyBytes).toBe(64 * 1024);
+    expect(props.sinkMaxBody!.toKibibytes()).toBe(64);
     expect(props.expectedEventsPerSecond).toBe(5);
   });
 

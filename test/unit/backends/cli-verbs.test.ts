@@ -45,10 +45,10 @@ describe('flags', () => {
     ['maxage -1', [...LOG, '--log-maxage=-1'], /--log-maxage \(--audit-log-maxage\): -1 breaks the kube-apiserver rule "≥ 0" \(it refuses to start: --audit-log-maxage -1 can't be a negative number\)/],
     ['webhook mode "fast"', [...HOOK, '--webhook-mode', 'fast'], /--webhook-mode \(--audit-webhook-mode\): "fast" breaks the kube-apiserver rule "one of `batch`, `blocking`, `blocking-strict`"/],
     ['unparsable number', [...LOG, '--log-maxsize', 'big'], /--log-maxsize \(--audit-log-maxsize\): "big" is not an integer/],
-    ['retention goal', [...LOG, '--log-maxage', '30', '--retention-days', '90'], /--log-maxage \(--audit-log-maxage\): 30 deletes rotated files after 30 days, short of --retention-days 90 .*set --log-maxage to ≥ 90/],
+    ['retention goal', [...LOG, '--log-maxage', '30', '--retention-days', '90'], /--log-maxage \(--audit-log-maxage\): 30 days deletes rotated files after 30 days, short of --retention-days 90 days .*set --log-maxage to ≥ 90, or 0 for no age limit/],
     ['throttle', [...HOOK, '--expected-events-per-second', '9000'], /raise --webhook-batch-throttle-qps to ≥ 22.5 or --webhook-batch-max-size to ≥ 900/],
-    ['sink limit', [...HOOK, '--sink-max-body-bytes', '100000'], /set --webhook-truncate-enabled to true and --webhook-truncate-max-event-size to ≤ 247 \(a POST holds --webhook-batch-max-size events/],
-    ['sink limit with truncation', [...HOOK, '--webhook-truncate-enabled=true', '--sink-max-body-bytes', '16777216'], /--webhook-truncate-max-event-size \(--audit-webhook-truncate-max-event-size\): 102400 × --webhook-batch-max-size 400 = 40960000 bytes .* set --webhook-truncate-max-event-size to ≤ 41940, or --webhook-batch-max-size to ≤ 163/],
+    ['sink limit', [...HOOK, '--sink-max-body-bytes', '100000'], /set --webhook-truncate-enabled to true and --webhook-truncate-max-event-size to ≤ 247 bytes \(a POST holds --webhook-batch-max-size events/],
+    ['sink limit with truncation', [...HOOK, '--webhook-truncate-enabled=true', '--sink-max-body-bytes', '16777216'], /--webhook-truncate-max-event-size \(--audit-webhook-truncate-max-event-size\): 102400 bytes × --webhook-batch-max-size 400 = 40960000 bytes .* set --webhook-truncate-max-event-size to ≤ 41940 bytes, or --webhook-batch-max-size to ≤ 163/],
     ['truncate sizes checked with truncation off', [...HOOK, '--webhook-truncate-max-batch-size', '10'], /invalid audit truncate webhook max batch size 10, must be greater than max event size \(102400\)/],
     ['policy in /etc/kubernetes', [...LOG, '--policy-file', '/etc/kubernetes/policy.yaml'], /exposes admin.conf/],
   ])('exits 1 for %s, naming the flag, the value, the rule and the fix', async (_n, args, message) => {
@@ -85,7 +85,7 @@ describe('flags', () => {
     // The preset's retention goal is checked against overrides.
     const r2 = await runCli(['flags', '--preset', 'pci-dss', '--log-maxage', '30']);
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/--log-maxage \(--audit-log-maxage\): 30 deletes rotated files after 30 days, short of --retention-days 90/);
+    expect(r2.stderr).toMatch(/--log-maxage \(--audit-log-maxage\): 30 days deletes rotated files after 30 days, short of --retention-days 90 days/);
   });
 
   it('--format patch with --manifest replaces existing flags in a static pod', async () => {

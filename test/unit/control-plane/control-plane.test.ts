@@ -6,9 +6,10 @@ import { AuditConfigError } from '../../../src/backends/errors';
 import { KubeadmApiVersion, kubeadmClusterConfiguration, renderKubeadmClusterConfiguration } from '../../../src/control-plane/kubeadm';
 import { kindCluster, renderKindCluster } from '../../../src/control-plane/kind';
 import { JsonPatchOperation, staticPodPatch } from '../../../src/control-plane/static-pod';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
 
 const audit = (kubernetesVersion: string, webhook = true) =>
-  new ApiserverAudit({ kubernetesVersion, log: { maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100 }, ...(webhook ? { webhook: {} } : {}) });
+  new ApiserverAudit({ kubernetesVersion: KubernetesVersion.of(kubernetesVersion), log: { maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100 }, ...(webhook ? { webhook: {} } : {}) });
 
 const VOLUMES = [
   { name: 'audit-policy', hostPath: '/etc/kubernetes/audit', mountPath: '/etc/kubernetes/audit', readOnly: true, pathType: 'Directory' },

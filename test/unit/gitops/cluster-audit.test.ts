@@ -1,10 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Chart } from 'cdk8s';
+import { Chart, Duration, Size } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { AuditPolicy, AuditRule, ClusterAudit, Level, parsePolicy, validatePolicy, writeNodeFiles } from '../../../src';
 import { testApp } from '../support/temp-dir';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
+import { Preset } from '../../../src/presets/preset-names';
 
 // The sink is not part of these apps (webhook-receivers.test.ts covers the agreement with one).
 const webhook = { kubeconfig: { server: 'https://10.96.0.50:8443/audit', certificateAuthorityFile: 'ca.crt', clientCertificateFile: 'client.crt', clientKeyFile: 'client.key' }, externalSink: true };
@@ -12,7 +14,7 @@ const webhook = { kubeconfig: { server: 'https://10.96.0.50:8443/audit', certifi
 describe('ClusterAudit + writeNodeFiles (GitOps layout)', () => {
   it('writes manifests and node files apart, with a manifest of where each file goes', () => {
     const a = testApp();
-    new ClusterAudit(new Chart(a, 'c'), 'audit', { presets: ['cis'], webhook, kubernetesVersion: '1.35' });
+    new ClusterAudit(new Chart(a, 'c'), 'audit', { presets: [Preset.CIS], webhook, kubernetesVersion: KubernetesVersion.V1_35 });
     a.synth();
     // kind runs from the synth output here, so the secrets directory is given outside it.
     const written = writeNodeFiles(a, { cwd: a.outdir, secretsDir: '../.cdk8s-audit/secrets' });
@@ -56,7 +58,7 @@ describe('ClusterAudit + writeNodeFiles (GitOps layout)', () => {
 
   it('the secrets directory is configurable and never inside the synth output', () => {
     const a = testApp();
-    new ClusterAudit(new Chart(a, 'c'), 'audit', { presets: ['cis'], webhook, kubernetesVersion: '1.35' });
+    new ClusterAudit(new Chart(a, 'c'), 'audit', { presets: [Preset.CIS], webhook, kubernetesVersion: KubernetesVersion.V1_35 });
     a.synth();
     writeNodeFiles(a, { cwd: join(a.outdir, '..'), secretsDir: 'keys/webhook' });
     const kind = parse(readFileSync(join(a.outdir, 'node', 'kind-cluster.yaml'), 'utf8'));
@@ -69,7 +71,7 @@ describe('ClusterAudit + writeNodeFiles (GitOps layout)', () => {
     const a = testApp();
     const chart = new Chart(a, 'c');
     const policy = new AuditPolicy(chart, 'p', { rules: [AuditRule.secretsAtMetadata(), AuditRule.catchAll(Level.METADATA)] });
-    const audit = new ClusterAudit(chart, 'audit', { policy, log: { maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100 } });
+    const audit = new ClusterAudit(chart, 'audit', { policy, log: { maxAge: Duration.days(30), maxBackups: 10, maxSize: Size.mebibytes(100) } });
     expect(audit.nodeFiles().map((f) => f.path)).not.toContain('rootfs/etc/kubernetes/audit-webhook/kubeconfig.yaml');
     expect(audit.apiserver.commandLine()).toContain('--audit-log-maxage=30');
     expect(audit.provisionedFiles).toEqual([]);
@@ -77,8 +79,8 @@ describe('ClusterAudit + writeNodeFiles (GitOps layout)', () => {
 
   it('errors name the prop', () => {
     const chart = new Chart(testApp(), 'c');
-    expect(() => new ClusterAudit(chart, 'x', { kubernetesVersion: '2.0' })).toThrow(/ClusterAudit x: props.kubernetesVersion "2.0"/);
-    expect(() => new ClusterAudit(chart, 'y', { presets: ['nope'] })).toThrow(/unknown preset "nope"/);
+    expect(() => new ClusterAudit(chart, 'x', { kubernetesVersion: KubernetesVersion.of('2.0') })).toThrow(/ClusterAudit x: props.kubernetesVersion "2.0"/);
+    expect(() => new ClusterAudit(chart, 'y', { presets: ['nope' as Preset] })).toThrow(/unknown preset "nope"/);
     expect(() => new ClusterAudit(chart, 'z', { webhook: { kubeconfig: { server: 'https://sink.audit.svc:8443' } } })).toThrow(/ClusterAudit z: props.webhook.kubeconfig:[\s\S]*sink\.audit\.svc/);
   });
 

@@ -2,11 +2,13 @@
  * ClusterAudit's webhook and the app's sinks agree at synth: address, port, path, server name and body
  * limit, or synth fails naming both sides. Real constructs, real App.synth().
  */
-import { Chart } from 'cdk8s';
+import { Chart, Size } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { ClusterAudit, ClusterAuditWebhookProps, webhookReceiversOf } from '../../../src';
+import { ClusterAudit, ClusterAuditWebhookProps } from '../../../src';
+import { webhookReceiversOf } from '../../../src/backends';
 import { AuditSink, AuditSinkProps, FluentBitSink, SinkSigningKey, SinkTls } from '../../../src/sinks';
 import { testApp } from '../support/temp-dir';
+import { Preset } from '../../../src/presets/preset-names';
 
 const files = { certificateAuthorityFile: 'ca.crt', clientCertificateFile: 'apiserver-client.crt', clientKeyFile: 'apiserver-client.key' };
 const sinkProps = (over: Partial<AuditSinkProps> = {}): AuditSinkProps => ({
@@ -18,7 +20,7 @@ const sinkProps = (over: Partial<AuditSinkProps> = {}): AuditSinkProps => ({
 function synth(webhook: ClusterAuditWebhookProps, sinks: ((chart: Chart) => void)[]): string {
   const app = testApp();
   const chart = new Chart(app, 'audit');
-  new ClusterAudit(chart, 'cluster-audit', { presets: ['baseline'], webhook });
+  new ClusterAudit(chart, 'cluster-audit', { presets: [Preset.BASELINE], webhook });
   for (const s of sinks) s(chart);
   try {
     app.synth();
@@ -51,8 +53,8 @@ describe('ClusterAudit webhook ↔ sinks in the app', () => {
     { name: 'the cert-manager certificate holds the address', server: 'https://10.96.0.50:8443/audit', sinks: [auditSink({ tls: SinkTls.fromCertManager({ issuerName: 'ca' }) })], error: null },
     {
       name: "a sink whose body limit refuses the backend's largest batch",
-      server: 'https://10.96.0.50:8443/audit', sinks: [auditSink({ maxBodyBytes: 1024 * 1024 })],
-      error: /AuditSink audit\/audit-sink would refuse the apiserver's batches \(AuditSink maxBodyBytes 1048576 bytes\): props\.webhook\.backend /,
+      server: 'https://10.96.0.50:8443/audit', sinks: [auditSink({ maxBodySize: Size.mebibytes(1) })],
+      error: /AuditSink audit\/audit-sink would refuse the apiserver's batches \(AuditSink maxBodySize 1048576 bytes\): props\.webhook\.backend /,
     },
     {
       name: 'two sinks: the webhook matches the second',
@@ -73,6 +75,6 @@ describe('ClusterAudit webhook ↔ sinks in the app', () => {
     const app = testApp();
     const chart = new Chart(app, 'audit');
     auditSink()(chart);
-    expect(webhookReceiversOf(app)).toEqual([{ path: 'audit/audit-sink', info: { kind: 'AuditSink', url: 'https://10.96.0.50:8443/audit', serverNames: undefined, maxBodyBytes: 16 * 1024 * 1024, maxBodyName: 'AuditSink maxBodyBytes' } }]);
+    expect(webhookReceiversOf(app)).toEqual([{ path: 'audit/audit-sink', info: { kind: 'AuditSink', url: 'https://10.96.0.50:8443/audit', serverNames: undefined, maxBodyBytes: 16 * 1024 * 1024, maxBodyName: 'AuditSink maxBodySize' } }]);
   });
 });

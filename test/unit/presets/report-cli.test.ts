@@ -10,6 +10,8 @@ import { Store } from '../../../src/sink-server/store';
 import { runCli } from '../../support/cli';
 import { tempDir, testApp } from '../support/temp-dir';
 import { auditEvent } from './audit-events';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
+import { Preset } from '../../../src/presets/preset-names';
 
 const line = (o: object) => JSON.stringify(o) + '\n';
 const secretRead = (level: string, id: string) => auditEvent({
@@ -104,7 +106,7 @@ describe('report: inputs', () => {
 describe('report: the deployed policy and settings from dist/node/files.yaml', () => {
   it('judges the synthesized policy file and apiserver-args.txt', async () => {
     const a = testApp();
-    new ClusterAudit(new Chart(a, 'c'), 'audit', { presets: ['pci-dss'], kubernetesVersion: '1.35' });
+    new ClusterAudit(new Chart(a, 'c'), 'audit', { presets: [Preset.PCI_DSS], kubernetesVersion: KubernetesVersion.V1_35 });
     a.synth();
     writeNodeFiles(a, { cwd: a.outdir });
     const files = join(a.outdir, 'node', 'files.yaml');

@@ -4,10 +4,11 @@
  * and the report reads what is left from verified chain positions.
  */
 import { randomBytes } from 'node:crypto';
-import { Chart, Duration, Testing } from 'cdk8s';
+import { Chart, Size, Testing } from 'cdk8s';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EvidenceJudge, getPreset, sinkRetentionFor } from '../../../src';
+import { sinkRetentionPropsFor } from '../../../src/presets';
 import { readSinkStore } from '../../../src/cli/report-inputs';
 import { signingKeyFromBytes } from '../../../src/sink-server/signing';
 import { Store } from '../../../src/sink-server/store';
@@ -62,11 +63,10 @@ describe('AuditSink with a preset\'s retention', () => {
     return dep.spec.template.spec.containers[0].args;
   };
   it('runs sink serve with the age limit and no size limit, so the age retention is a guarantee', () => {
-    const r = sinkRetentionFor(getPreset('pci-dss').retention);
-    const a = args({ retentionMaxAge: Duration.days(r.maxAgeDays), retentionMaxBytes: r.maxBytes });
+    const a = args(sinkRetentionPropsFor(getPreset('pci-dss').retention));
     expect(a.join(' ')).toContain('--retention-max-bytes 0 --retention-max-age 31536000s');
   });
   it('refuses a size limit of 0 without an age limit (nothing would ever be deleted)', () => {
-    expect(() => args({ retentionMaxBytes: 0 })).toThrow(/retentionMaxBytes: 0 turns the size limit off, and without retentionMaxAge/);
+    expect(() => args({ retentionMaxSize: Size.mebibytes(0) })).toThrow(/retentionMaxSize: 0 turns the size limit off, and without retentionMaxAge/);
   });
 });

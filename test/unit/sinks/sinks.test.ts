@@ -2,7 +2,9 @@ import { Chart, Size, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { WebhookBackend } from '../../../src/backends/backends';
-import { AuditSink, AuditSinkProps, CertManagerIssuerKind, FalcoSink, FluentBitSink, FLUENT_BIT_SPLIT_LUA, IWebhookSink, SinkSigningKey, SinkTls, VectorSink, VECTOR_SPLIT_VRL, WebhookSink } from '../../../src/sinks';
+import { AuditSink, AuditSinkProps, CertManagerIssuerKind, FalcoSink, FluentBitSink, IWebhookSink, SinkSigningKey, SinkTls, VectorSink, WebhookSink } from '../../../src/sinks';
+import { VECTOR_SPLIT_VRL } from '../../../src/sinks/vector-sink';
+import { FLUENT_BIT_SPLIT_LUA } from '../../../src/sinks/fluent-bit-sink';
 import { clusterIpProblems } from '../../../src/sinks/network';
 import { testApp } from '../support/temp-dir';
 
@@ -114,7 +116,7 @@ describe('AuditSink', () => {
     [{ controlPlaneCidrs: ['0.0.0.0/0'] }, /controlPlaneCidrs: "0.0.0.0\/0" admits every address/],
     [{ controlPlaneCidrs: ['192.168.1.300/32'] }, /controlPlaneCidrs: "192.168.1.300\/32" is not a CIDR/],
     [{ image: '' }, /image: "" is not an image reference/],
-    [{ storageSize: Size.gibibytes(1), retentionMaxBytes: 2 * 1024 ** 3 }, /retentionMaxBytes: 2147483648 exceeds storageSize/],
+    [{ storageSize: Size.gibibytes(1), retentionMaxSize: Size.gibibytes(2) }, /retentionMaxSize: 2Gi \(2147483648 bytes\) exceeds storageSize \(1Gi \(1073741824 bytes\)\)/],
     [{ port: 70000 }, /port: 70000 is not a TCP port/],
   ] as [Partial<AuditSinkProps>, RegExp | null][])('props %o: %s', (over, expected) => {
     const make = () => new AuditSink(new Chart(testApp(), 'c'), 'sink', { ...base(), ...over });
@@ -131,14 +133,14 @@ describe('AuditSink', () => {
   it("synth refuses a webhook backend whose batches do not fit the sink's body limit (whole-tree validation)", () => {
     const check = (backend: WebhookBackend, maxBodyBytes?: number) => {
       const chart = new Chart(testApp(), 'c');
-      const sink = new AuditSink(chart, 'sink', { ...base(), webhookBackend: backend, maxBodyBytes });
+      const sink = new AuditSink(chart, 'sink', { ...base(), webhookBackend: backend, maxBodySize: maxBodyBytes === undefined ? undefined : Size.kibibytes(maxBodyBytes / 1024) });
       return sink.node.validate();
     };
     // A POST holds batch.maxSize events of up to truncate.maxEventSizeBytes (the batch byte limit does not split webhook batches).
-    expect(check(new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 40960 } }))).toEqual([]);
-    expect(check(new WebhookBackend({}))[0]).toMatch(/webhookBackend vs AuditSink maxBodyBytes \(16777216 bytes\): truncate\.enabled.*false leaves request bodies unbounded/);
+    expect(check(new WebhookBackend({ truncate: { enabled: true, maxEventSize: Size.kibibytes(40) } }))).toEqual([]);
+    expect(check(new WebhookBackend({}))[0]).toMatch(/webhookBackend vs AuditSink maxBodySize \(16777216 bytes\): truncate\.enabled.*false leaves request bodies unbounded/);
     expect(check(new WebhookBackend({ truncate: { enabled: true } }))[0]).toMatch(/truncate\.maxEventSizeBytes .*102400 × batch\.maxSize 400 = 40960000 bytes .*exceeds sinkMaxBodyBytes 16777216/);
-    expect(check(new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 40960 } }), 4 * 1024 * 1024)[0]).toMatch(/set truncate\.maxEventSizeBytes to ≤ 10483, or batch\.maxSize to ≤ 102/);
+    expect(check(new WebhookBackend({ truncate: { enabled: true, maxEventSize: Size.kibibytes(40) } }), 4 * 1024 * 1024)[0]).toMatch(/set truncate\.maxEventSize to ≤ 10483 bytes, or batch\.maxSize to ≤ 102/);
   });
 });
 
@@ -169,8 +171,8 @@ describe('FluentBitSink', () => {
   });
 
   it('synth refuses apiserver batches larger than buffer_max_size', () => {
-    const sink = new FluentBitSink(new Chart(testApp(), 'c'), 'fb', { ...common, bufferMaxBytes: 4 * 1024 * 1024, webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 40960 } }) });
-    expect(sink.node.validate()[0]).toMatch(/FluentBitSink bufferMaxBytes \(4194304 bytes\).*40960 × batch\.maxSize 400 .*set truncate\.maxEventSizeBytes to ≤ 10483/);
+    const sink = new FluentBitSink(new Chart(testApp(), 'c'), 'fb', { ...common, bufferMaxBytes: 4 * 1024 * 1024, webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSize: Size.kibibytes(40) } }) });
+    expect(sink.node.validate()[0]).toMatch(/FluentBitSink bufferMaxBytes \(4194304 bytes\).*40960 bytes × batch\.maxSize 400 .*set truncate\.maxEventSize to ≤ 10483 bytes/);
     expect(() => new FluentBitSink(new Chart(testApp(), 'c'), 'fb', { ...common, bufferMaxBytes: 1000 })).toThrow(/bufferMaxBytes: 1000 is below 512 KiB/);
   });
 });
@@ -230,7 +232,7 @@ describe('every sink is a WebhookSink', () => {
   const kc = { certificateAuthorityFile: '/etc/kubernetes/audit-webhook/ca.crt', clientCertificateFile: '/etc/kubernetes/audit-webhook/c.crt', clientKeyFile: '/etc/kubernetes/audit-webhook/c.key' };
   const certManager = SinkTls.fromCertManager({ issuerName: 'audit-ca', issuerKind: CertManagerIssuerKind.CLUSTER_ISSUER });
   const cases: Array<[string, (c: Chart, tls: SinkTls, bad?: boolean) => WebhookSink, string]> = [
-    ['AuditSink', (c, tls, bad) => new AuditSink(c, 's', { ...base(), tls, maxBodyBytes: bad ? 10 : undefined }), 'https://10.96.0.50:8443/audit'],
+    ['AuditSink', (c, tls, bad) => new AuditSink(c, 's', { ...base(), tls, maxBodySize: bad ? Size.kibibytes(10 / 1024) : undefined }), 'https://10.96.0.50:8443/audit'],
     ['FluentBitSink', (c, tls, bad) => new FluentBitSink(c, 's', { ...common, tls, bufferMaxBytes: bad ? 10 : undefined }), 'https://10.96.0.51:9880/kube.audit'],
     ['VectorSink', (c, tls, bad) => new VectorSink(c, 's', { ...common, tls, port: bad ? 0 : undefined }), 'https://10.96.0.51:8443/audit'],
     ['FalcoSink', (c, tls, bad) => new FalcoSink(c, 's', { ...common, tls, maxBatchBytes: bad ? 10 : undefined }), 'https://10.96.0.51:9765/k8s-audit'],

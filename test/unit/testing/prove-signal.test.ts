@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { ClusterAudit, writeNodeFiles } from '../../../src/gitops';
 import { ROOT } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
+import { Preset } from '../../../src/presets/preset-names';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -13,7 +15,7 @@ describe('prove --kind interrupted', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)('%s while the cluster is being created deletes it, then ends by that signal', async (signal) => {
     const dir = tempDir('prove-signal');
     const app = new App({ outdir: join(dir, 'dist') });
-    new ClusterAudit(app, 'cluster-audit', { kubernetesVersion: '1.37', presets: ['cis'] });
+    new ClusterAudit(app, 'cluster-audit', { kubernetesVersion: KubernetesVersion.V1_37, presets: [Preset.CIS] });
     app.synth();
     writeNodeFiles(app, { cwd: dir });
     // A stand-in for kind that records its calls; `create` takes a while, as the real one does.
