@@ -1,11 +1,12 @@
 // The example app `cdk8s synth` runs: PCI DSS auditing with a local log and the remote sink.
 //   dist/*.k8s.yaml, dist/kustomization.yaml   the sink (what Argo CD / Flux apply)
 //   dist/node/                                 files for the control-plane node: policy, webhook kubeconfig,
-//                                              kubeadm, kind and static-pod wiring, files.yaml (where each goes)
+//                                              kubeadm, kind and static-pod wiring, the other control planes
+//                                              (docs/control-planes.md), files.yaml (where each goes)
 import { ApiObject, Chart, Size } from 'cdk8s';
 // The compiled library (`npm run synth` builds it first), as a user's app imports the package: transpiling
 // the library's sources on every synth would make synth several times slower.
-import { AuditApp, ClusterAudit, KubernetesVersion, Preset, sinkRetentionPropsFor } from './lib';
+import { AuditApp, ClusterAudit, KubernetesVersion, Preset, allControlPlanes, sinkRetentionPropsFor } from './lib';
 import { AuditSink, SinkSigningKey, SinkTls } from './lib/sinks';
 
 /** The sink's fixed ClusterIP: the apiserver runs on the host network and cannot resolve Service names. */
@@ -36,6 +37,9 @@ const audit = new ClusterAudit(chart, 'cluster-audit', {
     },
   },
   kind: { name: 'cdk8s-audit' },
+  // Every other control plane's wiring too (dist/node/cluster-api, k3s, rke2, talos, kops, eks-anywhere, openshift):
+  // the examples of docs/control-planes.md. Drop what your clusters do not run.
+  controlPlanes: allControlPlanes({ name: 'cdk8s-audit-control-plane' }),
 });
 
 const retention = sinkRetentionPropsFor(audit.policy.preset!.retention);
