@@ -15,26 +15,34 @@
  * index covers `dedupeWindowMs` and is rebuilt from the segments on open.
  */
 import { createHash, Hash } from 'node:crypto';
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { ANCHOR_FILE, AnchorDocument, DIGEST_RE, digestName, HEAD_FILE, HeadDocument, LOCK_FILE, QUARANTINE_DIR, SEGMENT_RE, SegmentDigest, segmentName } from './layout';
+import { DIGEST_RE, digestName, HEAD_FILE, HeadDocument, LOCK_FILE, QUARANTINE_DIR, SEGMENT_RE, SegmentDigest, segmentName, AnchorDocument, ANCHOR_FILE } from './layout';
 import { Histogram, Logger, silentLogger } from './metrics';
-import { CommitSigner, commitSigner, commitSigningInput, decodeRecord, DecodedRecord, encodeRecords, GENESIS_HASH, sha256Hex, splitLines } from './record';
-import { signatureProblem, signDocument, SigningKey } from './signing';
+import { CommitSigner, commitSigner, decodeRecord, DecodedRecord, encodeRecords, GENESIS_HASH, sha256Hex, splitLines } from './record';
+import { signDocument, SigningKey } from './signing';
+import { DEFAULT_DEDUPE_MAX_KEYS, DEFAULT_DEDUPE_WINDOW_MS, dedupeKey, indexEvent, pruneDedupe } from './store-dedupe';
+import { StoreError, StoreOpenError } from './store-errors';
+import { fsyncDir, isDiskFull, writeFileDurable } from './store-files';
+import { acquireStoreLock, releaseStoreLock } from './store-lock';
+import { authenticatedFrontier, damagedStore, isoOrThrow, readSignedFile } from './store-recovery';
+import { enforceRetention as applyRetention, rotationDue, SealedSegment } from './store-retention';
 import type { ReceivedEvent } from '../sink-contract/event-list';
+
+// The store's parts by job: store-dedupe (the (auditID, stage) index), store-retention (rotation, retention),
+// store-lock and store-recovery (opening: the lock, signed documents, the authenticated frontier), store-files
+// (crash-safe writes), store-errors. The class below is the commit path and ties them together.
+export { DEFAULT_DEDUPE_MAX_KEYS, DEFAULT_DEDUPE_WINDOW_MS } from './store-dedupe';
+export { StoreError, StoreOpenError } from './store-errors';
+export type { StoreErrorReason } from './store-errors';
+export { fsyncDir } from './store-files';
+export { authenticatedFrontier } from './store-recovery';
+export type { Frontier } from './store-recovery';
 
 export const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_SEGMENT_MAX_AGE_MS = 60 * 60 * 1000;
 export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
-/**
- * The apiserver retries a batch for at most about 5 minutes with its defaults (10 s initial backoff ×1.5 over
- * 5 steps, plus up to 30 s per attempt), so 10 minutes of (auditID, stage) pairs catch every retry.
- */
-export const DEFAULT_DEDUPE_WINDOW_MS = 10 * 60 * 1000;
-/** Upper bound of the dedupe index (about 150 bytes each): bounds memory at any event rate. */
-export const DEFAULT_DEDUPE_MAX_KEYS = 1_000_000;
-
 export interface StoreOptions {
   /** The store directory (created 0700 if missing). */
   readonly dir: string;
@@ -66,27 +74,6 @@ export interface StoreOptions {
   readonly now?: () => Date;
 }
 
-export type StoreErrorReason = 'disk_full' | 'overload' | 'store_error' | 'shutting_down';
-
-/** A commit could not be made; the request must be answered 503 so the apiserver retries. */
-export class StoreError extends Error {
-  constructor(
-    public readonly reason: StoreErrorReason,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
-
-/** The store cannot be opened (in use, damaged or modified): the sink must not start on it. */
-export class StoreOpenError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreOpenError';
-  }
-}
-
 export interface AppendResult {
   /** Events written by this call. */
   readonly stored: number;
@@ -105,68 +92,11 @@ interface ActiveSegment {
   readonly hash: Hash;
 }
 
-interface SealedSegment {
-  readonly name: string;
-  readonly firstSeq: number;
-  readonly lastSeq: number;
-  readonly lastHash: string;
-  readonly digestSha256: string;
-  readonly sealedAt: Date;
-  /** Segment plus digest file. */
-  readonly bytes: number;
-}
-
 interface QueuedBatch {
   readonly events: ReceivedEvent[];
   readonly bytes: number;
   resolve(): void;
   reject(e: Error): void;
-}
-
-const dedupeKey = (auditID: string, stage: string) => `${auditID}\u0000${stage}`;
-
-function isoOrThrow(s: unknown, what: string): Date {
-  const d = typeof s === 'string' ? new Date(s) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw new StoreOpenError(`${what}: not a timestamp`);
-  return d;
-}
-
-/** fsyncs a directory (so a rename or create in it survives a crash). */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, fsConstants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Writes a file so that it exists whole or not at all, and survives a crash. */
-async function writeFileDurable(dir: string, name: string, data: string | Buffer): Promise<void> {
-  const tmp = join(dir, `.${name}.tmp`);
-  const fh = await fsp.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(tmp, join(dir, name));
-  await fsyncDir(dir);
-}
-
-function isDiskFull(e: unknown): boolean {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class Store {
@@ -232,7 +162,7 @@ export class Store {
     } catch (e) {
       // Checks after the open segment was opened (the signed head) can still refuse the store.
       await (store.active as ActiveSegment | undefined)?.fh.close().catch(() => undefined);
-      await fsp.rm(join(options.dir, LOCK_FILE), { force: true });
+      await releaseStoreLock(options.dir);
       throw e;
     }
     const interval = Math.min(60_000, Math.max(1_000, Math.floor(store.segmentMaxAgeMs / 10)));
@@ -340,7 +270,7 @@ export class Store {
       if (!(await this.writeHead(true))) this.closeProblem ??= `the final ${HEAD_FILE} could not be written (${this.lastHeadError}); every acknowledged commit is signed in its segment, so the store still verifies`;
       await this.active.fh.close();
     });
-    await fsp.rm(join(this.dir, LOCK_FILE), { force: true });
+    await releaseStoreLock(this.dir);
   }
 
   // ---- commit path ----
@@ -504,19 +434,11 @@ export class Store {
   }
 
   private pruneDedupe(): void {
-    const cutoff = this.now().getTime() - this.dedupeWindowMs;
-    const max = this.options.dedupeMaxKeys ?? DEFAULT_DEDUPE_MAX_KEYS;
-    for (const [key, t] of this.dedupe) {
-      if (t >= cutoff && this.dedupe.size <= max) break;
-      this.dedupe.delete(key);
-    }
+    pruneDedupe(this.dedupe, this.now().getTime() - this.dedupeWindowMs, this.options.dedupeMaxKeys ?? DEFAULT_DEDUPE_MAX_KEYS);
   }
 
   private async rotateIfDue(): Promise<void> {
-    const a = this.active;
-    if (a.records === 0) return;
-    const age = this.now().getTime() - a.openedAt.getTime();
-    if (a.bytes < this.segmentMaxBytes && age < this.segmentMaxAgeMs) return;
+    if (!rotationDue(this.active, this.now(), this.segmentMaxBytes, this.segmentMaxAgeMs)) return;
     await this.seal();
     await this.openNewSegment();
     await this.writeHead(true);
@@ -557,74 +479,34 @@ export class Store {
     this.active = { name, firstSeq: this.lastSeq + 1, firstPrev: this.lastHash, openedAt: this.now(), fh, bytes: 0, records: 0, hash: createHash('sha256') };
   }
 
-  private async enforceRetention(): Promise<void> {
-    const maxAge = this.options.retentionMaxAgeMs ?? 0;
-    const maxBytes = this.options.retentionMaxBytes ?? 0;
-    while (this.sealed.length > 0) {
-      const oldest = this.sealed[0];
-      const overAge = maxAge > 0 && this.now().getTime() - oldest.sealedAt.getTime() > maxAge;
-      const overSize = maxBytes > 0 && this.storeBytes() > maxBytes;
-      if (!overAge && !overSize) return;
-      const anchor: AnchorDocument = {
-        kind: 'cdk8s-audit/retention-anchor',
-        version: 1,
-        deletedThrough: oldest.name,
-        lastSeq: oldest.lastSeq,
-        lastHash: oldest.lastHash,
-        digestSha256: oldest.digestSha256,
-        deletedAt: this.now().toISOString(),
-        reason: overAge ? `sealed more than ${maxAge} ms ago (--retention-max-age)` : `store over ${maxBytes} bytes (--retention-max-bytes)`,
-      };
-      await writeFileDurable(this.dir, ANCHOR_FILE, JSON.stringify(signDocument(this.options.key, anchor), null, 2) + '\n');
-      await fsp.rm(join(this.dir, oldest.name), { force: true });
-      await fsp.rm(join(this.dir, digestName(oldest.name)), { force: true });
-      await fsyncDir(this.dir);
-      this.sealed.shift();
-      this.log.info('retention deleted segment', { segment: oldest.name, lastSeq: oldest.lastSeq, reason: anchor.reason });
-    }
+  private enforceRetention(): Promise<void> {
+    return applyRetention({
+      dir: this.dir,
+      key: this.options.key,
+      log: this.log,
+      now: this.now,
+      maxAgeMs: this.options.retentionMaxAgeMs ?? 0,
+      maxBytes: this.options.retentionMaxBytes ?? 0,
+      sealed: this.sealed,
+      storeBytes: () => this.storeBytes(),
+    });
   }
 
   // ---- open: lock and recovery ----
 
   private async lock(): Promise<void> {
-    const path = join(this.dir, LOCK_FILE);
-    try {
-      await fsp.writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const holder = await acquireStoreLock(this.dir);
+    if (holder !== undefined) {
+      throw new StoreOpenError(`store ${this.dir}: in use by the process ${holder} (${join(this.dir, LOCK_FILE)}); one sink per store — stop it, or give this sink its own --store`);
     }
-    const pid = Number((await fsp.readFile(path, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
-      throw new StoreOpenError(`store ${this.dir}: in use by the process ${pid} (${path}); one sink per store — stop it, or give this sink its own --store`);
-    }
-    await fsp.writeFile(path, `${process.pid}\n`, { mode: 0o600 });
   }
 
   private damaged(what: string): StoreOpenError {
-    return new StoreOpenError(
-      `store ${this.dir}: ${what}. The store was modified or damaged; the sink will not append to it. ` +
-        `Run 'cdk8s-audit sink verify --store ${this.dir} --key KEYFILE' for the first bad place, keep the directory as evidence, and start the sink on a new --store`,
-    );
+    return damagedStore(this.dir, what);
   }
 
-  private async readSigned<T>(name: string): Promise<{ doc: T; text: string } | undefined> {
-    let text: string;
-    try {
-      text = await fsp.readFile(join(this.dir, name), 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      throw this.damaged(`${name} is not JSON`);
-    }
-    const problem = signatureProblem(this.options.key, doc);
-    if (problem) throw this.damaged(`${name} ${problem}`);
-    return { doc: doc as T, text };
+  private readSigned<T>(name: string): Promise<{ doc: T; text: string } | undefined> {
+    return readSignedFile<T>(this.dir, this.options.key, name);
   }
 
   private async recover(): Promise<void> {
@@ -705,13 +587,7 @@ export class Store {
   }
 
   private indexEvent(event: Buffer, t: number, windowStart: number): void {
-    if (t < windowStart) return;
-    try {
-      const e = JSON.parse(event.toString('utf8')) as { auditID?: string; stage?: string };
-      if (typeof e.auditID === 'string' && typeof e.stage === 'string') this.dedupe.set(dedupeKey(e.auditID, e.stage), t);
-    } catch {
-      /* verify reports it; the index just lacks it */
-    }
+    indexEvent(this.dedupe, event, t, windowStart);
   }
 
   private async indexSegment(name: string, windowStart: number): Promise<void> {
@@ -791,42 +667,4 @@ export class Store {
     this.lastSeq = last ? last.seq : this.lastSeq;
     this.lastHash = last ? last.hash : this.lastHash;
   }
-}
-
-export interface Frontier {
-  /** How many of the records (from the first) a signature of the key covers. */
-  readonly trusted: number;
-  /** The records after `trusted` are one commit the sink itself started (its signed mark verifies) whose last records are missing. */
-  readonly cut: boolean;
-  /** Index of the first record within `trusted` whose commit mark does not verify (it was modified), if any. */
-  readonly badMark?: number;
-}
-
-/**
- * How many of a segment's chained records (each following the previous one) are covered by a signature:
- * a commit mark that verifies and whose last record is present with the hash it names (that fixes every
- * record before it too), or the signed head's position (stores written before commits were signed rely on
- * it). Pure apart from the key's verify.
- */
-export function authenticatedFrontier(records: readonly DecodedRecord[], key: SigningKey, head?: Pick<HeadDocument, 'lastSeq' | 'lastHash'>): Frontier {
-  let trusted = 0;
-  let cutAt = -1;
-  if (records.length && head) {
-    const n = head.lastSeq - records[0].seq + 1;
-    if (n >= 1 && n <= records.length && records[n - 1].hash === head.lastHash) trusted = n;
-  }
-  const bad: number[] = [];
-  for (let i = 0; i < records.length; i++) {
-    const c = records[i].commit;
-    if (!c) continue;
-    const end = i + c.records;
-    if (!key.verify(commitSigningInput(records[i].seq, c.records, c.last), c.sig) || (end <= records.length && records[end - 1].hash !== c.last)) {
-      bad.push(i);
-      continue;
-    }
-    if (end <= records.length) trusted = Math.max(trusted, end);
-    else if (i === trusted) cutAt = i;
-  }
-  const badMark = bad.find((i) => i < trusted);
-  return { trusted, cut: cutAt >= 0 && cutAt === trusted, ...(badMark !== undefined ? { badMark } : {}) };
 }
