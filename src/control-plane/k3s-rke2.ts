@@ -11,9 +11,10 @@
  *    `level: None` there (pkg/podtemplate/utils.go, WriteDefaultPolicyFile), so put the policy first;
  *  - RKE2 prepends `--audit-log-maxage=30 --audit-log-maxbackup=10 --audit-log-maxsize=100`; the
  *    `kube-apiserver-arg` values come later and win;
- *  - the directory of `--audit-log-path` is mounted read-write; files named by flags are mounted
- *    one by one, but files a webhook kubeconfig refers to are not, so the webhook directory goes into
- *    `kube-apiserver-extra-mount` (`host:container:ro`, pkg/podtemplate/podtemplate.go addExtraMounts).
+ *  - the directory of `--audit-log-path` is mounted read-write; a flag whose value is an absolute path
+ *    to a file that exists when RKE2 starts is mounted as that file (pkg/podtemplate/podtemplate.go
+ *    ReadFiles), but only `--kubeconfig`'s certificates are followed, not those of the audit webhook's
+ *    kubeconfig: the webhook directory goes into `kube-apiserver-extra-mount` (`host:container:ro`, addExtraMounts).
  * Pure: no I/O.
  */
 import { ApiserverAudit } from '../backends/apiserver-audit';
