@@ -10,6 +10,7 @@ import { RecordFeed } from './feed';
 import { DEFAULT_ES_INDEX, LokiLabelField } from '../sink-contract/forward-format';
 import { HttpTarget, HttpTargetConfig } from './forward-http';
 import { ElasticsearchOutput, LokiOutput, newOutputStats, OutputStats } from './forward-outputs';
+import { Pseudonymizer, PseudonymizingTarget } from './forward-pseudonym';
 import { Counter, GaugeVec, Logger, Registry } from './metrics';
 import { AlertRulesDocument, DEFAULT_FIRST_SEEN_MAX_KEYS } from '../sink-contract/alert-rules';
 import { RulesEngine } from './rules-engine';
@@ -45,6 +46,8 @@ export interface PipelineOptions {
     readonly webhook?: HttpTargetConfig;
   };
   readonly log: Logger;
+  /** Forward pseudonymized copies (user names, UIDs, source addresses as keyed hashes) with the HMAC key in this file. @default as stored */
+  readonly pseudonymizeKeyFile?: string;
 }
 
 interface Running {
@@ -69,10 +72,12 @@ export class Pipeline {
 
   /** Builds the outputs (reads TLS files, checks credential files); throws HttpTargetError naming the option. */
   constructor(private readonly options: PipelineOptions) {
+    const pseudonymizer = options.pseudonymizeKeyFile ? Pseudonymizer.fromFile(options.pseudonymizeKeyFile) : undefined;
     for (const f of options.forwards) {
       const http = new HttpTarget(optionOf(f.kind), f.http);
       const stats = newOutputStats();
-      const target = f.kind === 'elasticsearch' ? new ElasticsearchOutput(http, f.index ?? DEFAULT_ES_INDEX, options.log, stats) : new LokiOutput(http, { labelFields: f.labelFields, staticLabels: f.staticLabels, tenant: f.tenant }, options.log, stats);
+      const output = f.kind === 'elasticsearch' ? new ElasticsearchOutput(http, f.index ?? DEFAULT_ES_INDEX, options.log, stats) : new LokiOutput(http, { labelFields: f.labelFields, staticLabels: f.staticLabels, tenant: f.tenant }, options.log, stats);
+      const target = pseudonymizer ? new PseudonymizingTarget(output, pseudonymizer) : output;
       this.pending.push({ label: f.kind, id: targetId(`forward-${f.kind}`, http.safeUrl), target, stats, http, startAt: options.forwardFrom ?? 'oldest', batch: options.batch });
     }
     if (options.rules?.webhook) this.webhook = new AlertWebhook(new HttpTarget('--alerts-webhook', options.rules.webhook), options.log);

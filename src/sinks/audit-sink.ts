@@ -28,6 +28,10 @@ import {
   LoggingAuth,
   LoggingTls,
   mountOutputSecrets,
+  mountPseudonymizeKey,
+  pseudonymizeKeyArgs,
+  pseudonymizeKeyProblems,
+  SecretKeyRef,
   outputSecretFiles,
   sinkServeTargetArgs,
   urlNeedsDns,
@@ -97,6 +101,12 @@ export interface AuditSinkProps extends WebhookSinkProps {
   /** Forward every stored event to Loki (push API). Needs `egressCidrs`. @default - none */
   readonly forwardLoki?: LokiOutputProps;
   /**
+   * Forward pseudonymized copies: user names, UIDs and source addresses as keyed hashes (HMAC-SHA256 with the
+   * ≥ 32-byte secret in this Secret key; GDPR Art. 32). The local store keeps the events as received.
+   * @default - forwarded as stored
+   */
+  readonly forwardPseudonymizeKey?: SecretKeyRef;
+  /**
    * Detection rules that read the events this sink forwards (e.g. Elastic's prebuilt rules behind
    * forwardElasticsearch, Sigma rules in a SIEM): synth fails when the ClusterAudit's policy silences any,
    * naming each rule, the deciding policy rule and the fix. @default no check
@@ -113,6 +123,7 @@ export interface AuditSinkProps extends WebhookSinkProps {
 const STORE_MOUNT = '/var/lib/audit-sink';
 const RULES_MOUNT = '/etc/audit-sink/rules';
 const OUTPUTS_MOUNT = '/etc/audit-sink/outputs';
+const PSEUDONYM_MOUNT = `${OUTPUTS_MOUNT}/pseudonym`;
 const TLS_MOUNT = '/etc/audit-sink/tls';
 const KEY_MOUNT = '/etc/audit-sink/signing';
 
@@ -179,6 +190,7 @@ export class AuditSink extends WebhookSink {
     }
     if (props.forwardElasticsearch) problems.push(...elasticsearchOutputProblems('forwardElasticsearch', props.forwardElasticsearch));
     if (props.forwardLoki) problems.push(...lokiOutputProblems('forwardLoki', props.forwardLoki));
+    problems.push(...pseudonymizeKeyProblems('forwardPseudonymizeKey', props.forwardPseudonymizeKey, !!(props.forwardElasticsearch ?? props.forwardLoki)));
     const destinations = [props.forwardElasticsearch?.url, props.forwardLoki?.url, props.alertWebhook?.url].filter((u): u is string => u !== undefined);
     if (destinations.length && !(props.egressCidrs ?? []).length) {
       problems.push('egressCidrs: empty, but the sink must reach ' + destinations.join(', ') + '; list the CIDRs those hosts are in (the NetworkPolicy denies all other egress)');
@@ -234,6 +246,7 @@ export class AuditSink extends WebhookSink {
       for (const [k, v] of Object.entries(lokiStaticLabels(l))) outputArgs.push('--forward-loki-label', `${k}=${v}`);
       if (l.tenant) outputArgs.push('--forward-loki-tenant', l.tenant);
     }
+    if (props.forwardPseudonymizeKey) outputArgs.push(...pseudonymizeKeyArgs(PSEUDONYM_MOUNT));
     const args = [
       'sink', 'serve',
       '--store', `${STORE_MOUNT}/store`,
@@ -277,6 +290,7 @@ export class AuditSink extends WebhookSink {
       this.deployment.podMetadata.addAnnotation('cdk8s-audit.io/alert-rules-sha256', createHash('sha256').update(rulesYaml).digest('hex'));
     }
     for (const o of outputs) mountOutputSecrets(this, container, o.prefix, o.dir, o.tls, o.auth);
+    if (props.forwardPseudonymizeKey) mountPseudonymizeKey(this, container, PSEUDONYM_MOUNT, props.forwardPseudonymizeKey);
 
     this.node.addValidation({
       validate: () => {

@@ -173,6 +173,28 @@ export function mountOutputSecrets(scope: Construct, container: kplus.Container,
   }
 }
 
+/**
+ * Pseudonymized forwarding (AuditSink `forwardPseudonymizeKey`, `sink serve --forward-pseudonymize-key`): the
+ * outputs get user names, UIDs and source addresses as keyed hashes; the store keeps them as received.
+ */
+export function pseudonymizeKeyProblems(field: string, ref: SecretKeyRef | undefined, forwarding: boolean): string[] {
+  if (!ref) return [];
+  const p = secretRefProblems(field, ref);
+  if (!forwarding) p.push(`${field}: pseudonymizes what is forwarded, but nothing is (give forwardElasticsearch or forwardLoki, or remove it)`);
+  return p;
+}
+
+/** The `sink serve` flags reading the pseudonym key once mountPseudonymizeKey has mounted it under `dir`. */
+export function pseudonymizeKeyArgs(dir: string): string[] {
+  return ['--forward-pseudonymize-key', `${dir}/pseudonym.key`];
+}
+
+/** Mounts the pseudonym key Secret (read-only, volume `pseudonym-key`) into `container` under `dir`. */
+export function mountPseudonymizeKey(scope: Construct, container: kplus.Container, dir: string, ref: SecretKeyRef): void {
+  const s = kplus.Secret.fromSecretName(scope, 'pseudonym-key-secret', ref.secretName);
+  container.mount(dir, secretVolume(scope, 'pseudonym-key-volume', 'pseudonym-key', s, { [ref.key]: 'pseudonym.key' }), { readOnly: true });
+}
+
 /** `sink serve` flags for one destination (`--forward-elasticsearch`, `--forward-loki`, `--alerts-webhook`). */
 export function sinkServeTargetArgs(flag: string, url: string, auth: LoggingAuth | undefined, files: OutputFiles): string[] {
   const args = [`--${flag}`, url];

@@ -38,6 +38,7 @@ export const OUTPUT_OPTIONS: OptionSpec = {
   'forward-from': { type: 'string' },
   'forward-drain-timeout': { type: 'string' },
   'forward-insecure-http': { type: 'boolean' },
+  'forward-pseudonymize-key': { type: 'string' },
   rules: { type: 'string' },
   'alerts-file': { type: 'string' },
   ...targetOptions('alerts-webhook', false),
@@ -71,6 +72,8 @@ cursor in <store>/state/; forwarding never holds up or weakens the store):
   --forward-drain-timeout DURATION
                                on SIGTERM, forwarders and rules may catch up this long (default 5s)
   --forward-insecure-http      allow http:// destinations (no credentials; tests only)
+  --forward-pseudonymize-key FILE  send user names, UIDs and source addresses as keyed hashes (HMAC-SHA256 with
+                               the ≥ 32-byte secret in FILE; GDPR Art. 32); the local store keeps them as received
 Alert rules:
   --rules FILE                 evaluate these rules (cdk8s-audit sink rules validate FILE) on every
                                durable event; alerts are JSON lines on stdout and audit_sink_alerts_total
@@ -88,6 +91,8 @@ export interface OutputOptions {
   readonly rulesFile?: string;
   readonly alertsFile?: string;
   readonly webhook?: HttpTargetConfig;
+  /** HMAC key file: outputs get user names, UIDs and source addresses as keyed hashes (GDPR Art. 32). */
+  readonly pseudonymizeKeyFile?: string;
 }
 
 function usage<T>(fn: () => T): T {
@@ -201,5 +206,7 @@ export function parseOutputOptions(args: ParsedArgs, cwd: string, forwardStdout:
   const webhook = target(args, cwd, 'alerts-webhook', false, timeoutMs);
   if (!rules && (alertsFile || webhook)) throw new UsageError(`--${alertsFile ? 'alerts-file' : 'alerts-webhook'} needs --rules FILE`);
   if (rules && forwardStdout && !alertsFile) throw new UsageError('--forward-stdout and --rules both write to stdout; give --alerts-file FILE for the alerts');
-  return { forwards, batch: { maxRecords, maxBytes, maxWaitMs: dur('forward-batch-max-wait', 1000) }, retry, forwardFrom: from, drainTimeoutMs: dur('forward-drain-timeout', 5000), rules, rulesFile, alertsFile, webhook };
+  const pseudonymizeKeyFile = s('forward-pseudonymize-key') && resolve(cwd, s('forward-pseudonymize-key')!);
+  if (pseudonymizeKeyFile && forwards.length === 0) throw new UsageError('--forward-pseudonymize-key needs --forward-elasticsearch URL or --forward-loki URL (it changes what they receive)');
+  return { forwards, batch: { maxRecords, maxBytes, maxWaitMs: dur('forward-batch-max-wait', 1000) }, retry, forwardFrom: from, drainTimeoutMs: dur('forward-drain-timeout', 5000), rules, rulesFile, alertsFile, webhook, ...(pseudonymizeKeyFile ? { pseudonymizeKeyFile } : {}) };
 }

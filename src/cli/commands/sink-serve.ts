@@ -251,9 +251,10 @@ function buildPipeline(outputs: OutputOptions, stdout: NodeJS.WritableStream, lo
       forwardFrom: outputs.forwardFrom,
       rules: outputs.rules ? { doc: outputs.rules, stream, webhook: outputs.webhook } : undefined,
       log,
+      pseudonymizeKeyFile: outputs.pseudonymizeKeyFile,
     });
   } catch (e) {
-    if (e instanceof HttpTargetError) throw new InputError(e.message);
+    if (e instanceof HttpTargetError || e instanceof SigningKeyError) throw new InputError(`${e instanceof SigningKeyError ? '--forward-pseudonymize-key: ' : ''}${e.message}`);
     throw e;
   }
 }
