@@ -1,12 +1,14 @@
 /**
  * Documentation generated from the tables in the code, so the docs cannot drift from what the code does:
- * docs/flags.md from the flag table, and the README's lint rule table from LINT_RULES. `npm run docs`
+ * docs/flags.md from the flag table, the README's lint rule table from LINT_RULES and its preset table from
+ * PRESETS. `npm run docs`
  * rewrites what differs; test/unit/docs.test.ts fails while anything differs and names this command.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderFlagReference } from '../src/backends/flag-docs';
 import { renderLintRulesMarkdown } from '../src/policy/lint-rules';
+import { PRESETS } from '../src/presets';
 
 export const DOCS_COMMAND = 'npm run docs';
 
@@ -20,7 +22,25 @@ interface GeneratedDoc {
 const GENERATED: readonly GeneratedDoc[] = [
   { file: 'docs/flags.md', render: renderFlagReference },
   { file: 'README.md', section: 'lint-rules', render: renderLintRulesMarkdown },
+  { file: 'README.md', section: 'presets', render: renderPresetTable },
 ];
+
+/**
+ * The README's preset table: each preset's framework, node log rotation, sink retention and its basis. The two
+ * scanner columns hold for every preset because test/unit/presets/scanner-checks.test.ts runs both checks on
+ * every preset in PRESETS (and every pair), so a preset added there is checked before it shows here.
+ */
+function renderPresetTable(): string {
+  const cell = (v: unknown) => String(v).replace(/\|/g, '\\|');
+  return [
+    '| preset | framework | node log (`--audit-log-maxage` / `-maxbackup`) | sink (`--retention-max-age`, no `--retention-max-bytes`) | retention basis | kubescape C-0161 | kube-bench CIS 1.2.16–1.2.19, 3.2.1 |',
+    '|---|---|---|---|---|---|---|',
+    ...PRESETS.map(
+      (p) =>
+        `| \`${p.name}\` | ${cell(p.framework)} | ${p.logFlags['audit-log-maxage']} d / ${p.logFlags['audit-log-maxbackup']} | ${p.retention.totalDays} d | ${cell(p.retention.basis)} | passes | passes |`,
+    ),
+  ].join('\n');
+}
 
 /** `text` with the lines between the section's markers replaced by `body`; throws when the markers are missing. */
 export function replaceSection(text: string, file: string, name: string, body: string): string {
@@ -32,12 +52,16 @@ export function replaceSection(text: string, file: string, name: string, body: s
   return `${text.slice(0, from)}${body.trimEnd()}\n${text.slice(end)}`;
 }
 
-/** Every generated document as it is on disk and as the code says it should be. */
+/** Every generated file as it is on disk and as the code says it should be (all its sections applied). */
 export function generatedDocs(root: string): { readonly file: string; readonly current: string; readonly expected: string }[] {
-  return GENERATED.map((doc) => {
-    const current = readFileSync(join(root, doc.file), 'utf8');
-    const expected = doc.section === undefined ? doc.render() : replaceSection(current, doc.file, doc.section, doc.render());
-    return { file: doc.file, current, expected };
+  const files = [...new Set(GENERATED.map((doc) => doc.file))];
+  return files.map((file) => {
+    const current = readFileSync(join(root, file), 'utf8');
+    const expected = GENERATED.filter((doc) => doc.file === file).reduce(
+      (text, doc) => (doc.section === undefined ? doc.render() : replaceSection(text, file, doc.section, doc.render())),
+      current,
+    );
+    return { file, current, expected };
   });
 }
 
