@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver (every version in versions.env) and etcd from the Go module proxy,
+# Builds kube-apiserver (every version in versions.env), etcd and the Go YAML checker from the Go module proxy,
 # caching binaries, GOMODCACHE and GOCACHE outside the repository.
 #   scripts/build-k8s.sh            build what is missing, print the binary paths
 #   scripts/build-k8s.sh --print    print the paths only (exit 1 if a binary is missing)
@@ -25,5 +25,7 @@ k8s_require_go
 k8s_lock
 k8s_build_etcd "$ETCD_VERSION"
 for v in $K8S_VERSIONS; do k8s_build "$v" kube-apiserver; done
+# The YAML checker test/e2e/go-yaml.test.ts runs (sigs.k8s.io/yaml), from the same module and build cache.
+bash "$here/build-go-yaml-check.sh" >/dev/null
 k8s_log "cache: $(du -sh "$K8S_CACHE" | cut -f1) in $K8S_CACHE"
 "$0" --print

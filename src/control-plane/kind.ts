@@ -8,7 +8,7 @@
  * (extraArgs appended to kind's own in v1beta4, merged into the map in v1beta3).
  */
 import { posix } from 'node:path';
-import { stringify } from 'yaml';
+import { renderGoYaml } from '../core/go-yaml';
 import { ApiserverAudit } from '../backends/apiserver-audit';
 import { AuditConfigError } from '../backends/errors';
 import { parseKubernetesVersion } from '../core/kubernetes-version';
@@ -111,7 +111,7 @@ export function kindCluster(audit: ApiserverAudit, options: KindClusterOptions):
   if (problems.length) throw new AuditConfigError(problems);
 
   const apiVersion = kindKubeadmApiVersion(minor);
-  const patch = stringify({ kind: 'ClusterConfiguration', apiVersion, apiServer: kubeadmApiServer(audit, apiVersion) }, { lineWidth: 0 });
+  const patch = renderGoYaml({ kind: 'ClusterConfiguration', apiVersion, apiServer: kubeadmApiServer(audit, apiVersion) });
   const controlPlane: Record<string, unknown> = {
     role: 'control-plane',
     ...(options.nodeImage ? { image: options.nodeImage } : {}),
@@ -128,5 +128,5 @@ export function kindCluster(audit: ApiserverAudit, options: KindClusterOptions):
 }
 
 export function renderKindCluster(audit: ApiserverAudit, options: KindClusterOptions): string {
-  return stringify(kindCluster(audit, options), { lineWidth: 0 });
+  return renderGoYaml(kindCluster(audit, options));
 }

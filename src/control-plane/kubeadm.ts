@@ -5,7 +5,7 @@
  * kubeadm accepts v1beta3 up to 1.36 (1.37 refuses it) and v1beta4 from 1.31
  * (cmd/kubeadm/app/util/config/common.go, validateSupportedVersion).
  */
-import { stringify } from 'yaml';
+import { renderGoYaml } from '../core/go-yaml';
 import { ApiserverMount } from '../backends/backends';
 import { ApiserverAudit } from '../backends/apiserver-audit';
 import { AuditConfigError } from '../backends/errors';
@@ -88,5 +88,5 @@ export function kubeadmClusterConfiguration(audit: ApiserverAudit, options: Kube
 }
 
 export function renderKubeadmClusterConfiguration(audit: ApiserverAudit, options: KubeadmConfigOptions = {}): string {
-  return stringify(kubeadmClusterConfiguration(audit, options), { lineWidth: 0 });
+  return renderGoYaml(kubeadmClusterConfiguration(audit, options));
 }

@@ -50,10 +50,20 @@ export function goReadsPlainAsNonString(s: string): boolean {
 
 /**
  * Characters the `yaml` package writes raw but libyaml (go-yaml's scanner) does not read back as
- * written: YAML 1.1 line breaks (NEL, LS, PS) fold inside any scalar, and C1 controls, BOM,
- * U+FFFE/U+FFFF are refused as non-printable. Lone surrogates cannot be encoded in UTF-8 at all.
+ * written (test/e2e/go-yaml.test.ts found these): YAML 1.1 line breaks (NEL, LS, PS) fold inside
+ * any scalar, and C1 controls, BOM, U+FFFE/U+FFFF are refused as non-printable. Lone surrogates cannot be encoded in UTF-8 at all.
  */
 const NEEDS_GO_ESCAPE = /[\u{7F}-\u{9F}\u{2028}\u{2029}\u{FEFF}\u{FFFE}\u{FFFF}\p{Surrogate}]/u;
+/**
+ * Multi-line strings the yaml package writes as block scalars that libyaml misreads: a first
+ * non-empty line starting with a blank (a tab there is refused as indentation; leading blank lines set the
+ * auto-detected indentation), or a line of only blanks (dropped or refused when it holds a tab).
+ */
+const RISKY_BLOCK = /^\n*[ \t]|(?:^|\n)[ \t]+(?:\n|$)/;
+
+function needsGoEscape(s: string): boolean {
+  return NEEDS_GO_ESCAPE.test(s) || (s.includes('\n') && RISKY_BLOCK.test(s));
+}
 
 /** A double-quoted YAML scalar with every non-printable or line-breaking character escaped. */
 function goDoubleQuoted(s: string): string {
@@ -91,7 +101,7 @@ export function renderGoYaml(value: unknown): string {
   visit(doc, {
     Scalar(_key, node) {
       if (typeof node.value !== 'string') return;
-      if (NEEDS_GO_ESCAPE.test(node.value)) {
+      if (needsGoEscape(node.value)) {
         const placeholder = `${nonce}-${escaped.size}-end`;
         escaped.set(placeholder, goDoubleQuoted(node.value));
         node.value = placeholder;
