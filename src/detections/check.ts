@@ -1,5 +1,5 @@
 import { SECRET_RESOURCES } from '../policy/audit-rule';
-import { evaluatePolicy } from '../policy/evaluate';
+import { evaluatePolicy, matchRule } from '../policy/evaluate';
 import { Level, PolicyDocument, PolicyRule, RequestAttributes, Stage, levelRank } from '../policy/model';
 import { ELASTIC_DETECTIONS } from './elastic';
 import { FALCO_DETECTIONS } from './falco';
@@ -164,7 +164,7 @@ export function formatCoverage(results: readonly DetectionCoverage[], allowed: r
 export interface VolumeEstimate {
   /** ResponseComplete events in the sample of the gap's request kind (verb, group, resource/subresource). */
   readonly events: number;
-  /** Of those, events that hold the bodies the proposed level records (so their size is known). */
+  /** Of those, events recorded at the proposed level or above, or holding its bodies (so their size is known). */
   readonly measured: number;
   /** Bytes of those bodies (requestObject, and responseObject for RequestResponse) as compact JSON. */
   readonly addedBytes: number;
@@ -182,17 +182,42 @@ export function estimateGapVolume(gap: DetectionGap, sample: readonly unknown[])
   let measured = 0;
   let addedBytes = 0;
   for (const raw of sample) {
-    const e = raw as { stage?: string; verb?: string; objectRef?: { apiGroup?: string; resource?: string; subresource?: string }; requestObject?: unknown; responseObject?: unknown };
+    const e = raw as SampleEvent;
     if (e?.stage !== Stage.RESPONSE_COMPLETE || e.verb !== a.verb) continue;
     const ref = e.objectRef ?? {};
     if ((ref.apiGroup ?? '') !== (a.apiGroup ?? '') || (ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource) !== resource) continue;
+    // Only the events the proposed rule would decide (its users, groups, namespaces), judged by the policy checker.
+    if (gap.fixRule && !matchRule(gap.fixRule, eventAttributes(e)).matched) continue;
     events++;
     const bodies = [e.requestObject, ...(gap.needs === Level.REQUEST_RESPONSE ? [e.responseObject] : [])];
-    if (bodies.some((b) => b === undefined)) continue;
+    // Recorded at the needed level or above, a missing body is one the request never had (a GET, an exec): 0 bytes.
+    const recordedAtNeed = e.level !== undefined && levelRank(e.level) >= levelRank(gap.needs);
+    if (!recordedAtNeed && bodies.some((b) => b === undefined)) continue;
     measured++;
-    addedBytes += bodies.reduce((n: number, b) => n + JSON.stringify(b).length, 0);
+    addedBytes += bodies.reduce((n: number, b) => n + (b === undefined ? 0 : JSON.stringify(b).length), 0);
   }
   return { events, measured, addedBytes };
+}
+
+interface SampleEvent {
+  readonly stage?: string;
+  readonly level?: string;
+  readonly verb?: string;
+  readonly requestURI?: string;
+  readonly user?: { readonly username?: string; readonly groups?: string[] };
+  readonly objectRef?: { readonly apiGroup?: string; readonly apiVersion?: string; readonly resource?: string; readonly subresource?: string; readonly namespace?: string; readonly name?: string };
+  readonly requestObject?: unknown;
+  readonly responseObject?: unknown;
+}
+
+/** The request an event records, from its objectRef (the kind test above already matched it). */
+function eventAttributes(e: SampleEvent): RequestAttributes {
+  const ref = e.objectRef ?? {};
+  return {
+    verb: e.verb ?? '', resourceRequest: true, path: e.requestURI ?? '', namespace: ref.namespace ?? '', apiGroup: ref.apiGroup ?? '', resource: ref.resource,
+    ...(ref.apiVersion ? { apiVersion: ref.apiVersion } : {}), ...(ref.subresource ? { subresource: ref.subresource } : {}), ...(ref.name ? { name: ref.name } : {}),
+    ...(e.user?.username ? { user: { name: e.user.username, groups: e.user.groups ?? [] } } : {}),
+  };
 }
 
 /** "+12.3 KiB over 40 events (2 of 42 without bodies)" */

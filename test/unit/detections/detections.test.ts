@@ -215,9 +215,18 @@ describe('estimateGapVolume: the bodies a proposed rule adds to a sample log', (
   it.each([
     ['one event with a body', [ev({ requestObject: body })], { events: 1, measured: 1, addedBytes: JSON.stringify(body).length }],
     ['recorded without body: counted, not measured', [ev({})], { events: 1, measured: 0, addedBytes: 0 }],
+    ['recorded below the needed level without body: not measured', [ev({ level: 'Metadata' })], { events: 1, measured: 0, addedBytes: 0 }],
+    ['recorded at the needed level without body (the request had none): measured, 0 bytes', [ev({ level: 'Request' }), ev({ level: 'RequestResponse' })], { events: 2, measured: 2, addedBytes: 0 }],
     ['other stage, verb, resource or subresource: ignored', [ev({ stage: 'ResponseStarted', requestObject: body }), ev({ verb: 'update', requestObject: body }),
       ev({ objectRef: { resource: 'services' }, requestObject: body }), ev({ objectRef: { resource: 'pods', subresource: 'binding' }, requestObject: body })], { events: 0, measured: 0, addedBytes: 0 }],
   ])('%s', (_, sample, expected) => expect(estimateGapVolume(gap, sample)).toEqual(expected));
+  it("counts only the events the proposed rule would decide: an anonymous-only rule ignores other users' requests", () => {
+    const anonymous = DETECTIONS.elastic.find((d) => d.name === 'Kubernetes Anonymous User Create/Update/Patch Pods Request');
+    const g = anonymous && checkDetection(getPreset('pci-dss').policy, anonymous).gaps[0];
+    expect(g?.fixRule?.userGroups).toEqual(['system:unauthenticated']);
+    const by = (username: string, groups: string[]) => ev({ user: { username, groups }, objectRef: { resource: 'pods', namespace: 'default' }, requestObject: body });
+    expect(estimateGapVolume(g!, [by('system:anonymous', ['system:unauthenticated']), by('alice', ['system:authenticated'])])).toEqual({ events: 1, measured: 1, addedBytes: JSON.stringify(body).length });
+  });
   it.each([
     [{ events: 0, measured: 0, addedBytes: 0 }, 'no such request in the sample'],
     [{ events: 3, measured: 3, addedBytes: 2048 }, '+2.0 KiB over 3 event(s) of the sample'],
