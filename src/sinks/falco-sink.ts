@@ -61,7 +61,7 @@ const PEM_DIR = '/etc/falco/certs';
  *   clusterIP: '10.96.0.53',
  *   controlPlaneCidrs: ['192.168.1.10/32'],
  *   tls: SinkTls.fromSecret('audit-falco-tls'),
- *   webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSizeBytes: 30 * 1024 } }), // 400 × 30 KiB fits
+ *   webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSize: Size.kibibytes(30) } }), // 400 × 30 KiB fits
  * });
  */
 export class FalcoSink extends WebhookSink {
@@ -141,7 +141,7 @@ export class FalcoSink extends WebhookSink {
         const v = props.webhookBackend?.flagValues;
         const eventLimit = (v?.['audit-webhook-truncate-max-event-size'] as number | undefined) ?? 102400;
         if (props.webhookBackend && v?.['audit-webhook-truncate-enabled'] === true && eventLimit > this.maxEventBytes) {
-          out.push(`webhookBackend: truncate.maxEventSizeBytes ${eventLimit} exceeds FalcoSink maxEventBytes ${this.maxEventBytes}; Falco drops larger events — lower the one or raise the other`);
+          out.push(`webhookBackend: truncate.maxEventSize ${eventLimit} exceeds FalcoSink maxEventBytes ${this.maxEventBytes}; Falco drops larger events — lower the one or raise the other`);
         }
         const silenced = silencedFalcoRules(props, this.config.rules_files as string[]);
         if (silenced) out.push(silenced);

@@ -13,7 +13,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
 import { AUDIT_ERROR_PLUGINS, KNOWN_METRICS, lookUpMetric, TARGET_LABELS } from '../../src/alerts/metrics';
 import { checkPromQL, LabelMatcher, SeriesSelector } from '../../src/alerts/promql';
@@ -103,7 +103,7 @@ describe.each(kubernetesVersions())('audit alert rules against the real metrics,
         configFile,
         initialBackoff: Duration.millis(100),
         batch: { bufferSize: 50, maxSize: 10, maxWait: Duration.seconds(1), throttle: { qps: 1, burst: 1 } },
-        truncate: { enabled: true, maxEventSizeBytes: 2048, maxBatchSizeBytes: 1024 * 1024 },
+        truncate: { enabled: true, maxEventSize: Size.kibibytes(2), maxBatchSize: Size.mebibytes(1) },
       };
       const args = new ApiserverAudit({ kubernetesVersion: KubernetesVersion.of(version), policyFile: join(dir, 'policy', 'policy.yaml'), webhook }).commandLine();
       // The log backend writes to /dev/full: every write fails (ENOSPC), so plugin="log" has real series.

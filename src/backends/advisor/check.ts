@@ -360,7 +360,7 @@ const bodyLimit: BatchFindingCheck = (s, d, c) => {
       finding(
         'drop',
         'truncate.enabled',
-        `truncate.enabled (--audit-webhook-truncate-enabled): false leaves POSTs unbounded (${B} events of any size) but the sink accepts ${d.body} bytes; a batch with a large event is refused, retried and dropped — enable truncation with maxEventSizeBytes ≤ ${Math.floor((d.body - BATCH_ENVELOPE_BYTES) / B)}`,
+        `truncate.enabled (--audit-webhook-truncate-enabled): false leaves POSTs unbounded (${B} events of any size) but the sink accepts ${d.body} bytes; a batch with a large event is refused, retried and dropped — enable truncation with truncate.maxEventSize ≤ ${Math.floor((d.body - BATCH_ENVELOPE_BYTES) / B)} bytes`,
       ),
     ];
   }
@@ -369,7 +369,7 @@ const bodyLimit: BatchFindingCheck = (s, d, c) => {
     finding(
       'drop',
       'batch.maxSize',
-      `batch.maxSize (--audit-webhook-batch-max-size): ${B} × truncate.maxEventSizeBytes ${s.truncateMaxEventSizeBytes} + ${BATCH_ENVELOPE_BYTES} = ${maxPost} bytes can exceed the sink's ${d.body}-byte limit (truncate-max-batch-size does not split webhook batches); ` +
+      `batch.maxSize (--audit-webhook-batch-max-size): ${B} × truncate.maxEventSize ${s.truncateMaxEventSizeBytes} + ${BATCH_ENVELOPE_BYTES} = ${maxPost} bytes can exceed the sink's ${d.body}-byte limit (truncate-max-batch-size does not split webhook batches); ` +
         `such a batch is refused and dropped — ${bodyFix(d.body, B, s.truncateMaxEventSizeBytes)}`,
     ),
   ];
@@ -377,7 +377,7 @@ const bodyLimit: BatchFindingCheck = (s, d, c) => {
 
 const truncatedAverage: BatchFindingCheck = (s, d) =>
   s.truncateEnabled && d.S > s.truncateMaxEventSizeBytes
-    ? [finding('warning', 'truncate.maxEventSizeBytes', `truncate.maxEventSizeBytes (--audit-webhook-truncate-max-event-size): ${s.truncateMaxEventSizeBytes} is below the average event size ${d.S}; most events lose their bodies — raise it to ≥ ${d.S}`)]
+    ? [finding('warning', 'truncate.maxEventSize', `truncate.maxEventSize (--audit-webhook-truncate-max-event-size): ${s.truncateMaxEventSizeBytes} is below the average event size ${d.S}; most events lose their bodies — raise it to ≥ ${d.S}`)]
     : [];
 
 const outage: BatchFindingCheck = (s, d, c) => {
@@ -421,9 +421,9 @@ function batchFindings(s: BatchSettings, d: Derived, c: BatchCapacity): AdvisorF
 /** How to make B events of at most E bytes fit a body limit. */
 function bodyFix(body: number, B: number, E: number): string {
   const room = body - BATCH_ENVELOPE_BYTES;
-  if (room < E) return `raise the sink's body limit to ≥ ${E + BATCH_ENVELOPE_BYTES} (one event of truncate.maxEventSizeBytes ${E} plus the envelope), or lower truncate.maxEventSizeBytes below ${Math.max(1, room)}`;
+  if (room < E) return `raise the sink's body limit to ≥ ${E + BATCH_ENVELOPE_BYTES} (one event of truncate.maxEventSize ${E} plus the envelope), or lower truncate.maxEventSize below ${Math.max(1, room)}`;
   const fixes = [`lower batch.maxSize to ≤ ${Math.floor(room / E)}`];
-  if (room >= B) fixes.push(`truncate.maxEventSizeBytes to ≤ ${Math.floor(room / B)}`);
+  if (room >= B) fixes.push(`truncate.maxEventSize to ≤ ${Math.floor(room / B)}`);
   return fixes.join(' or ');
 }
 

@@ -272,8 +272,8 @@ describe('checkBatching: findings name the field, the value, the rule and the fi
     );
     const f = on.findings.find((x) => x.field === 'batch.maxSize')!;
     expect(f.severity).toBe('drop');
-    expect(f.message).toContain('400 × truncate.maxEventSizeBytes 102400 + 1024 = 40961024 bytes');
-    expect(f.message).toContain('lower batch.maxSize to ≤ 10 or truncate.maxEventSizeBytes to ≤ 2618');
+    expect(f.message).toContain('400 × truncate.maxEventSize 102400 + 1024 = 40961024 bytes');
+    expect(f.message).toContain('lower batch.maxSize to ≤ 10 or truncate.maxEventSize to ≤ 2618');
   });
 
   it('an outage longer than the retries', () => {

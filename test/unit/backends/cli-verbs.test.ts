@@ -108,7 +108,7 @@ describe('flags --docs', () => {
 
   it('the reference lists every flag with both default eras', () => {
     const doc = renderFlagReference();
-    expect(doc).toMatch(/\| `--audit-log-maxage` \| int \(days\) \| `0` \| `366` \| ≥ 0 \| `maxAgeDays` \|/);
+    expect(doc).toMatch(/\| `--audit-log-maxage` \| int \(days\) \| `0` \| `366` \| ≥ 0 \| `maxAge` \(Duration, whole days\) \|/);
     expect(doc).toMatch(/\| `--audit-webhook-batch-throttle-qps` \| float \(batches\/s\) \| `10` \| `10` \| > 0 when --audit-webhook-mode=batch and --audit-webhook-batch-throttle-enable=true \|/);
     expect(doc).toContain('(alias of `--audit-webhook-initial-backoff`)');
   });

@@ -16,7 +16,9 @@ describe('init', () => {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     const main = readFileSync(join(dir, 'main.ts'), 'utf8');
-    expect(main).toContain("presets: ['pci-dss', 'hipaa']");
+    // The construct props take the Preset enum and the enum-like KubernetesVersion; the CLI took strings.
+    expect(main).toContain('presets: [Preset.PCI_DSS, Preset.HIPAA]');
+    expect(main).toContain('kubernetesVersion: KubernetesVersion.V1_35');
     expect(main).not.toMatch(/\{\{/);
     expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name).toBe('cluster-audit');
     // Run the scaffold for real, with the package resolved to this checkout's build.

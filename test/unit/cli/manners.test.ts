@@ -149,7 +149,7 @@ describe('messages name the CLI flags, not TypeScript props', () => {
     ['kubeconfig: --ca and --ca-path', ['kubeconfig', '--server', 'https://10.0.0.1/', '--ca', notPem, '--ca-path', '/x'], /--ca .*and --ca-path: both are set/],
     ['kubeconfig: bad --server', ['kubeconfig', '--server', 'foo'], /^cdk8s-audit: --server: "foo" is not an absolute URL/],
     ['kubeconfig: http', ['kubeconfig', '--server', 'http://10.0.0.1/'], /set --allow-http for a sink on 127\.0\.0\.1/],
-    ['flags: retention warning', ['flags', '--log-path', '/var/log/a/audit.log', '--retention-days', '30'], /warning: --retention-days 30: --log-maxbackup 100 × 100 MiB .* set --expected-mib-per-day to check it/],
+    ['flags: retention warning', ['flags', '--log-path', '/var/log/a/audit.log', '--retention-days', '30'], /warning: --retention-days 30 days: --log-maxbackup 100 × 100 MiB .* set --expected-mib-per-day to check it/],
     ['flags: maxsize warning', ['flags', '--log-path', '/var/log/a/audit.log', '--log-maxsize', '0'], /warning: --log-maxsize \(--audit-log-maxsize\): 0 turns rotation off/],
     ['kubeadm-config: maxsize warning', ['kubeadm-config', '--log-path', '/var/log/a/audit.log', '--log-maxsize', '0'], /warning: --log-maxsize \(--audit-log-maxsize\)/],
     ['advise: peak below average', ['advise', '--rps', '100', '--sink-latency', '200ms', '--peak-rps', '5'], /--peak-rps: 5 is below --rps 100.*\n--burst-duration: \(unset\) but --peak-rps 5 is given/],

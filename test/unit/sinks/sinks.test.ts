@@ -136,10 +136,10 @@ describe('AuditSink', () => {
       const sink = new AuditSink(chart, 'sink', { ...base(), webhookBackend: backend, maxBodySize: maxBodyBytes === undefined ? undefined : Size.kibibytes(maxBodyBytes / 1024) });
       return sink.node.validate();
     };
-    // A POST holds batch.maxSize events of up to truncate.maxEventSizeBytes (the batch byte limit does not split webhook batches).
+    // A POST holds batch.maxSize events of up to truncate.maxEventSize (the batch byte limit does not split webhook batches).
     expect(check(new WebhookBackend({ truncate: { enabled: true, maxEventSize: Size.kibibytes(40) } }))).toEqual([]);
     expect(check(new WebhookBackend({}))[0]).toMatch(/webhookBackend vs AuditSink maxBodySize \(16777216 bytes\): truncate\.enabled.*false leaves request bodies unbounded/);
-    expect(check(new WebhookBackend({ truncate: { enabled: true } }))[0]).toMatch(/truncate\.maxEventSizeBytes .*102400 × batch\.maxSize 400 = 40960000 bytes .*exceeds sinkMaxBodyBytes 16777216/);
+    expect(check(new WebhookBackend({ truncate: { enabled: true } }))[0]).toMatch(/truncate\.maxEventSize .*102400 bytes × batch\.maxSize 400 = 40960000 bytes .*exceeds sinkMaxBody 16777216 bytes/);
     expect(check(new WebhookBackend({ truncate: { enabled: true, maxEventSize: Size.kibibytes(40) } }), 4 * 1024 * 1024)[0]).toMatch(/set truncate\.maxEventSize to ≤ 10483 bytes, or batch\.maxSize to ≤ 102/);
   });
 });
@@ -223,7 +223,7 @@ describe('FalcoSink', () => {
 
   it('synth refuses truncate limits larger than Falco accepts', () => {
     const sink = new FalcoSink(new Chart(testApp(), 'c'), 'f', { ...common, maxEventBytes: 65536, webhookBackend: new WebhookBackend({ truncate: { enabled: true }, batch: { maxSize: 100 } }) });
-    expect(sink.node.validate()).toEqual([expect.stringMatching(/maxEventSizeBytes 102400 exceeds FalcoSink maxEventBytes 65536/)]);
+    expect(sink.node.validate()).toEqual([expect.stringMatching(/truncate\.maxEventSize 102400 exceeds FalcoSink maxEventBytes 65536/)]);
     expect(() => new FalcoSink(new Chart(testApp(), 'c'), 'f', { ...common, maxBatchBytes: 1000 })).toThrow(/maxBatchBytes: 1000 cannot hold one event/);
   });
 });
