@@ -1,12 +1,14 @@
 /**
  * Documentation generated from the tables in the code, so the docs cannot drift from what the code does:
- * docs/flags.md from the flag table, the README's lint rule table from LINT_RULES and its preset table from
- * PRESETS. `npm run docs`
+ * docs/flags.md from the flag table; in the README, the verb table from the CLI's COMMANDS (each verb's usage
+ * line and summary, as its --help says), the lint rule table from LINT_RULES and the preset table from PRESETS.
+ * `npm run docs`
  * rewrites what differs; test/unit/docs.test.ts fails while anything differs and names this command.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderFlagReference } from '../src/backends/flag-docs';
+import { COMMANDS } from '../src/cli/commands';
 import { renderLintRulesMarkdown } from '../src/policy/lint-rules';
 import { PRESETS } from '../src/presets';
 
@@ -21,9 +23,24 @@ interface GeneratedDoc {
 
 const GENERATED: readonly GeneratedDoc[] = [
   { file: 'docs/flags.md', render: renderFlagReference },
+  { file: 'README.md', section: 'verbs', render: renderVerbTable },
   { file: 'README.md', section: 'lint-rules', render: renderLintRulesMarkdown },
   { file: 'README.md', section: 'presets', render: renderPresetTable },
 ];
+
+const cell = (v: unknown) => String(v).replace(/\|/g, '\\|');
+
+/** The README's verb table: every verb in the order `cdk8s-audit --help` lists them, its usage line and summary. */
+function renderVerbTable(): string {
+  // The usage lines open each --help: `Usage: cdk8s-audit …`, then `       cdk8s-audit …` for other forms.
+  const usages = (help: string) => {
+    const lines = help.split('\n');
+    const end = lines.findIndex((l, i) => i > 0 && !/^\s+cdk8s-audit /.test(l));
+    return lines.slice(0, end < 0 ? lines.length : end).map((l) => l.replace(/^(Usage:)?\s*cdk8s-audit /, ''));
+  };
+  const row = (c: (typeof COMMANDS)[number]) => `| ${usages(c.help).map((u) => `\`${cell(u)}\``).join('<br>')} | ${cell(c.summary)} |`;
+  return ['| verb | what |', '|---|---|', ...COMMANDS.map(row)].join('\n');
+}
 
 /**
  * The README's preset table: each preset's framework, node log rotation, sink retention and its basis. The two
@@ -31,7 +48,6 @@ const GENERATED: readonly GeneratedDoc[] = [
  * every preset in PRESETS (and every pair), so a preset added there is checked before it shows here.
  */
 function renderPresetTable(): string {
-  const cell = (v: unknown) => String(v).replace(/\|/g, '\\|');
   return [
     '| preset | framework | node log (`--audit-log-maxage` / `-maxbackup`) | sink (`--retention-max-age`, no `--retention-max-bytes`) | retention basis | kubescape C-0161 | kube-bench CIS 1.2.16–1.2.19, 3.2.1 |',
     '|---|---|---|---|---|---|---|',
