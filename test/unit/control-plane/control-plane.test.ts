@@ -1,4 +1,4 @@
-import { JsonPatch } from 'cdk8s';
+import { Duration, JsonPatch, Size } from 'cdk8s';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ApiserverAudit } from '../../../src/backends/apiserver-audit';
@@ -9,7 +9,7 @@ import { JsonPatchOperation, staticPodPatch } from '../../../src/control-plane/s
 import { KubernetesVersion } from '../../../src/core/kubernetes-version';
 
 const audit = (kubernetesVersion: string, webhook = true) =>
-  new ApiserverAudit({ kubernetesVersion: KubernetesVersion.of(kubernetesVersion), log: { maxAgeDays: 30, maxBackups: 10, maxSizeMiB: 100 }, ...(webhook ? { webhook: {} } : {}) });
+  new ApiserverAudit({ kubernetesVersion: KubernetesVersion.of(kubernetesVersion), log: { maxAge: Duration.days(30), maxBackups: 10, maxSize: Size.mebibytes(100) }, ...(webhook ? { webhook: {} } : {}) });
 
 const VOLUMES = [
   { name: 'audit-policy', hostPath: '/etc/kubernetes/audit', mountPath: '/etc/kubernetes/audit', readOnly: true, pathType: 'Directory' },
