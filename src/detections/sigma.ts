@@ -61,7 +61,9 @@ export const SIGMA_DETECTIONS: readonly Detection[] = [
     'the rule names a bare "apiGroup": the event has it as objectRef.apiGroup'),
   sigma('Kubernetes Unauthorized or Unauthenticated Access', '0d933542-1f1f-420d-97d4-21b2c3c492d9', 'kubernetes_audit_unauthorized_unauthenticated_actions.yml', '2024-04-12',
     [w('pods', ['get'])], ['responseStatus.code'],
-    'matches any request answered 401 or 403; the check evaluates one representative request (get pods). A request whose token fails authentication is recorded without a user, so only policy rules without users or userGroups decide it'),
+    'matches any request answered 401 or 403; the check evaluates one representative 403 (get pods). A request whose token fails authentication (401) ' +
+      'is recorded as one ResponseStarted event without a user (seen on the real apiserver): only policy rules without users or userGroups decide it, ' +
+      'and a policy omitting ResponseStarted drops it'),
   sigma('Kubernetes Potential Enumeration Activity', '597a7e84-187d-458b-9e4f-2f5a0e676711', 'kubernetes_audit_potential_enumeration_activity.yml', '2026-04-28',
     [w('pods', ['create'], '', { subresource: 'exec' })], ['responseStatus.code', 'requestURI', 'userAgent'],
     'shells and tools in the requestURI (an exec command), or scanner user agents on any request; as written it also requires responseStatus.code to equal "ALLOW", ' +

@@ -24,7 +24,7 @@ const [newest] = kubernetesVersions();
 const perTest = cleanUpAfterEach();
 const ALL_DETECTIONS: Detection[] = DETECTION_RULE_SETS.flatMap((s) => DETECTIONS[s]);
 
-type As = 'admin' | 'alice' | 'anonymous' | 'impersonating';
+type As = 'admin' | 'alice' | 'anonymous' | 'impersonating' | 'bad-token';
 interface Step {
   readonly method: string;
   readonly path: string;
@@ -80,6 +80,8 @@ const STEPS: Step[] = [
   { method: 'POST', path: '/api/v1/namespaces/default/pods', as: 'anonymous', body: { metadata: { name: 'dt-anon' }, spec: { containers: [{ name: 'c', image: IMAGE }] } },
     triggers: ['Kubernetes Anonymous User Create/Update/Patch Pods Request'] },
   { method: 'GET', path: '/api/v1/namespaces/default/pods/dt-pod', as: 'alice', triggers: DENIED },
+  // The 401 half of Sigma's unauthorized rule: not a watched request of the table (no user to evaluate), checked below.
+  { method: 'GET', path: '/api/v1/namespaces/default/pods/dt-pod', as: 'bad-token', triggers: [] },
   { method: 'GET', path: '/api/v1/namespaces/default/pods/dt-pod', as: 'impersonating', triggers: ['Kubernetes API Request Impersonating Privileged Identity', ...DISCOVERY] },
   { method: 'POST', path: '/api/v1/namespaces/default/services', body: { metadata: { name: 'dt-svc' }, spec: { type: 'NodePort', ports: [{ port: 80 }] } },
     triggers: ['Create NodePort Service', 'K8s Service Created', 'Kubernetes Exposed Service Created With Type NodePort'] },
@@ -164,6 +166,7 @@ const STEPS: Step[] = [
 function callerFor(cp: ControlPlane, as: As | undefined): Caller {
   if (as === 'anonymous') return { anonymous: true };
   if (as === 'alice') return cp.callerFor(cp.users.alice);
+  if (as === 'bad-token') return { token: 'not-a-token-the-apiserver-knows' };
   if (as === 'impersonating') return cp.callerFor(cp.users.admin, { user: 'system:kube-controller-manager' });
   return cp.callerFor(cp.users.admin);
 }
@@ -245,6 +248,12 @@ describe('Falco, Sigma and Elastic detections on the real kube-apiserver', () =>
     expect(log).not.toContain('not-a-real-one');
     const problems = judge(policy, results);
     expect(problems, problems.join('\n')).toEqual([]);
+    // A token that fails authentication: one event, at ResponseStarted, without a user (the table's note on Sigma's rule).
+    const unauthenticated = results.find((r) => r.step.as === 'bad-token');
+    expect(unauthenticated?.status).toBe(401);
+    expect(unauthenticated?.events.map((e) => ({ stage: e.stage, user: e.user?.username, code: e.responseStatus?.code }))).toEqual([
+      { stage: Stage.RESPONSE_STARTED, user: undefined, code: 401 },
+    ]);
     const tokenStep = results.find((r) => r.step.path.endsWith('/token'));
     const token = (JSON.parse(tokenStep?.body ?? '{}') as { status?: { token?: string } }).status?.token;
     expect(token, `the TokenRequest step issues a token: HTTP ${tokenStep?.status} ${tokenStep?.body}`).toBeDefined();
