@@ -9,7 +9,7 @@ import { DEFAULT_LOG_PATH, DEFAULT_WEBHOOK_CONFIG_FILE } from '../core/node-path
 import { AuditConfigError, formatValue } from './errors';
 import { AUDIT_FLAGS, FlagType, FlagValue, ROTATION_DEFAULTS_CHANGED_MINOR, findFlag } from './flag-table';
 import { FlagLookup, FlagValues, validateAuditFlags } from './flags';
-import { formatGoDuration, parseGoDuration } from './go-values';
+import { formatGoDuration, parseGoDuration } from '../core/go-values';
 import { describeSize, fromWholeUnit, sizeToBytes, toWholeUnit } from './prop-units';
 
 /** How events reach a backend (`--audit-<backend>-mode`). */

@@ -7,7 +7,7 @@
  * the log rotation defaults (maxsize 100, maxage 366, maxbackup 100) and made maxsize 0 mean
  * "no rotation" (before, lumberjack read 0 as 100 MiB). 1.37 is identical to 1.36.
  */
-import { formatGoDuration, parseGoDuration } from './go-values';
+import { formatGoDuration, parseGoDuration } from '../core/go-values';
 import { PropUnit } from './prop-units';
 
 /** How the apiserver parses a flag's value. */

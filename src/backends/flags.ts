@@ -18,7 +18,7 @@ import {
   formatFlagValue,
   getFlag,
 } from './flag-table';
-import { parseGoBool, parseGoDuration, parseGoFloat, parseGoInt } from './go-values';
+import { parseGoBool, parseGoDuration, parseGoFloat, parseGoInt } from '../core/go-values';
 
 /** Flag values keyed by flag name without dashes, e.g. `{ 'audit-log-maxage': 30 }`. */
 export type FlagValues = Readonly<Record<string, FlagValue>>;

@@ -1,5 +1,5 @@
 export { AuditConfigError } from './errors';
-export * from './go-values';
+export * from '../core/go-values';
 export * from './flag-table';
 export * from './flags';
 export * from './backends';

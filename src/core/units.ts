@@ -66,7 +66,8 @@ export function formatBytes(n: number): string {
 // ---- durations, one grammar per dialect ----
 //
 // - cdk8s-audit's own options (sink serve, alerts, advise): `parseDuration` above — 500ms, 30s, 15m, 1h, 90d, 1h30m.
-// - Go (`time.ParseDuration`; every kube-apiserver duration flag): `parseGoDuration` in go-values.ts.
+// - Go (`time.ParseDuration`; every kube-apiserver duration flag): `parseGoDuration` in go-values.ts, beside
+//   the other Go flag value readers.
 // - Prometheus (rule `for:`, range selectors, `offset`): below.
 
 /**

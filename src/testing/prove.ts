@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { parseGoDuration } from '../backends/go-values';
+import { parseGoDuration } from '../core/go-values';
 import { getPreset } from '../presets';
 import type { ComposedPreset } from '../presets/compose';
 import { ProbeCaller, RequirementProbe } from '../presets/types';

@@ -4,7 +4,7 @@ import { AuditMode, WebhookBackend, WebhookBackendProps } from '../backends';
 import { AuditConfigError, formatValue } from '../errors';
 import { FlagValue, formatFlagValue, getFlag } from '../flag-table';
 import { FlagLookup } from '../flags';
-import { formatGoDuration, parseGoDuration } from '../go-values';
+import { formatGoDuration, parseGoDuration } from '../../core/go-values';
 import { sizeFromBytes } from '../prop-units';
 import { parseKubernetesVersion } from '../../core/kubernetes-version';
 import { BatchSettings } from './model';

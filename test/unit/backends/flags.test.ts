@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AUDIT_FLAGS, FlagType, flagDefault, getFlag } from '../../../src/backends/flag-table';
 import { FlagValues, parseFlagText, renderAuditArgs, toCommandLine, validateAuditFlags } from '../../../src/backends/flags';
-import { formatGoDuration, parseGoBool, parseGoDuration, parseGoFloat, parseGoInt } from '../../../src/backends/go-values';
+import { formatGoDuration, parseGoBool, parseGoDuration, parseGoFloat, parseGoInt } from '../../../src/core/go-values';
 
 const LOG = { 'audit-policy-file': '/etc/kubernetes/audit-policy/policy.yaml', 'audit-log-path': '/var/log/kubernetes/audit/audit.log' };
 const HOOK = { 'audit-policy-file': '/etc/kubernetes/audit-policy/policy.yaml', 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/kubeconfig.yaml' };
