@@ -18,7 +18,9 @@ import { join, resolve } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubernetesVersion } from '../../src/core/kubernetes-version';
 import { ClusterAudit, writeNodeFiles } from '../../src/gitops';
+import { Preset } from '../../src/presets/preset-names';
 import { ControlPlane, startControlPlane } from './support/control-plane';
 import { sleep } from './support/processes';
 
@@ -67,14 +69,14 @@ describe('Cluster API KubeadmControlPlane from a ClusterAudit, on a real apiserv
     work = mkdtempSync(join(tmpdir(), 'cdk8s-audit-capi-'));
     const app = new App({ outdir: join(work, 'dist') });
     new ClusterAudit(new Chart(app, 'audit'), 'audit', {
-      kubernetesVersion: '1.37',
-      presets: ['pci-dss'],
+      kubernetesVersion: KubernetesVersion.V1_37,
+      presets: [Preset.PCI_DSS],
       webhook: {
         kubeconfig: { server: 'https://10.96.0.50:8443/audit', certificateAuthorityFile: 'ca.crt', clientCertificateFile: 'apiserver-client.crt', clientKeyFile: 'apiserver-client.key' },
         externalSink: true,
       },
       controlPlanes: { clusterApi: { name: 'demo-control-plane', rolloutAfter: '2026-03-09T09:00:00Z' } },
-    } as never);
+    });
     app.synth();
     writeNodeFiles(app, { cwd: work });
     nodeDir = join(work, 'dist', 'node');

@@ -18,7 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubernetesVersion } from '../../src/core/kubernetes-version';
 import { ClusterAudit, writeNodeFiles } from '../../src/gitops';
+import { Preset } from '../../src/presets/preset-names';
 import { evaluatePolicy } from '../../src/policy/evaluate';
 import { KindCluster, parseAuditEvents, requireDocker, run, sleep } from '../../src/testing';
 import { runCli } from '../support/cli';
@@ -80,7 +82,7 @@ describe('kind: static-pod apply on the node\'s real kube-apiserver manifest, tw
 
     // dist/node as `cdk8s synth` of an AuditApp writes it: log backend, CIS preset.
     const app = new App({ outdir: join(work, 'dist') });
-    audit = new ClusterAudit(new Chart(app, 'audit'), 'audit', { kubernetesVersion: '1.37', presets: ['cis'] });
+    audit = new ClusterAudit(new Chart(app, 'audit'), 'audit', { kubernetesVersion: KubernetesVersion.V1_37, presets: [Preset.CIS] });
     app.synth();
     writeNodeFiles(app, { cwd: work });
   });
@@ -145,7 +147,7 @@ describe('kind: static-pod apply on the node\'s real kube-apiserver manifest, tw
     expect(events.length, 'the namespace create is in /var/log/kubernetes/audit/audit.log').toBeGreaterThan(0);
     const e = events[0];
     const predicted = evaluatePolicy(audit.policy.toDocument(), {
-      user: { name: e.user.username, groups: e.user.groups },
+      user: { name: e.user.username ?? '', groups: e.user.groups },
       verb: 'create',
       apiGroup: '',
       apiVersion: 'v1',

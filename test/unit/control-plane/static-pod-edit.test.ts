@@ -14,6 +14,7 @@ import { JsonPatch } from 'cdk8s';
 import { parse, stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiserverAudit } from '../../../src/backends/apiserver-audit';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
 import { AuditConfigError } from '../../../src/backends/errors';
 import { KubeadmApiVersion, kubeadmClusterConfiguration } from '../../../src/control-plane/kubeadm';
 import { JsonPatchOperation, staticPodPatch } from '../../../src/control-plane/static-pod';
@@ -22,7 +23,7 @@ import { runCli } from '../../support/cli';
 
 const FIXTURE = readFileSync(join(__dirname, 'fixtures', 'kube-apiserver.yaml'), 'utf8');
 // Built from flag names (stable) rather than props, so a change of prop types elsewhere does not change these tests' meaning.
-const audit = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100, 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/kubeconfig.yaml' }, { kubernetesVersion: '1.37' } as never);
+const audit = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100, 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/kubeconfig.yaml' }, { kubernetesVersion: KubernetesVersion.V1_37 });
 const spec = staticPodAuditSpec(audit);
 
 interface Pod {
@@ -138,7 +139,7 @@ describe('editStaticPodManifest', () => {
   });
 
   it.each([KubeadmApiVersion.V1BETA3, KubeadmApiVersion.V1BETA4])('the spec read back from the kubeadm fragment (%s) is the audit\'s own', (apiVersion) => {
-    const a = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100, 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/kubeconfig.yaml' }, { kubernetesVersion: '1.35' } as never);
+    const a = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100, 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/kubeconfig.yaml' }, { kubernetesVersion: KubernetesVersion.V1_35 });
     expect(staticPodSpecFromKubeadm(kubeadmClusterConfiguration(a, { apiVersion }))).toEqual(staticPodAuditSpec(a));
   });
 });

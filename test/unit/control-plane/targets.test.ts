@@ -15,11 +15,13 @@ import { k3sAuditConfig, rke2AuditConfig } from '../../../src/control-plane/k3s-
 import { KOPS_AUDIT_FIELDS, kopsAuditSpec } from '../../../src/control-plane/kops';
 import { OpenShiftAuditProfile, openShiftAudit } from '../../../src/control-plane/openshift';
 import { talosAuditPolicyDocument, talosMachineConfigPatch } from '../../../src/control-plane/talos';
-import { allControlPlanes, ClusterAudit } from '../../../src/gitops';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
+import { allControlPlanes, ClusterAudit, ClusterAuditControlPlanes } from '../../../src/gitops';
+import { Preset } from '../../../src/presets/preset-names';
 import { PolicyDocument } from '../../../src/policy/model';
 import { validatePolicy } from '../../../src/policy/validate';
 
-const audit = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100, 'audit-log-compress': true, 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/kubeconfig.yaml' }, { kubernetesVersion: '1.37' } as never);
+const audit = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100, 'audit-log-compress': true, 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/kubeconfig.yaml' }, { kubernetesVersion: KubernetesVersion.V1_37 });
 const args = () => audit.args();
 const policy: PolicyDocument = { apiVersion: 'audit.k8s.io/v1', kind: 'Policy', rules: [{ level: 'Metadata' }] } as PolicyDocument;
 const KUBECONFIG = { nodePath: '/etc/kubernetes/audit-webhook/kubeconfig.yaml', content: 'apiVersion: v1\nkind: Config\n', mode: 0o600 };
@@ -46,7 +48,7 @@ describe('k3s and RKE2 config drop-ins', () => {
       expect(parts).toHaveLength(3);
       expect(['ro', 'rw']).toContain(parts[2]);
     }
-    const logOnly = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100 }, { kubernetesVersion: '1.37' } as never);
+    const logOnly = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100 }, { kubernetesVersion: KubernetesVersion.V1_37 });
     expect(rke2AuditConfig(logOnly)).not.toHaveProperty('kube-apiserver-extra-mount+');
   });
 });
@@ -112,7 +114,7 @@ describe('kops', () => {
   it('kubeAPIServer fields with upstream types; flags without a field are listed; files in the policy directory', () => {
     const busy = ApiserverAudit.fromFlags(
       { 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100, 'audit-log-compress': true, 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/kubeconfig.yaml', 'audit-webhook-mode': 'batch', 'audit-webhook-batch-throttle-enable': true, 'audit-webhook-batch-throttle-qps': 0.5, 'audit-webhook-batch-throttle-burst': 3 },
-      { kubernetesVersion: '1.37' } as never,
+      { kubernetesVersion: KubernetesVersion.V1_37 },
     );
     const k = kopsAuditSpec(busy, [POLICY_FILE, KUBECONFIG], ['/etc/kubernetes/audit-webhook/ca.crt']);
     const api = k.spec.kubeAPIServer as Record<string, unknown>;
@@ -148,7 +150,7 @@ describe('EKS Anywhere', () => {
     for (const v of Object.values(cp.apiServerExtraArgs)) expect(typeof v).toBe('string');
     expect(Object.keys(cp.apiServerExtraArgs).every((n) => n.startsWith('audit-log-'))).toBe(true);
     expect(e.notExpressible.length).toBe(args().filter((a) => a.name.startsWith('audit-webhook-')).length);
-    const elsewhere = ApiserverAudit.fromFlags({ 'audit-log-path': '/srv/audit/audit.log' }, { kubernetesVersion: '1.37' } as never);
+    const elsewhere = ApiserverAudit.fromFlags({ 'audit-log-path': '/srv/audit/audit.log' }, { kubernetesVersion: KubernetesVersion.V1_37 });
     expect(eksAnywhereAudit(elsewhere, '').notExpressible).toEqual(['--audit-log-path=/srv/audit/audit.log (only /var/log/kubernetes is mounted; EKS Anywhere\'s own path is kept)']);
   });
 });
@@ -203,14 +205,14 @@ describe('Cluster API (pure parts)', () => {
 });
 
 describe('ClusterAudit controlPlanes', () => {
-  const synth = (controlPlanes?: object) => {
+  const synth = (controlPlanes?: ClusterAuditControlPlanes) => {
     const app = new App();
     const a = new ClusterAudit(new Chart(app, 'c'), 'audit', {
-      kubernetesVersion: '1.37',
-      presets: ['cis'],
+      kubernetesVersion: KubernetesVersion.V1_37,
+      presets: [Preset.CIS],
       webhook: { kubeconfig: { server: 'https://10.96.0.50:8443/audit', certificateAuthorityFile: 'ca.crt', clientCertificateFile: 'apiserver-client.crt', clientKeyFile: 'apiserver-client.key' }, externalSink: true },
       controlPlanes,
-    } as never);
+    });
     return a;
   };
   const EXTRA = [
