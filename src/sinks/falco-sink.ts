@@ -8,6 +8,7 @@ import { silencedDetectionsProblem } from './detection-coverage';
 import { bodyLimitProblems, checkPort, commonProblems, emptyDirVolume, secretVolume, throwProblems, WebhookSinkProps } from './common';
 import { hardenedContainerSecurityContext } from './container-security';
 import { WebhookSink } from './webhook-sink';
+import { describeSize, sizeToBytes } from '../backends/prop-units';
 
 /** Props of {@link FalcoSink}. */
 export interface FalcoSinkProps extends WebhookSinkProps {
@@ -16,16 +17,17 @@ export interface FalcoSinkProps extends WebhookSinkProps {
   /** The k8saudit webserver port. @default 9765 */
   readonly port?: number;
   /**
-   * The plugin's `webhookMaxBatchSize`: largest request body. Must hold the apiserver's largest batch.
-   * @default 12582912 (12 MiB, the plugin's default; above the apiserver's 10 MiB default batch)
+   * The plugin's `webhookMaxBatchSize`: largest request body (whole bytes). Must hold the apiserver's largest batch.
+   * @default Size.mebibytes(12) (the plugin's default; above the apiserver's 10 MiB default batch)
    */
-  readonly maxBatchBytes?: number;
+  readonly maxBatchSize?: Size;
   /**
    * The plugin's `maxEventSize`: larger events are dropped by Falco. With truncation on, the apiserver never
    * sends events above --audit-webhook-truncate-max-event-size (100 KiB by default).
-   * @default 262144 (the plugin's default)
+   * Whole bytes, at least 1 KiB.
+   * @default Size.kibibytes(256) (the plugin's default)
    */
-  readonly maxEventBytes?: number;
+  readonly maxEventSize?: Size;
   /** Rules files inside the image. @default ['/etc/falco/k8s_audit_rules.yaml'] */
   readonly rulesFiles?: string[];
   /** @default requests 100m CPU / 256 MiB, limits 1 CPU / 1 GiB */
@@ -68,23 +70,36 @@ export class FalcoSink extends WebhookSink {
   public readonly configMap: kplus.ConfigMap;
   /** falco.yaml as an object. */
   public readonly config: Record<string, unknown>;
-  public readonly maxBatchBytes: number;
-  public readonly maxEventBytes: number;
+  /** The largest request body Falco accepts (`webhookMaxBatchSize`). */
+  public readonly maxBatchSize: Size;
+  /** The largest event Falco keeps (`maxEventSize`). */
+  public readonly maxEventSize: Size;
+  private readonly maxBatchBytes: number;
+  private readonly maxEventBytes: number;
 
   constructor(scope: Construct, id: string, props: FalcoSinkProps) {
     const port = props.port ?? 9765;
     checkPort('port', port);
     const problems = commonProblems(props);
-    const maxBatchBytes = props.maxBatchBytes ?? 12582912;
-    const maxEventBytes = props.maxEventBytes ?? 262144;
-    if (!Number.isSafeInteger(maxEventBytes) || maxEventBytes < 1024) problems.push(`maxEventBytes: ${maxEventBytes} is below 1024 bytes`);
+    const maxBatchSize = props.maxBatchSize ?? Size.mebibytes(12);
+    const maxEventSize = props.maxEventSize ?? Size.kibibytes(256);
+    const maxBatchBytes = sizeToBytes(maxBatchSize);
+    const maxEventBytes = sizeToBytes(maxEventSize);
+    if (!Number.isSafeInteger(maxEventBytes) || maxEventBytes < 1024) {
+      problems.push(`maxEventSize: ${describeSize(maxEventSize)} is not an event limit: the plugin's maxEventSize takes whole bytes, at least 1024; give e.g. Size.kibibytes(256)`);
+    }
     if (!Number.isSafeInteger(maxBatchBytes) || maxBatchBytes < maxEventBytes + BATCH_ENVELOPE_BYTES) {
-      problems.push(`maxBatchBytes: ${maxBatchBytes} cannot hold one event of maxEventBytes (${maxEventBytes}) plus the ${BATCH_ENVELOPE_BYTES}-byte envelope`);
+      problems.push(
+        `maxBatchSize: ${describeSize(maxBatchSize)} cannot hold one event of maxEventSize (${maxEventBytes} bytes) plus the ${BATCH_ENVELOPE_BYTES}-byte envelope ` +
+          '(the plugin takes whole bytes); give e.g. Size.mebibytes(12)',
+      );
     }
     throwProblems(`FalcoSink ${id}`, problems);
     super(scope, id, { props, webhookPort: port, opsPort: 8765, path: '/k8s-audit' });
     this.maxBatchBytes = maxBatchBytes;
     this.maxEventBytes = maxEventBytes;
+    this.maxBatchSize = maxBatchSize;
+    this.maxEventSize = maxEventSize;
     this.config = {
       engine: { kind: 'nodriver' },
       rules_files: props.rulesFiles ?? ['/etc/falco/k8s_audit_rules.yaml'],
@@ -137,11 +152,11 @@ export class FalcoSink extends WebhookSink {
     container.mount('/tmp', emptyDirVolume(this, 'tmp-volume', 'tmp', Size.mebibytes(16)));
     this.node.addValidation({
       validate: () => {
-        const out = bodyLimitProblems(props.webhookBackend, this.maxBatchBytes, 'FalcoSink maxBatchBytes');
+        const out = bodyLimitProblems(props.webhookBackend, this.maxBatchBytes, 'FalcoSink maxBatchSize');
         const v = props.webhookBackend?.flagValues;
         const eventLimit = (v?.['audit-webhook-truncate-max-event-size'] as number | undefined) ?? 102400;
         if (props.webhookBackend && v?.['audit-webhook-truncate-enabled'] === true && eventLimit > this.maxEventBytes) {
-          out.push(`webhookBackend: truncate.maxEventSize ${eventLimit} exceeds FalcoSink maxEventBytes ${this.maxEventBytes}; Falco drops larger events — lower the one or raise the other`);
+          out.push(`webhookBackend: truncate.maxEventSize ${eventLimit} exceeds FalcoSink maxEventSize ${this.maxEventBytes} bytes; Falco drops larger events — lower the one or raise the other`);
         }
         const silenced = silencedFalcoRules(props, this.config.rules_files as string[]);
         if (silenced) out.push(silenced);
@@ -151,7 +166,7 @@ export class FalcoSink extends WebhookSink {
   }
 
   protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
-    return { maxBodyBytes: this.maxBatchBytes, maxBodyName: 'FalcoSink maxBatchBytes' };
+    return { maxBodyBytes: this.maxBatchBytes, maxBodyName: 'FalcoSink maxBatchSize' };
   }
 }
 

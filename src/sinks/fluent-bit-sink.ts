@@ -16,6 +16,7 @@ import {
   mountOutputSecrets,
 } from './outputs';
 import { WebhookSink } from './webhook-sink';
+import { describeSize, sizeToBytes } from '../backends/prop-units';
 
 /** Props of {@link FluentBitSink}. */
 export interface FluentBitSinkProps extends WebhookSinkProps {
@@ -26,9 +27,10 @@ export interface FluentBitSinkProps extends WebhookSinkProps {
   /**
    * The http input's `buffer_max_size`: the largest request body Fluent Bit accepts (it answers 413 above).
    * Must hold the apiserver's largest batch: --audit-webhook-batch-max-size × --audit-webhook-truncate-max-event-size plus the envelope.
-   * @default 11 MiB (the apiserver's default 10 MiB batch plus headroom)
+   * Whole bytes, at least 512 KiB.
+   * @default Size.mebibytes(11) (the apiserver's default 10 MiB batch plus headroom)
    */
-  readonly bufferMaxBytes?: number;
+  readonly bufferMaxSize?: Size;
   /**
    * Fluent Bit `[OUTPUT]` sections (classic format) the split events go to, e.g. an `es`, `loki` or `s3` output.
    * Use `Match kube.audit`.
@@ -83,7 +85,9 @@ const OUTPUTS_MOUNT = '/etc/audit-sink/outputs';
  */
 export class FluentBitSink extends WebhookSink {
   public readonly configMap: kplus.ConfigMap;
-  public readonly bufferMaxBytes: number;
+  /** The http input's `buffer_max_size`. */
+  public readonly bufferMaxSize: Size;
+  private readonly bufferMaxBytes: number;
   /** The rendered fluent-bit.conf. */
   public readonly config: string;
 
@@ -91,9 +95,12 @@ export class FluentBitSink extends WebhookSink {
     const port = props.port ?? 9880;
     checkPort('port', port);
     const problems = commonProblems(props);
-    const bufferMaxBytes = props.bufferMaxBytes ?? 11 * 1024 * 1024;
+    const bufferMaxSize = props.bufferMaxSize ?? Size.mebibytes(11);
+    const bufferMaxBytes = sizeToBytes(bufferMaxSize);
     if (!Number.isSafeInteger(bufferMaxBytes) || bufferMaxBytes < 512 * 1024) {
-      problems.push(`bufferMaxBytes: ${bufferMaxBytes} is below 512 KiB (Fluent Bit's buffer_chunk_size); a batch of audit events does not fit`);
+      problems.push(
+        `bufferMaxSize: ${describeSize(bufferMaxSize)} is not a buffer for audit batches: it must be whole bytes and at least 512 KiB (Fluent Bit's buffer_chunk_size); give e.g. Size.mebibytes(11)`,
+      );
     }
     if (props.elasticsearch) problems.push(...elasticsearchOutputProblems('elasticsearch', props.elasticsearch));
     if (props.loki) problems.push(...lokiOutputProblems('loki', props.loki));
@@ -107,6 +114,7 @@ export class FluentBitSink extends WebhookSink {
     // The path is the Fluent Bit tag the events get (`kube.audit`).
     super(scope, id, { props, webhookPort: port, opsPort: 2020, path: '/kube.audit' });
     this.bufferMaxBytes = bufferMaxBytes;
+    this.bufferMaxSize = bufferMaxSize;
     const kib = Math.ceil(this.bufferMaxBytes / 1024);
     this.config = [
       '[SERVICE]',
@@ -166,10 +174,10 @@ export class FluentBitSink extends WebhookSink {
     container.mount('/tmp', emptyDirVolume(this, 'tmp-volume', 'tmp', Size.mebibytes(16)));
     for (const o of typed) mountOutputSecrets(this, container, o.mount.prefix, o.mount.dir, o.mount.tls, undefined);
     addCredentialEnv(this, container, typed.map((o) => o.env));
-    this.node.addValidation({ validate: () => bodyLimitProblems(props.webhookBackend, this.bufferMaxBytes, 'FluentBitSink bufferMaxBytes') });
+    this.node.addValidation({ validate: () => bodyLimitProblems(props.webhookBackend, this.bufferMaxBytes, 'FluentBitSink bufferMaxSize') });
   }
 
   protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
-    return { maxBodyBytes: this.bufferMaxBytes, maxBodyName: 'FluentBitSink bufferMaxBytes' };
+    return { maxBodyBytes: this.bufferMaxBytes, maxBodyName: 'FluentBitSink bufferMaxSize' };
   }
 }

@@ -59,7 +59,7 @@ describe('ClusterAudit webhook ↔ sinks in the app', () => {
     {
       name: 'two sinks: the webhook matches the second',
       server: 'https://10.96.0.60:9880/kube.audit',
-      sinks: [auditSink(), (c) => new FluentBitSink(c, 'fluent-bit', { clusterIP: '10.96.0.60', controlPlaneCidrs: ['172.18.0.0/16'], tls: SinkTls.fromSecret('fb-tls'), bufferMaxBytes: 16 * 1024 * 1024 })],
+      sinks: [auditSink(), (c) => new FluentBitSink(c, 'fluent-bit', { clusterIP: '10.96.0.60', controlPlaneCidrs: ['172.18.0.0/16'], tls: SinkTls.fromSecret('fb-tls'), bufferMaxSize: Size.mebibytes(16) })],
       error: null,
     },
   ];

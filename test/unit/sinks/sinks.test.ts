@@ -171,9 +171,9 @@ describe('FluentBitSink', () => {
   });
 
   it('synth refuses apiserver batches larger than buffer_max_size', () => {
-    const sink = new FluentBitSink(new Chart(testApp(), 'c'), 'fb', { ...common, bufferMaxBytes: 4 * 1024 * 1024, webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSize: Size.kibibytes(40) } }) });
-    expect(sink.node.validate()[0]).toMatch(/FluentBitSink bufferMaxBytes \(4194304 bytes\).*40960 bytes × batch\.maxSize 400 .*set truncate\.maxEventSize to ≤ 10483 bytes/);
-    expect(() => new FluentBitSink(new Chart(testApp(), 'c'), 'fb', { ...common, bufferMaxBytes: 1000 })).toThrow(/bufferMaxBytes: 1000 is below 512 KiB/);
+    const sink = new FluentBitSink(new Chart(testApp(), 'c'), 'fb', { ...common, bufferMaxSize: Size.mebibytes(4), webhookBackend: new WebhookBackend({ truncate: { enabled: true, maxEventSize: Size.kibibytes(40) } }) });
+    expect(sink.node.validate()[0]).toMatch(/FluentBitSink bufferMaxSize \(4194304 bytes\).*40960 bytes × batch\.maxSize 400 .*set truncate\.maxEventSize to ≤ 10483 bytes/);
+    expect(() => new FluentBitSink(new Chart(testApp(), 'c'), 'fb', { ...common, bufferMaxSize: Size.kibibytes(1) })).toThrow(/bufferMaxSize: 1Ki \(1024 bytes\) is not a buffer for audit batches: it must be whole bytes and at least 512 KiB/);
   });
 });
 
@@ -222,9 +222,9 @@ describe('FalcoSink', () => {
   });
 
   it('synth refuses truncate limits larger than Falco accepts', () => {
-    const sink = new FalcoSink(new Chart(testApp(), 'c'), 'f', { ...common, maxEventBytes: 65536, webhookBackend: new WebhookBackend({ truncate: { enabled: true }, batch: { maxSize: 100 } }) });
-    expect(sink.node.validate()).toEqual([expect.stringMatching(/truncate\.maxEventSize 102400 exceeds FalcoSink maxEventBytes 65536/)]);
-    expect(() => new FalcoSink(new Chart(testApp(), 'c'), 'f', { ...common, maxBatchBytes: 1000 })).toThrow(/maxBatchBytes: 1000 cannot hold one event/);
+    const sink = new FalcoSink(new Chart(testApp(), 'c'), 'f', { ...common, maxEventSize: Size.kibibytes(64), webhookBackend: new WebhookBackend({ truncate: { enabled: true }, batch: { maxSize: 100 } }) });
+    expect(sink.node.validate()).toEqual([expect.stringMatching(/truncate\.maxEventSize 102400 exceeds FalcoSink maxEventSize 65536 bytes/)]);
+    expect(() => new FalcoSink(new Chart(testApp(), 'c'), 'f', { ...common, maxBatchSize: Size.kibibytes(1) })).toThrow(/maxBatchSize: 1Ki \(1024 bytes\) cannot hold one event of maxEventSize \(262144 bytes\)/);
   });
 });
 
@@ -233,9 +233,9 @@ describe('every sink is a WebhookSink', () => {
   const certManager = SinkTls.fromCertManager({ issuerName: 'audit-ca', issuerKind: CertManagerIssuerKind.CLUSTER_ISSUER });
   const cases: Array<[string, (c: Chart, tls: SinkTls, bad?: boolean) => WebhookSink, string]> = [
     ['AuditSink', (c, tls, bad) => new AuditSink(c, 's', { ...base(), tls, maxBodySize: bad ? Size.kibibytes(10 / 1024) : undefined }), 'https://10.96.0.50:8443/audit'],
-    ['FluentBitSink', (c, tls, bad) => new FluentBitSink(c, 's', { ...common, tls, bufferMaxBytes: bad ? 10 : undefined }), 'https://10.96.0.51:9880/kube.audit'],
+    ['FluentBitSink', (c, tls, bad) => new FluentBitSink(c, 's', { ...common, tls, bufferMaxSize: bad ? Size.kibibytes(10 / 1024) : undefined }), 'https://10.96.0.51:9880/kube.audit'],
     ['VectorSink', (c, tls, bad) => new VectorSink(c, 's', { ...common, tls, port: bad ? 0 : undefined }), 'https://10.96.0.51:8443/audit'],
-    ['FalcoSink', (c, tls, bad) => new FalcoSink(c, 's', { ...common, tls, maxBatchBytes: bad ? 10 : undefined }), 'https://10.96.0.51:9765/k8s-audit'],
+    ['FalcoSink', (c, tls, bad) => new FalcoSink(c, 's', { ...common, tls, maxBatchSize: bad ? Size.kibibytes(10 / 1024) : undefined }), 'https://10.96.0.51:9765/k8s-audit'],
   ];
 
   it.each(cases)('%s: its URL, a kubeconfig naming it, the cert-manager Certificate', (_name, make, url) => {
