@@ -22,9 +22,14 @@ export function silencedDetectionsProblem(prop: string, d: SinkDetections): stri
   const open = checkDetections(d.clusterAudit.policy.toDocument(), d.ruleSets).filter((r) => r.status === 'not-covered' && !allowed.includes(r.detection.name));
   if (open.length === 0) return undefined;
   const lines = open.flatMap((r) => [`  - ${r.detection.ruleSet} "${r.detection.name}" (needs ${r.minLevel}):`, ...r.gaps.map((g) => `      ${g.request}: ${g.fix}`)]);
-  const sets = [...new Set(open.map((r) => `'${r.detection.ruleSet}'`))].join(', ');
-  return (
-    `${prop} ${d.clusterAudit.node.path}: its policy silences ${open.length} detection rule(s) these events feed:\n${lines.join('\n')}\n` +
-    `  fix: presetOptions.detections: [${sets}] on the ClusterAudit (or add the rules above), or list the names in allowSilencedRules`
-  );
+  const fixable = open.filter((r) => r.gaps.some((g) => g.fixRule || g.stageOmitted));
+  const sets = [...new Set(fixable.map((r) => `'${r.detection.ruleSet}'`))].join(', ');
+  // Rules that fire only below the level the policy gives: raising levels cannot help, and lowering is the user's call.
+  const tooHigh = open.filter((r) => !fixable.includes(r)).map((r) => `"${r.detection.name}"`);
+  const fixes = [
+    ...(fixable.length ? [`presetOptions.detections: [${sets}] on the ClusterAudit (or add the rules above)`] : []),
+    ...(tooHigh.length ? [`for ${tooHigh.join(', ')} (recorded above the level the rule accepts): change that detection rule, or lower the policy yourself`] : []),
+    'or list the names in allowSilencedRules',
+  ];
+  return `${prop} ${d.clusterAudit.node.path}: its policy silences ${open.length} detection rule(s) these events feed:\n${lines.join('\n')}\n  fix: ${fixes.join('; ')}`;
 }

@@ -74,6 +74,13 @@ describe('AuditSink detections: the same check for Sigma and Elastic rules that 
     expect(withSink({}, ['sigma', 'elastic']).node.validate()[0]).toMatch(/silences 15 detection rule\(s\)[^]*fix: presetOptions.detections: \['sigma', 'elastic'\]/);
     expect(withSink({ presetOptions: { detections: ['elastic'] } }, ['sigma', 'elastic']).node.validate()).toEqual([]);
   });
+  it('a rule that fires only at a lower level than the policy gives (Elastic exec at Request, the policy at RequestResponse): named, and presetOptions.detections is not offered as its fix', () => {
+    const exec = { level: Level.REQUEST_RESPONSE, verbs: ['create'], resources: [{ group: '', resources: ['pods/exec'] }] };
+    const problems = withSink({ presetOptions: { detections: ['elastic'], rulesBefore: [exec] } }, ['elastic']).node.validate();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/silences 1 detection rule\(s\)[^]*elastic "Kubernetes User Exec into Pod" \(needs Request\):\n\s+create pods\/exec in default: rule 0 gives RequestResponse; the rule fires only on events at Request/);
+    expect(problems[0]).toMatch(/fix: for "Kubernetes User Exec into Pod" \(recorded above the level the rule accepts\): change that detection rule, or lower the policy yourself; or list the names in allowSilencedRules$/);
+  });
   it('covered by presetOptions.detections, or accepted by allowSilencedRules', () => {
     expect(withSink({ presetOptions: { detections: ['sigma', 'elastic'] } }, ['sigma', 'elastic']).node.validate()).toEqual([]);
     expect(withSink({}, ['sigma'], ['Privileged Container Deployed', 'Container With A hostPath Mount Created', 'Kubernetes Events Deleted']).node.validate()).toEqual([]);
