@@ -1,12 +1,17 @@
-// The remote audit sink's pure, public parts. The server and store (I/O) are used by the CLI verbs
-// `sink serve` and `sink verify` and are importable from 'cdk8s-audit/lib/sink-server/…'.
-export * from './record';
-export * from '../sink-contract/event-list';
-export * from './signing';
-export * from './layout';
-export * from '../core/units';
-export * from '../sink-contract/forward-format';
-export { ALERT_RULES_API_VERSION, ALERT_RULES_KIND, AlertRulesError, alertRulesProblems, checkAlertRules, parseAlertRules, renderAlertRulesYaml } from '../sink-contract/alert-rules';
-export type { AlertOutcome, AlertRule, AlertRuleType, AlertRulesDocument, AlertSelector, FirstSeenKeyField, SinkAlertSeverity, SourceIpMode } from '../sink-contract/alert-rules';
+// `cdk8s-audit/sink-server`: the remote sink program's parts, for tools that embed the receiver or read its
+// store (the CLI verbs `sink serve` and `sink verify` are built from them). These do I/O (sockets, files),
+// so they are not in the package root. The alert rules file format is in the root ('cdk8s-audit').
+export { DEFAULT_AUDIT_PATH, DEFAULT_MAX_BODY_BYTES, SinkServer } from './server';
+export type { ListenAddress, SinkServerOptions, SinkTlsMaterial } from './server';
+export { Store, StoreError, StoreOpenError } from './store';
+export type { AppendResult, StoreOptions } from './store';
+export { formatProblem, verifyStore } from './verify';
+export type { VerifyOptions, VerifyProblem, VerifyReport } from './verify';
+export { MIN_HMAC_KEY_BYTES, SigningKeyError, loadSigningKey, signingKeyFromBytes } from './signing';
+export type { SigningAlgorithm, SigningKey } from './signing';
+export { GENESIS_HASH, decodeRecord } from './record';
+export type { DecodedRecord } from './record';
+export { EventListError, checkEventList, parseEventList } from '../sink-contract/event-list';
+export type { EventListView, ReceivedEvent, RejectReason } from '../sink-contract/event-list';
 export { InMemoryFirstSeen, RulesEngine } from './rules-engine';
 export type { AuditEventFields, FirstSeenMemory, SinkAlert } from './rules-engine';

@@ -12,14 +12,25 @@
  *
  * Tools: kind and kubectl from PATH, or CDK8S_AUDIT_KIND / CDK8S_AUDIT_KUBECTL; a running Docker engine.
  */
-export * from './assert';
-export * from './client';
-export * from './dist';
-export * from './events';
-export { RunOptions, RunResult, requireDocker, run, sleep, tryRun } from './exec';
-export * from './judge';
-export * from './kind';
-export * from './kind-from-dist';
-export * from './prove';
-export * from './report';
-export * from './sink';
+// Every name is listed on purpose: a helper is public once it is added here.
+export { assertAuditEvent, AuditAssertionError, auditEventDifferences, describeEvent, recordedLevel } from './assert';
+export type { ExpectedAuditEvent } from './assert';
+export { ApiClient, identityHeaders } from './client';
+export type { Credentials, Identity, Impersonation, Response } from './client';
+export { flagValue, readSynthesizedAudit } from './dist';
+export type { KindConfig, NodeFilesManifest, SynthesizedAudit } from './dist';
+export { groupByAuditId, parseAuditEvents, waitForAuditEvents } from './events';
+export type { AuditEvent, AuditObjectRef, AuditUser, WaitOptions } from './events';
+export { requireDocker, run, sleep, tryRun } from './exec';
+export type { RunOptions, RunResult } from './exec';
+export { canaryForms, failureLines, judgeProve } from './judge';
+export type { CheckStatus, Observed, ProveCheck, ProveInputs, ProveVerdict, SentProbe } from './judge';
+export { accessFromKubeconfig, credentialsFromKubeconfig, kindBinary, KindCluster, kubectlBinary } from './kind';
+export type { KindCreateOptions, KindToolOptions, KubeconfigAccess, KubeconfigCredentials } from './kind';
+export { createKindClusterFromDist, placeProvisionedFiles, planKindMounts, writeTlsFiles } from './kind-from-dist';
+export type { KindFromDist, KindFromDistOptions, MountPlan, TlsFiles } from './kind-from-dist';
+export { durationMs, probeUri, prove, secretValuesOf } from './prove';
+export type { ProveOptions, ProveRun, ProveStep, ProveTarget } from './prove';
+export { writeProveReport } from './report';
+export { deploySink, findSink, loadLocalImage, readManifests, readSinkStore } from './sink';
+export type { SinkManifests, SinkStore } from './sink';

@@ -14,8 +14,21 @@
  */
 import { isIP } from 'node:net';
 import { webcrypto } from 'node:crypto';
-import './reflect-shim'; // must precede @peculiar/x509 (tsyringe checks for Reflect.getMetadata on load)
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
+
+let x509Module: typeof X509 | undefined;
+/**
+ * @peculiar/x509, loaded on first use. Its tsyringe wiring needs `Reflect.getMetadata`, which the shim adds
+ * to the global `Reflect`: loading both lazily keeps `import 'cdk8s-audit'` free of side effects, and only
+ * code that makes or reads a certificate gets the shim.
+ */
+function x509(): typeof X509 {
+  if (!x509Module) {
+    require('./reflect-shim'); // must precede @peculiar/x509 (tsyringe checks for Reflect.getMetadata on load)
+    x509Module = require('@peculiar/x509') as typeof X509;
+  }
+  return x509Module;
+}
 
 type Crypto = webcrypto.Crypto;
 type CryptoKey = webcrypto.CryptoKey;
@@ -235,7 +248,7 @@ function eol(pem: string): string {
 
 async function privateKeyPem(key: CryptoKey): Promise<string> {
   const der = await crypto.subtle.exportKey('pkcs8', key);
-  return eol(x509.PemConverter.encode(der, 'PRIVATE KEY'));
+  return eol(x509().PemConverter.encode(der, 'PRIVATE KEY'));
 }
 
 function checkName(field: string, value: string): void {
@@ -248,8 +261,8 @@ function checkName(field: string, value: string): void {
 }
 
 /** The plain-value summary of a parsed certificate. */
-function summarise(certificate: x509.X509Certificate): CertificateSummary {
-  const san = certificate.getExtension(x509.SubjectAlternativeNameExtension);
+function summarise(certificate: X509.X509Certificate): CertificateSummary {
+  const san = certificate.getExtension(x509().SubjectAlternativeNameExtension);
   const names = san?.names.toJSON() ?? [];
   return {
     subject: certificate.subject,
@@ -259,16 +272,16 @@ function summarise(certificate: x509.X509Certificate): CertificateSummary {
     serialNumber: certificate.serialNumber,
     notBefore: certificate.notBefore,
     notAfter: certificate.notAfter,
-    isCa: certificate.getExtension(x509.BasicConstraintsExtension)?.ca === true,
+    isCa: certificate.getExtension(x509().BasicConstraintsExtension)?.ca === true,
     dnsNames: names.filter((n) => n.type === 'dns').map((n) => n.value),
     ipAddresses: names.filter((n) => n.type === 'ip').map((n) => n.value),
   };
 }
 
 /** Parses a PEM certificate. @throws naming `field` and what to pass instead */
-function parseCertificate(field: string, pem: string): x509.X509Certificate {
+function parseCertificate(field: string, pem: string): X509.X509Certificate {
   try {
-    return new x509.X509Certificate(pem);
+    return new (x509().X509Certificate)(pem);
   } catch (e) {
     throw new Error(`${field}: not a PEM X.509 certificate (${(e as Error).message}); pass the file written by 'cdk8s-audit certs'`);
   }
@@ -286,7 +299,7 @@ export async function createCertificateAuthority(opts: CertificateAuthorityOptio
   const commonName = opts.commonName ?? 'cdk8s-audit-webhook-ca';
   checkName('commonName', commonName);
   const keys = await generateKeys(alg);
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned(
+  const certificate = await x509().X509CertificateGenerator.createSelfSigned(
     {
       serialNumber: randomSerial(),
       name: [{ CN: [commonName] }],
@@ -294,9 +307,9 @@ export async function createCertificateAuthority(opts: CertificateAuthorityOptio
       keys,
       signingAlgorithm: params.sign,
       extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+        new (x509().BasicConstraintsExtension)(true, 0, true),
+        new (x509().KeyUsagesExtension)(x509().KeyUsageFlags.keyCertSign | x509().KeyUsageFlags.cRLSign | x509().KeyUsageFlags.digitalSignature, true),
+        await x509().SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
       ],
     },
     crypto,
@@ -307,7 +320,7 @@ export async function createCertificateAuthority(opts: CertificateAuthorityOptio
 /** Loads an existing CA (certificate PEM + PKCS#8 key PEM) so it can issue more certificates. */
 export async function loadCertificateAuthority(certPem: string, keyPem: string): Promise<CertificateAuthority> {
   const certificate = parseCertificate('CA certificate', certPem);
-  const bc = certificate.getExtension(x509.BasicConstraintsExtension);
+  const bc = certificate.getExtension(x509().BasicConstraintsExtension);
   if (!bc?.ca) {
     throw new Error(`CA certificate: ${certificate.subject} is not a CA (basicConstraints CA:true is missing); pass a CA certificate`);
   }
@@ -318,7 +331,7 @@ export async function loadCertificateAuthority(certPem: string, keyPem: string):
       : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
   let signingKey: CryptoKey;
   try {
-    const der = x509.PemConverter.decodeFirst(keyPem);
+    const der = x509().PemConverter.decodeFirst(keyPem);
     signingKey = await crypto.subtle.importKey('pkcs8', der, importParams, true, ['sign']);
   } catch (e) {
     throw new Error(
@@ -349,9 +362,9 @@ function caSignAlgorithm(ca: CertificateAuthority): Algorithm | EcdsaParams {
 async function issue(
   ca: CertificateAuthority,
   opts: CertificateOptions,
-  subject: x509.JsonName,
-  usages: x509.ExtendedKeyUsage[],
-  extra: x509.Extension[],
+  subject: X509.JsonName,
+  usages: X509.ExtendedKeyUsage[],
+  extra: X509.Extension[],
 ): Promise<IssuedCertificate> {
   const alg = opts.keyAlgorithm ?? KeyAlgorithm.ECDSA_P256;
   const params = algorithmParams(alg);
@@ -364,8 +377,8 @@ async function issue(
         'shorten validityDays or renew the CA',
     );
   }
-  const ku = x509.KeyUsageFlags.digitalSignature | (params.rsa ? x509.KeyUsageFlags.keyEncipherment : 0);
-  const certificate = await x509.X509CertificateGenerator.create(
+  const ku = x509().KeyUsageFlags.digitalSignature | (params.rsa ? x509().KeyUsageFlags.keyEncipherment : 0);
+  const certificate = await x509().X509CertificateGenerator.create(
     {
       serialNumber: randomSerial(),
       subject,
@@ -376,11 +389,11 @@ async function issue(
       signingKey: ca.signingKey,
       signingAlgorithm: caSignAlgorithm(ca),
       extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(ku, true),
-        new x509.ExtendedKeyUsageExtension(usages, false),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
-        await x509.AuthorityKeyIdentifierExtension.create(caCertificate, false, crypto),
+        new (x509().BasicConstraintsExtension)(false, undefined, true),
+        new (x509().KeyUsagesExtension)(ku, true),
+        new (x509().ExtendedKeyUsageExtension)(usages, false),
+        await x509().SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+        await x509().AuthorityKeyIdentifierExtension.create(caCertificate, false, crypto),
         ...extra,
       ],
     },
@@ -431,11 +444,11 @@ export async function issueServingCertificate(ca: CertificateAuthority, opts: Se
   }
   const commonName = opts.commonName ?? dnsNames[0] ?? ipAddresses[0];
   checkName('commonName', commonName);
-  const san = new x509.SubjectAlternativeNameExtension(
+  const san = new (x509().SubjectAlternativeNameExtension)(
     [...dnsNames.map((value) => ({ type: 'dns' as const, value })), ...ipAddresses.map((value) => ({ type: 'ip' as const, value }))],
     false,
   );
-  return issue(ca, opts, [{ CN: [commonName] }], [x509.ExtendedKeyUsage.serverAuth], [san]);
+  return issue(ca, opts, [{ CN: [commonName] }], [x509().ExtendedKeyUsage.serverAuth], [san]);
 }
 
 /**
@@ -446,8 +459,8 @@ export async function issueClientCertificate(ca: CertificateAuthority, opts: Cli
   checkName('user', opts.user);
   const groups = opts.groups ?? [];
   groups.forEach((g, i) => checkName(`groups[${i}]`, g));
-  const subject: x509.JsonName = [...groups.map((g) => ({ O: [g] })), { CN: [opts.user] }];
-  return issue(ca, opts, subject, [x509.ExtendedKeyUsage.clientAuth], []);
+  const subject: X509.JsonName = [...groups.map((g) => ({ O: [g] })), { CN: [opts.user] }];
+  return issue(ca, opts, subject, [x509().ExtendedKeyUsage.clientAuth], []);
 }
 
 /** A CA, the sink's serving certificate and the apiserver's client certificate in one call. */

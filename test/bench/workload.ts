@@ -6,7 +6,9 @@
  * Every request's Audit-Id is kept, so each byte of the log can be attributed to the part that caused it.
  */
 import { randomBytes } from 'node:crypto';
-import { evaluatePolicy, getPreset, levelRank, PolicyDocument, PRESET_NAMES, probeAttributes, ProbeCaller, RequirementProbe } from '../../src';
+import { evaluatePolicy, getPreset, PolicyDocument, PRESET_NAMES, RequirementProbe } from '../../src';
+import { probeAttributes, ProbeCaller } from '../../src/presets';
+import { levelRank } from '../../src/policy';
 import type { ControlPlane } from '../e2e/support/control-plane';
 import type { Caller } from '../e2e/support/kube-client';
 import { runWorkload } from '../e2e/support/workload';

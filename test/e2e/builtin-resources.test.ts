@@ -4,7 +4,8 @@
  * the apiserver serves in a group the table knows is in the table.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { BUILTIN_GROUPS, parseKubernetesVersion } from '../../src';
+import { parseKubernetesVersion } from '../../src';
+import { BUILTIN_GROUPS } from '../../src/policy';
 import { kubernetesVersions } from './support/binaries';
 import { ControlPlane, startControlPlane } from './support/control-plane';
 

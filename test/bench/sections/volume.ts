@@ -6,7 +6,8 @@
  */
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluatePolicy, probeAttributes, validatePolicy } from '../../../src';
+import { evaluatePolicy, validatePolicy } from '../../../src';
+import { probeAttributes } from '../../../src/presets';
 import { logBackendArgs, writePolicyFile } from '../../e2e/support/audit-files';
 import { startControlPlane } from '../../e2e/support/control-plane';
 import { makeTempDir, removeTempDir } from '../../e2e/support/processes';

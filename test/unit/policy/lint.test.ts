@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LintFinding, covers, decodePolicy, lintPolicy, parsePolicy, readPolicyText, unknownFieldFindings } from '../../../src';
+import { LintFinding, lintPolicy, parsePolicy } from '../../../src';
+import { covers, decodePolicy, readPolicyText, unknownFieldFindings } from '../../../src/policy';
 
 const header = 'apiVersion: audit.k8s.io/v1\nkind: Policy\n';
 const lint = (body: string, version?: string): LintFinding[] => lintPolicy(parsePolicy(header + body), { kubernetesVersion: version });

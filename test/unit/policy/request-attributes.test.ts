@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { explainRequest, formatExplanation, parsePolicy, parseRequestPath, requestAttributesFromEvent, toRequestAttributes } from '../../../src';
+import { explainRequest, formatExplanation, parsePolicy, requestAttributesFromEvent } from '../../../src';
+import { parseRequestPath, toRequestAttributes } from '../../../src/policy';
 
 describe('parseRequestPath (the apiserver RequestInfoFactory)', () => {
   it.each<[string, object]>([

@@ -1,7 +1,8 @@
 // Table-driven port of k8s.io/apiserver pkg/apis/audit/validation/validation_test.go and
 // pkg/audit/policy/reader_test.go, plus cdk8s-audit's version rules and messages.
 import { describe, expect, it } from 'vitest';
-import { Level, PolicyRule, Stage, parsePolicy, policyIssues, semanticIssues, parseKubernetesVersion, validatePolicy } from '../../../src';
+import { Level, PolicyRule, Stage, parsePolicy, policyIssues, parseKubernetesVersion, validatePolicy } from '../../../src';
+import { semanticIssues } from '../../../src/policy';
 
 const doc = (rules: PolicyRule[], extra: Record<string, unknown> = {}) => ({ apiVersion: 'audit.k8s.io/v1', kind: 'Policy', ...extra, rules });
 const v137 = parseKubernetesVersion('1.37');

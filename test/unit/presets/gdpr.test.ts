@@ -4,8 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  BodyLevel, GDPR_MAX_RETENTION_DAYS, Level, PresetConflictError, RetentionPrecedence, evaluatePolicy, getPreset, judgeEvidence, levelRank, probeAttributes, reportExitCode,
+  Level,
+  PresetConflictError,
+  evaluatePolicy,
+  getPreset,
+  judgeEvidence,
+  reportExitCode,
 } from '../../../src';
+import { levelRank } from '../../../src/policy';
+import { BodyLevel, GDPR_MAX_RETENTION_DAYS, RetentionPrecedence, probeAttributes } from '../../../src/presets';
 import { requestAttributesFromHttp } from '../../../src/policy/request-attributes';
 import { runCli } from '../../support/cli';
 

@@ -1,9 +1,21 @@
 import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import {
-  AuditPolicy, BodyLevel, CATALOGUE, Level, PRESETS, PRESET_NAMES, PresetConflictError, SUPPORTED_KUBERNETES_MINORS, evaluatePolicy,
-  getPreset, levelRank, lintPolicy, parsePolicy, probeAttributes, renderPolicyYaml, validatePolicy,
+  AuditPolicy,
+  Level,
+  PRESETS,
+  PRESET_NAMES,
+  PresetConflictError,
+  SUPPORTED_KUBERNETES_MINORS,
+  evaluatePolicy,
+  getPreset,
+  lintPolicy,
+  parsePolicy,
+  renderPolicyYaml,
+  validatePolicy,
 } from '../../../src';
+import { levelRank } from '../../../src/policy';
+import { BodyLevel, CATALOGUE, probeAttributes } from '../../../src/presets';
 import { testApp } from '../support/temp-dir';
 
 const versions = SUPPORTED_KUBERNETES_MINORS.map((m) => `1.${m}`);

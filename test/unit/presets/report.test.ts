@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
-  EVIDENCE_REPORT_SCHEMA, EvidenceJudge, Level, PRESET_NAMES, PROBE_USERS, ProbeCaller, evaluatePolicy, probeAttributes, RequirementResult, getPreset, judgeEvidence, parsePolicy, renderReportHtml, renderReportJson, renderReportMarkdown, reportExitCode,
+  EVIDENCE_REPORT_SCHEMA,
+  EvidenceJudge,
+  Level,
+  PRESET_NAMES,
+  evaluatePolicy,
+  RequirementResult,
+  getPreset,
+  judgeEvidence,
+  parsePolicy,
+  renderReportHtml,
+  renderReportJson,
+  renderReportMarkdown,
+  reportExitCode,
 } from '../../../src';
+import { PROBE_USERS, ProbeCaller, probeAttributes } from '../../../src/presets';
 import { auditEvent } from './audit-events';
 
 const secretRead = (level: string, ns = 'cde', id = 's1') => auditEvent({
