@@ -150,15 +150,17 @@ export const ELASTIC_DETECTIONS: readonly Detection[] = [
   elastic('Kubernetes Suspicious Self-Subject Review via Unusual User Agent', '12a2f15d-597e-4334-88ff-38a02cb1330b', 'discovery_suspicious_self_subject_review.toml', '2026/04/10',
     ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'].map((r) => c(r, ['create'], 'authorization.k8s.io', { user: APP_SA })), [DECISION, VERB, RES, USER, AGENT]),
   elastic('Kubernetes Potential Endpoint Permission Enumeration Attempt Detected', 'a337c3f8-e264-4eb4-9998-22669ca52791', 'discovery_endpoint_permission_enumeration_by_user_and_srcip.toml', '2026/03/03',
-    [w('pods', ['get', 'list']), w('secrets', ['get', 'list']), c('namespaces', ['get', 'list'])], [STAGE, VERB, USER, IPS, DECISION, URI, RES],
-    { note: 'per user and address: both decisions, more than 5 URIs and 3 resources in under 75 events; the check evaluates reads of pods, secrets and namespaces' }),
+    [w('pods', ['get', 'list']), w('secrets', ['get', 'list']), c('namespaces', ['get', 'list']), c('nodes', ['get', 'list'])], [STAGE, VERB, USER, IPS, DECISION, URI, RES],
+    { note: 'per user and address: both decisions, more than 5 URIs and 3 resources in under 75 events; the check evaluates reads of four resources (pods, secrets, namespaces, nodes)' }),
   elastic('Kubernetes Potential Endpoint Permission Enumeration Attempt by Anonymous User Detected', '2dd0d4fd-0cc9-4d18-8b46-1a507e28bbc0',
     'discovery_endpoint_permission_enumeration_by_anonymous_user.toml', '2026/03/24',
-    [w('pods', ['get', 'list'], '', { user: ANONYMOUS }), c('namespaces', ['get', 'list'], '', { user: ANONYMOUS })],
+    [w('pods', ['get', 'list'], '', { user: ANONYMOUS }), w('services', ['get', 'list'], '', { user: ANONYMOUS }), c('namespaces', ['get', 'list'], '', { user: ANONYMOUS }),
+      c('nodes', ['get', 'list'], '', { user: ANONYMOUS })],
     [URI, RES, CODE], {
       levels: [Level.REQUEST, Level.REQUEST_RESPONSE],
       note: 'tests level Request or RequestResponse (it also names "ResponseComplete", a stage, which no level equals): anonymous reads at Metadata never fire it. ' +
-        'It counts requests for any resource; the check evaluates pods and namespaces (a Secret read above Metadata is something this tool never proposes)',
+        'It needs more than 3 distinct resources per source, so the check evaluates reads of four (pods, services, namespaces, nodes); a Secret or ConfigMap read ' +
+        'above Metadata is something this tool never proposes',
     }),
   elastic('Kubernetes Anonymous User Create/Update/Patch Pods Request', '3a01e5c6-ce01-46d7-ac9f-52dc349695fb', 'execution_anonymous_create_update_patch_pod_request.toml', '2026/04/10',
     [w('pods', WRITE, '', { user: ANONYMOUS })], [VERB, RES],
