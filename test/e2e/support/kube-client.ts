@@ -24,6 +24,8 @@ export interface RequestOptions {
   readonly contentType?: string;
   readonly headers?: Record<string, string>;
   readonly timeoutMs?: number;
+  /** Connect from this local address (e.g. 127.0.1.5: another /24 of loopback), so the apiserver sees another peer. */
+  readonly localAddress?: string;
 }
 
 export class KubeClient {
@@ -63,7 +65,7 @@ export class KubeClient {
     return new Promise((resolveResponse, reject) => {
       const req = httpsRequest(
         url,
-        { method, headers, agent: this.agent, timeout: options.timeoutMs ?? 30_000 },
+        { method, headers, agent: this.agent, timeout: options.timeoutMs ?? 30_000, ...(options.localAddress ? { localAddress: options.localAddress } : {}) },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
