@@ -5,9 +5,11 @@ import { Detection, WatchedRequest } from './model';
  * Elastic's prebuilt Kubernetes rules: all 45 files of elastic/detection-rules rules/integrations/kubernetes/ at
  * commit 14cf530f, each with its `rule_id` and `updated_date`. Facts restated in our words, not copied. Every rule
  * reads the Kubernetes integration's audit data stream, where an audit event's fields sit under
- * `kubernetes.audit.` and a few are copied to ECS names: user.name (user.username), event.action (verb),
- * user_agent.original (userAgent), source.ip (the first of sourceIPs). The annotation key
- * `authorization_k8s_io/decision` is the integration's spelling of `authorization.k8s.io/decision`.
+ * `kubernetes.audit.` and a few are copied to ECS names (elastic/integrations
+ * packages/kubernetes/data_stream/audit_logs/elasticsearch/ingest_pipeline/default.yml, read at 084db005): user.name
+ * (user.username), event.action (verb), user_agent.original (userAgent), source.ip (sourceIPs). That pipeline also
+ * turns annotation keys' dots into underscores (`authorization_k8s_io/decision` is `authorization.k8s.io/decision`)
+ * and drops requestObject.metadata and responseObject.metadata, which no rule here reads.
  *
  * `reads` lists the fields without which the rule cannot fire: fields its filter tests for a value or for
  * existence, the terms a new_terms rule keys on, the fields an ES|QL rule counts; in ES|QL a negated test on a
