@@ -76,7 +76,7 @@ export type RequirementStatus =
   | 'not-met-by-policy'
   /** a flag or retention/protection setting does not enforce what the requirement needs */
   | 'not-met-by-settings'
-  /** at least one matching event, and every matching event within bounds */
+  /** at least one matching event, and every matching event within bounds; or a setting met by what the inputs show (a maximum retention) */
   | 'evidenced'
   /** the requirement is about settings only, and they enforce it */
   | 'met-by-settings'
@@ -125,6 +125,8 @@ export interface SettingResult {
   readonly ok: boolean;
   /** The check could not be made (e.g. protection without any input). */
   readonly unknown?: boolean;
+  /** Met by what the inputs show now (e.g. no record older than a maximum), not guaranteed by a setting. */
+  readonly observed?: boolean;
 }
 
 export interface RequirementResult {
@@ -325,7 +327,8 @@ export class EvidenceJudge {
     const logsGiven = inputs !== undefined;
     const storeVerified = inputs?.find((i) => i.kind === 'sink-store' && i.verified);
     const oldest = oldestInput(inputs);
-    const requirements = this.states.map((s) => this.result(s, settings, logsGiven, storeVerified, oldest));
+    const oldestLog = oldestInput(inputs?.filter((i) => i.kind !== 'sink-store'));
+    const requirements = this.states.map((s) => this.result(s, settings, logsGiven, storeVerified, oldest, oldestLog));
     const counts = Object.fromEntries(STATUS_ORDER.map((st) => [st, requirements.filter((r) => r.status === st).length])) as Record<RequirementStatus, number>;
     return {
       schema: EVIDENCE_REPORT_SCHEMA,
@@ -343,7 +346,7 @@ export class EvidenceJudge {
     };
   }
 
-  private result(s: RequirementState, settings: JudgedSettings, logsGiven: boolean, store: InputSummary | undefined, oldest?: { source: string; from: string }): RequirementResult {
+  private result(s: RequirementState, settings: JudgedSettings, logsGiven: boolean, store: InputSummary | undefined, oldest?: { source: string; from: string }, oldestLog?: { source: string; from: string }): RequirementResult {
     const req = s.req;
     const probes = req.probes.map((probe): ProbeResult => {
       const d = evaluatePolicy(this.policy, probeAttributes(probe));
@@ -351,7 +354,7 @@ export class EvidenceJudge {
       return { description: probe.description, request: `${probe.method} ${probe.path}`, as: probe.as, required: levelBounds(probe.minLevel, probe.maxLevel), level: d.level, decidedBy: decidedBy(this.ruleInfo, d.ruleIndex, d.level), satisfied };
     });
     const settingResults = settingsResults(req, settings, this.options.kubernetesVersion, logsGiven, store);
-    if (req.settings?.retainAtMostDays !== undefined) settingResults.push(maximumRetentionResult(req.settings.retainAtMostDays, settings, this.options.kubernetesVersion, oldest, this.options.now ?? new Date()));
+    if (req.settings?.retainAtMostDays !== undefined) settingResults.push(maximumRetentionResult(req.settings.retainAtMostDays, settings, this.options.kubernetesVersion, oldest, oldestLog, this.options.now ?? new Date()));
     const reasons: string[] = [];
     let status: RequirementStatus;
     const policyWord = this.options.policy ? 'the deployed policy' : 'the preset policy';
@@ -383,7 +386,7 @@ export class EvidenceJudge {
       status = 'not-checked';
       for (const x of settingResults.filter((y) => y.unknown)) reasons.push(`${x.setting}: ${x.actual}`);
     } else if (settingResults.length) {
-      status = 'met-by-settings';
+      status = settingResults.some((x) => x.observed) ? 'evidenced' : 'met-by-settings';
       for (const x of settingResults) reasons.push(`${x.setting}: ${x.actual}`);
     } else {
       status = 'not-checked';
@@ -493,7 +496,7 @@ const DAY_MS = 86_400_000;
  * only when it rotates, and rotates only by size, so the node log's bound is never guaranteed by its flags:
  * that part stays unknown unless the inputs show a record older than the maximum (then it is not met).
  */
-function maximumRetentionResult(days: number, settings: JudgedSettings, kubernetesVersion: string, oldest: { source: string; from: string } | undefined, now: Date): SettingResult {
+function maximumRetentionResult(days: number, settings: JudgedSettings, kubernetesVersion: string, oldest: { source: string; from: string } | undefined, oldestLog: { source: string; from: string } | undefined, now: Date): SettingResult {
   const required = `every record deleted within ${days} days`;
   const flags = settings.apiserverFlags;
   const minor = Number(/^1\.(\d+)/.exec(kubernetesVersion)?.[1] ?? 0);
@@ -514,11 +517,17 @@ function maximumRetentionResult(days: number, settings: JudgedSettings, kubernet
   if (oldest && now.getTime() - Date.parse(oldest.from) > days * DAY_MS) {
     return { setting: 'maximum retention', required, actual: `not enforced — ${oldest.source} holds a record from ${oldest.from}, older than ${days} days; ${parts.map((p) => p.text).join('; ')}`, ok: false };
   }
+  // A node log the flags cannot bound is judged by what it holds: the log files given, if any.
+  const observed = log.unknown === true && oldestLog !== undefined;
+  if (observed) log = { ok: true, text: `${log.text}; the node log given (${oldestLog!.source}) holds nothing older than ${days} days (oldest record ${oldestLog!.from}): observed now, not guaranteed` };
   const failed = parts.some((p) => !p.ok && !p.unknown);
-  const unknown = !failed && parts.some((p) => p.unknown);
-  const verdict = failed ? 'not enforced' : unknown ? 'not guaranteed' : 'enforced';
-  const seen = oldest ? `; the oldest record in the inputs (${oldest.source}) is from ${oldest.from}, within ${days} days` : '';
-  return { setting: 'maximum retention', required, actual: `${verdict} — ${parts.map((p) => p.text).join('; ')}${seen}`, ok: !failed && !unknown, ...(unknown ? { unknown: true } : {}) };
+  const unknown = !failed && [log, sinkPart].some((p) => p.unknown);
+  const verdict = failed ? 'not enforced' : unknown ? 'not guaranteed' : observed ? 'observed' : 'enforced';
+  const seen = oldest && !observed ? `; the oldest record in the inputs (${oldest.source}) is from ${oldest.from}, within ${days} days` : '';
+  return {
+    setting: 'maximum retention', required, actual: `${verdict} — ${[log, sinkPart].map((p) => p.text).join('; ')}${seen}`,
+    ok: !failed && !unknown, ...(unknown ? { unknown: true } : {}), ...(observed && !failed && !unknown ? { observed: true } : {}),
+  };
 }
 
 /** A deployed rule in a few words, for the appendix. */

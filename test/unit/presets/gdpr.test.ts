@@ -137,6 +137,18 @@ describe('report: the maximum retention is not overstated', () => {
     const recent = status(settings, { inputs: [{ ...inputs[0], from: '2026-11-01T00:00:00Z' }], events: [], now: new Date('2026-12-01T00:00:00Z') });
     expect(recent.status).toBe('met-by-settings');
   });
+
+  it('a node log the flags cannot bound is judged by the log files given: evidenced (observed now), never met by settings', () => {
+    const settings = { apiserverFlags: { 'audit-log-path': '/var/log/a.log', 'audit-log-maxage': 30 }, sink: { maxAgeDays: 183, maxBytes: 0 } };
+    const now = new Date('2026-12-01T00:00:00Z');
+    const log = { source: 'audit.log', kind: 'log' as const, events: 1, otherLines: 0, from: '2026-11-20T00:00:00Z', to: '2026-11-30T00:00:00Z' };
+    const seen = status(settings, { inputs: [log], events: [], now });
+    expect(seen.status).toBe('evidenced');
+    expect(seen.actual).toMatch(/^observed — .*the node log given \(audit\.log\) holds nothing older than 183 days \(oldest record 2026-11-20T00:00:00Z\): observed now, not guaranteed/);
+    // a sink store says nothing about the node's files
+    const storeOnly = status(settings, { inputs: [{ ...log, source: 'store', kind: 'sink-store' }], events: [], now });
+    expect(storeOnly.status).toBe('not-checked');
+  });
 });
 
 describe('preset verb (as the user runs it)', () => {
