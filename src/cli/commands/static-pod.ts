@@ -17,7 +17,7 @@ function stamp(now: Date): string {
 export const staticPodApplyCommand: Command = {
   name: 'static-pod apply',
   summary: "put the audit flags, volumes and mounts into a kube-apiserver static pod manifest; safe to run twice",
-  help: `Usage: cdk8s-audit static-pod apply [--manifest FILE] [--from DIR] [--dry-run] [--diff] [--backup FILE] [--format text|json]
+  help: `Usage: cdk8s-audit static-pod apply [--root DIR] [--manifest FILE] [--from DIR] [--dry-run] [--diff] [--backup FILE] [--format text|json]
 
 Edits the kube-apiserver static pod manifest structurally, with the audit settings of dist/node (its
 kubeadm-config.yaml: the same flags and directory mounts kubeadm and kind get):
@@ -35,7 +35,10 @@ The kubelet notices the change and restarts the apiserver; copy the node files (
 to the node first, or the apiserver will not start (a warning says which are missing on this machine).
 
 Options:
-  --manifest FILE        the static pod manifest (default ${DEFAULT_MANIFEST})
+  --root DIR             the node's filesystem root, when editing it from outside (a container's
+                         /proc/PID/root, a mounted disk); files are checked and the default manifest
+                         is found under it (default /)
+  --manifest FILE        the static pod manifest (default <root>${DEFAULT_MANIFEST})
   --from DIR             the node-files folder of your synth output (default dist/node)
   --dry-run              print what would change; write nothing
   --diff                 print a line diff of the manifest (with --dry-run or not)
@@ -50,6 +53,7 @@ Examples:
   cdk8s-audit static-pod apply --from dist/node --dry-run --diff
   sudo cdk8s-audit static-pod apply --manifest /etc/kubernetes/manifests/kube-apiserver.yaml --from dist/node`,
   options: {
+    root: { type: 'string' },
     manifest: { type: 'string' },
     from: { type: 'string' },
     'dry-run': { type: 'boolean' },
@@ -60,7 +64,8 @@ Examples:
   async run(args, io) {
     if (args.positionals.length) throw new UsageError(`static-pod apply takes no arguments, got ${args.positionals.map((p) => JSON.stringify(p)).join(' ')}; give the manifest with --manifest`);
     const format = choiceOption(args, 'format', ['text', 'json'] as const, 'text');
-    const manifestArg = stringOption(args, 'manifest') ?? DEFAULT_MANIFEST;
+    const root = resolve(io.cwd, stringOption(args, 'root') ?? '/');
+    const manifestArg = stringOption(args, 'manifest') ?? join(root, DEFAULT_MANIFEST);
     const fromArg = stringOption(args, 'from') ?? 'dist/node';
     const dryRun = booleanOption(args, 'dry-run');
     const manifest = resolve(io.cwd, manifestArg);
@@ -87,8 +92,8 @@ Examples:
     }
 
     // Files the new flags read must be on this node, or the apiserver will not start.
-    const missing = spec.volumes.filter((v) => v.hostPath.type === 'Directory' && !existsSync(v.hostPath.path)).map((v) => v.hostPath.path);
-    for (const m of missing) write(io.stderr, `warning: ${m} does not exist on this machine; copy it from ${fromArg}/rootfs${m} before the kubelet restarts the apiserver`);
+    const missing = spec.volumes.filter((v) => v.hostPath.type === 'Directory' && !existsSync(join(root, v.hostPath.path))).map((v) => v.hostPath.path);
+    for (const m of missing) write(io.stderr, `warning: ${m} does not exist on this node${root === '/' ? '' : ` (under ${root})`}; copy it from ${fromArg}/rootfs${m} before the kubelet restarts the apiserver`);
 
     let backup: string | undefined;
     if (result.changed && !dryRun) {
