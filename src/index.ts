@@ -54,7 +54,7 @@ export type {
 } from './policy';
 
 // Compliance presets
-export { PRESETS, PRESET_NAMES, Preset, PresetConflictError, composePresets, getPreset, getPresetDefinition, sinkRetentionFor, sinkRetentionPropsFor } from './presets';
+export { GDPR_MAX_RETENTION_DAYS, PRESETS, PRESET_NAMES, Preset, PresetConflictError, RetentionPrecedence, composePresets, getPreset, getPresetDefinition, sinkRetentionFor, sinkRetentionPropsFor } from './presets';
 export type {
   ComposedPreset,
   PresetDefinition,
