@@ -17,21 +17,22 @@
 import { createHash, Hash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { DIGEST_RE, digestName, HEAD_FILE, HeadDocument, LOCK_FILE, QUARANTINE_DIR, SEGMENT_RE, SegmentDigest, segmentName, AnchorDocument, ANCHOR_FILE } from './layout';
+import { digestName, HEAD_FILE, HeadDocument, LOCK_FILE, SegmentDigest, segmentName } from './layout';
 import { Histogram, Logger, silentLogger } from './metrics';
-import { CommitSigner, commitSigner, decodeRecord, DecodedRecord, encodeRecords, GENESIS_HASH, sha256Hex, splitLines } from './record';
+import { CommitSigner, commitSigner, encodeRecords, GENESIS_HASH, sha256Hex } from './record';
 import { signDocument, SigningKey } from './signing';
-import { DEFAULT_DEDUPE_MAX_KEYS, DEFAULT_DEDUPE_WINDOW_MS, dedupeKey, indexEvent, pruneDedupe } from './store-dedupe';
+import { DEFAULT_DEDUPE_MAX_KEYS, DEFAULT_DEDUPE_WINDOW_MS, dedupeKey, pruneDedupe } from './store-dedupe';
 import { StoreError, StoreOpenError } from './store-errors';
 import { fsyncDir, isDiskFull, writeFileDurable } from './store-files';
 import { acquireStoreLock, releaseStoreLock } from './store-lock';
-import { authenticatedFrontier, damagedStore, isoOrThrow, readSignedFile } from './store-recovery';
+import { checkHead, readSignedFile, RecoveryContext, reopenSegment, scanSealedSegments } from './store-recovery';
 import { enforceRetention as applyRetention, rotationDue, SealedSegment } from './store-retention';
 import type { ReceivedEvent } from '../sink-contract/event-list';
 
 // The store's parts by job: store-dedupe (the (auditID, stage) index), store-retention (rotation, retention),
-// store-lock and store-recovery (opening: the lock, signed documents, the authenticated frontier), store-files
-// (crash-safe writes), store-errors. The class below is the commit path and ties them together.
+// store-lock and store-recovery (opening: the lock; the sealed segments' digests, the reopened segment's
+// authenticated frontier, the head check), store-files (crash-safe writes), store-errors. The class below is the
+// commit path (append, group commit, head) and the open and maintenance sequences that call the others.
 export { DEFAULT_DEDUPE_MAX_KEYS, DEFAULT_DEDUPE_WINDOW_MS } from './store-dedupe';
 export { StoreError, StoreOpenError } from './store-errors';
 export type { StoreErrorReason } from './store-errors';
@@ -501,170 +502,32 @@ export class Store {
     }
   }
 
-  private damaged(what: string): StoreOpenError {
-    return damagedStore(this.dir, what);
-  }
-
   private readSigned<T>(name: string): Promise<{ doc: T; text: string } | undefined> {
     return readSignedFile<T>(this.dir, this.options.key, name);
   }
 
   private async recover(): Promise<void> {
-    const names = await fsp.readdir(this.dir);
-    const anchor = await this.readSigned<AnchorDocument>(ANCHOR_FILE);
-    let seq = 0;
-    let hash = GENESIS_HASH;
-    let digestSha: string | null = null;
-    const known = new Map<number, string>([[0, GENESIS_HASH]]);
-    if (anchor) {
-      seq = anchor.doc.lastSeq;
-      hash = anchor.doc.lastHash;
-      digestSha = anchor.doc.digestSha256;
-      known.set(seq, hash);
-    }
-    const segments = names
-      .map((n) => SEGMENT_RE.exec(n))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => ({ name: m[0], firstSeq: Number(m[1]) }))
-      .sort((x, y) => x.firstSeq - y.firstSeq);
-    const digests = new Set(names.filter((n) => DIGEST_RE.test(n)));
-    const windowStart = this.now().getTime() - this.dedupeWindowMs;
-    let activeInfo: { name: string; firstSeq: number } | undefined;
-    for (let i = 0; i < segments.length; i++) {
-      const seg = segments[i];
-      const dName = digestName(seg.name);
-      if (anchor && seg.firstSeq <= anchor.doc.lastSeq) {
-        // Retention wrote the anchor and was interrupted before deleting: finish the job.
-        await fsp.rm(join(this.dir, seg.name), { force: true });
-        await fsp.rm(join(this.dir, dName), { force: true });
-        this.log.info('completed interrupted retention', { segment: seg.name });
-        continue;
-      }
-      if (seg.firstSeq !== seq + 1) {
-        throw this.damaged(`${seg.name} starts at sequence ${seg.firstSeq} but the previous segment ends at ${seq}: segment(s) missing`);
-      }
-      if (!digests.has(dName)) {
-        if (i !== segments.length - 1) throw this.damaged(`${seg.name} has no digest but is not the newest segment`);
-        activeInfo = seg;
-        break;
-      }
-      digests.delete(dName);
-      const signed = await this.readSigned<SegmentDigest>(dName);
-      const d = signed!.doc;
-      if (d.segment !== seg.name || d.firstSeq !== seg.firstSeq) throw this.damaged(`${dName} describes ${d.segment} (first ${d.firstSeq}), not ${seg.name}`);
-      if (d.firstPrev !== hash) throw this.damaged(`${dName}: the segment's first record does not follow the previous segment's last record`);
-      if (d.previousDigestSha256 !== digestSha) throw this.damaged(`${dName} does not name the previous digest`);
-      const st = await fsp.stat(join(this.dir, seg.name));
-      if (st.size !== d.bytes) throw this.damaged(`${seg.name} is ${st.size} bytes but its signed digest says ${d.bytes}`);
-      const sealedAt = isoOrThrow(d.sealedAt, `${dName} sealedAt`);
-      if (sealedAt.getTime() >= windowStart) await this.indexSegment(seg.name, windowStart);
-      digestSha = sha256Hex(signed!.text);
-      this.sealed.push({ name: seg.name, firstSeq: d.firstSeq, lastSeq: d.lastSeq, lastHash: d.lastHash, digestSha256: digestSha, sealedAt, bytes: d.bytes + Buffer.byteLength(signed!.text) });
-      seq = d.lastSeq;
-      hash = d.lastHash;
-      known.set(seq, hash);
-    }
-    if (digests.size > 0) throw this.damaged(`digest ${[...digests][0]} has no segment: the segment was deleted`);
-    this.lastSeq = seq;
-    this.lastHash = hash;
-    this.previousDigestSha256 = digestSha;
+    const ctx: RecoveryContext = { dir: this.dir, key: this.options.key, log: this.log, now: this.now, windowStart: this.now().getTime() - this.dedupeWindowMs, dedupe: this.dedupe };
+    const scan = await scanSealedSegments(ctx);
+    this.sealed.push(...scan.sealed);
+    this.lastSeq = scan.lastSeq;
+    this.lastHash = scan.lastHash;
+    this.previousDigestSha256 = scan.previousDigestSha256;
     const head = await this.readSigned<HeadDocument>(HEAD_FILE);
-    if (activeInfo) await this.recoverActive(activeInfo, known, windowStart, head?.doc);
-    else await this.openNewSegment();
-
-    if (head) {
-      const h = head.doc;
-      if (h.lastSeq > this.lastSeq) throw this.damaged(`head.json (signed) says the newest record is ${h.lastSeq} but the store ends at ${this.lastSeq}: records were removed`);
-      if (known.has(h.lastSeq) && known.get(h.lastSeq) !== h.lastHash) throw this.damaged(`record ${h.lastSeq} does not have the hash head.json (signed) recorded for it: records were modified`);
-    } else if (this.lastSeq > (anchor?.doc.lastSeq ?? 0) || this.sealed.length > 0) {
-      throw this.damaged('head.json is missing although the store holds records');
+    if (scan.open) {
+      const { lastSeq, lastHash, quarantined, ...active } = await reopenSegment(ctx, scan.open, { lastSeq: this.lastSeq, lastHash: this.lastHash }, scan.known, head?.doc);
+      this.active = active;
+      this.lastSeq = lastSeq;
+      this.lastHash = lastHash;
+      this.quarantinedRecords += quarantined;
+    } else {
+      await this.openNewSegment();
     }
+    checkHead(this.dir, head?.doc, { lastSeq: this.lastSeq, anchorLastSeq: scan.anchor?.lastSeq ?? 0, sealedSegments: this.sealed.length }, scan.known);
     await this.writeHead(true);
     this.pruneDedupe();
     const st = await fsp.statfs(this.dir);
     this.diskFree = st.bavail * st.bsize;
     this.log.info('store open', { dir: this.dir, lastSeq: this.lastSeq, segments: this.sealed.length + 1, dedupeKeys: this.dedupe.size });
-  }
-
-  private indexEvent(event: Buffer, t: number, windowStart: number): void {
-    indexEvent(this.dedupe, event, t, windowStart);
-  }
-
-  private async indexSegment(name: string, windowStart: number): Promise<void> {
-    const { lines } = splitLines(await fsp.readFile(join(this.dir, name)));
-    for (const line of lines) {
-      const r = decodeRecord(line);
-      if (typeof r !== 'string') this.indexEvent(r.event, Date.parse(r.recv), windowStart);
-    }
-  }
-
-  /**
-   * Opens the newest segment for appending. Its records are trusted up to the authenticated frontier: the
-   * end of the last commit whose signed mark verifies with the key, or the position the signed head names,
-   * whichever is later. After the frontier: a commit the sink started (its mark verifies) cut short by a crash
-   * is discarded (never acknowledged); any other record is moved to quarantine/ and reported; never signed.
-   */
-  private async recoverActive(seg: { name: string; firstSeq: number }, known: Map<number, string>, windowStart: number, head: HeadDocument | undefined): Promise<void> {
-    const path = join(this.dir, seg.name);
-    let data = await fsp.readFile(path);
-    const { lines, offsets, torn } = splitLines(data);
-    const firstPrev = this.lastHash;
-    const records: DecodedRecord[] = [];
-    let seq = this.lastSeq;
-    let prev = this.lastHash;
-    lines.forEach((line, i) => {
-      const r = decodeRecord(line);
-      const where = `${seg.name} record ${i + 1}`;
-      if (typeof r === 'string') throw this.damaged(`${where} ${r}`);
-      if (r.seq !== seq + 1) throw this.damaged(`${where} has sequence ${r.seq}, expected ${seq + 1}`);
-      if (r.prev !== prev) throw this.damaged(`${where} does not name the previous record's hash`);
-      if (r.computedHash !== r.hash) throw this.damaged(`${where} does not match its hash (modified)`);
-      seq = r.seq;
-      prev = r.hash;
-      records.push(r);
-    });
-    const { trusted, cut, badMark } = authenticatedFrontier(records, this.options.key, head);
-    if (badMark !== undefined) throw this.damaged(`${seg.name} record ${badMark + 1} has a commit signature that does not verify with the key (modified)`);
-    // The signed head must be within what is trusted, or records were removed or replaced: refuse before changing anything.
-    const trustedLastSeq = trusted ? records[trusted - 1].seq : this.lastSeq;
-    if (head && head.lastSeq > trustedLastSeq && head.lastSeq >= seg.firstSeq) {
-      if (head.lastSeq > seq) throw this.damaged(`head.json (signed) says the newest record is ${head.lastSeq} but the store ends at ${seq}: records were removed`);
-      throw this.damaged(`record ${head.lastSeq} does not have the hash head.json (signed) recorded for it: records were modified`);
-    }
-    if (trusted < records.length || torn) {
-      const from = trusted < records.length ? offsets[trusted] : data.length - torn!.length;
-      const tail = data.subarray(from);
-      if (trusted < records.length && !cut) {
-        const qName = `${seg.name.replace(/\.jsonl$/, '')}.from-seq-${records[trusted].seq}.${this.now().getTime()}.jsonl`;
-        await fsp.mkdir(join(this.dir, QUARANTINE_DIR), { recursive: true, mode: 0o700 });
-        await writeFileDurable(join(this.dir, QUARANTINE_DIR), qName, tail);
-        this.quarantinedRecords += records.length - trusted;
-        this.log.error('quarantined records that no signature of the key covers (written without the key, or by a version of the sink before commits were signed, after its last head); they are not part of the store; sink verify fails until quarantine/ is moved out', {
-          segment: seg.name,
-          fromSeq: records[trusted].seq,
-          toSeq: records[records.length - 1].seq,
-          records: records.length - trusted,
-          file: `${QUARANTINE_DIR}/${qName}`,
-        });
-      } else {
-        this.log.warn('discarded the end of the open segment: a commit interrupted by a crash, never acknowledged', { segment: seg.name, bytes: tail.length, records: records.length - trusted });
-      }
-      data = data.subarray(0, from);
-      await fsp.truncate(path, data.length);
-      records.length = trusted;
-    }
-    let openedAt: Date | undefined;
-    for (const r of records) {
-      known.set(r.seq, r.hash);
-      const t = Date.parse(r.recv);
-      openedAt ??= new Date(t);
-      this.indexEvent(r.event, t, windowStart);
-    }
-    const fh = await fsp.open(path, 'r+');
-    const hash = createHash('sha256').update(data);
-    this.active = { name: seg.name, firstSeq: seg.firstSeq, firstPrev, openedAt: openedAt ?? this.now(), fh, bytes: data.length, records: records.length, hash };
-    const last = records[records.length - 1];
-    this.lastSeq = last ? last.seq : this.lastSeq;
-    this.lastHash = last ? last.hash : this.lastHash;
   }
 }
