@@ -4,6 +4,7 @@
  */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { Problem, formatProblemValue, throwIfProblems } from '../core/problem';
 import { AuditAlertGroup, AuditAlertOptions, auditAlertGroups, validateAlertOptions } from './rules';
 
 export interface AuditAlertsProps extends AuditAlertOptions {
@@ -37,11 +38,11 @@ export class AuditAlerts extends Construct {
 
   constructor(scope: Construct, id: string, props: AuditAlertsProps = {}) {
     super(scope, id);
-    const problems = validateAlertOptions(props);
+    const problems: (Problem | string)[] = validateAlertOptions(props);
     if (props.name !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(props.name)) {
-      problems.push(`name: ${JSON.stringify(props.name)} is not a Kubernetes object name; use lower-case letters, digits, - and .`);
+      problems.push({ path: 'name', value: formatProblemValue(props.name), rule: 'is not a Kubernetes object name', fix: 'use lower-case letters, digits, - and .' });
     }
-    if (problems.length) throw new Error(`AuditAlerts ${id}: ${problems.join('; ')}`);
+    throwIfProblems(problems, `AuditAlerts ${id}`);
     this.groups = auditAlertGroups(props);
     this.resource = new ApiObject(this, 'rule', {
       apiVersion: 'monitoring.coreos.com/v1',

@@ -8,6 +8,7 @@ import type { BatchingAdvice } from '../backends/advisor';
 import { formatBytes, parsePrometheusDuration } from '../core/units';
 import { AUDIT_ERROR_PLUGINS } from './metrics';
 import { checkPromQL, checkSelector, PromQLError } from './promql';
+import { throwIfProblems } from '../core/problem';
 
 export type AlertSeverity = 'critical' | 'warning';
 
@@ -119,7 +120,7 @@ const CURL_SINK = 'curl -s http://<sink ops address>:8081/metrics | grep ^audit_
  */
 export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGroup[] {
   const problems = validateAlertOptions(options);
-  if (problems.length) throw new Error(`audit alerts: ${problems.join('; ')}`);
+  throwIfProblems(problems, 'audit alerts');
   const api = options.apiserverSelector ?? 'job="apiserver"';
   const sinkSel = options.sinkSelector ?? 'job="audit-sink"';
   const sel = (base: string, extra: string) => `{${[base, extra].filter(Boolean).join(', ')}}`;

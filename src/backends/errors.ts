@@ -1,18 +1,20 @@
 /**
- * One error type for every configuration check of the backends and control-plane renderers:
- * it carries each problem as a separate sentence so the CLI can list them and tests can match one.
- * A problem names the field, the value, the rule it breaks and the fix.
+ * The error of every configuration check of the backends and control-plane renderers: a ProblemError
+ * (src/core/problem.ts) whose problems each name the field, the value, the rule it breaks and the
+ * fix, so the CLI can list them and tests can match one.
  */
-export class AuditConfigError extends Error {
-  constructor(public readonly problems: readonly string[]) {
-    super(problems.length === 1 ? problems[0] : `${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+import { ProblemError, formatProblem, formatProblemValue } from '../core/problem';
+
+export class AuditConfigError extends ProblemError {
+  constructor(problems: readonly string[]) {
+    super(problems);
     this.name = 'AuditConfigError';
   }
 }
 
-/** Formats one problem: `field: value rule; fix`. */
+/** Formats one problem: `field: value rule; fix` (formatProblem with the value shown by formatValue). */
 export function problem(field: string, value: unknown, rule: string, fix: string): string {
-  return `${field}: ${formatValue(value)} ${rule}; ${fix}`;
+  return formatProblem({ path: field, value: formatValue(value), rule, fix });
 }
 
 /** A value printed as is, without quotes (e.g. `(redacted)` for secrets). */
@@ -25,11 +27,7 @@ export class Verbatim {
 
 export const REDACTED = new Verbatim('(redacted)');
 
-export function formatValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === undefined) return '(unset)';
-  return String(value);
-}
+export const formatValue = formatProblemValue;
 
 /** Throws an AuditConfigError when there are problems. */
 export function throwIfProblems(problems: readonly string[]): void {

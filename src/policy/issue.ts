@@ -1,4 +1,10 @@
-/** One problem found in a policy document, located by its JSON path. */
+import { Problem, formatProblem } from '../core/problem';
+
+/**
+ * One problem found in a policy document, located by its JSON path: the policy validator's and
+ * parser's output. It maps 1:1 to a Problem (policyIssueToProblem): path is the path, message the
+ * rule (it quotes the value where one helps), fix the fix.
+ */
 export interface PolicyIssue {
   /** JSON path, e.g. `rules[2].resources[0].group`. */
   readonly path: string;
@@ -13,8 +19,17 @@ export interface PolicyIssue {
   readonly unreadable?: boolean;
 }
 
+/**
+ * The issue as a Problem. The fix keeps its `fix:` label: policy messages are phrased as findings
+ * (`unknown level "Foo"`), so the label marks where the remedy starts.
+ */
+export function policyIssueToProblem(issue: PolicyIssue): Problem {
+  return { path: issue.path, rule: issue.message, ...(issue.fix ? { fix: `fix: ${issue.fix}` } : {}) };
+}
+
+/** `path: message; fix: …`, through the one problem formatter. */
 export function formatIssue(issue: PolicyIssue): string {
-  return `${issue.path || '(document)'}: ${issue.message}${issue.fix ? `; fix: ${issue.fix}` : ''}`;
+  return formatProblem(policyIssueToProblem(issue));
 }
 
 export function quote(value: unknown): string {

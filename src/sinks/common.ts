@@ -11,6 +11,7 @@ import { AuditConfigError } from '../backends/errors';
 import { WebhookBackend } from '../backends/backends';
 import { sizeFromBytes } from '../backends/prop-units';
 import { parseCidr } from '../core/cidr';
+import { Problem, throwIfProblems } from '../core/problem';
 import { clusterIpProblems, peerCidrProblems } from './network';
 
 /** The kubeadm default --service-cluster-ip-range. */
@@ -124,10 +125,9 @@ export function checkPort(field: string, port: number): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${field}: ${port} is not a TCP port (1-65535)`);
 }
 
-/** Throws one Error listing every problem, each naming the prop. */
-export function throwProblems(construct: string, problems: readonly string[]): void {
-  if (problems.length === 1) throw new Error(`${construct}: ${problems[0]}`);
-  if (problems.length > 1) throw new Error(`${construct}: ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+/** Throws one ProblemError listing every problem, each naming the prop, led by the construct (`AuditSink sink`). */
+export function throwProblems(construct: string, problems: readonly (Problem | string)[]): void {
+  throwIfProblems(problems, construct);
 }
 
 export function commonProblems(props: WebhookSinkProps): string[] {

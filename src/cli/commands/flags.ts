@@ -14,6 +14,7 @@ import { sizeFromBytes } from '../../backends/prop-units';
 import { staticPodPatch } from '../../control-plane/static-pod';
 import { DEFAULT_KUBERNETES_VERSION, KubernetesVersion, parseKubernetesVersion } from '../../core/kubernetes-version';
 import { PRESET_NAMES, RetentionPrecedence, getPreset } from '../../presets';
+import { formatProblems as formatProblemList } from '../../core/problem';
 
 /*
  * Shared by the verbs that build the apiserver's audit configuration (flags, kubeadm-config,
@@ -217,9 +218,8 @@ export const AUDIT_FIELD_FLAGS: FieldFlags = (() => {
   return { ...map, ...EXTRA_PROP_OPTIONS };
 })();
 
-export function formatProblems(problems: readonly string[]): string {
-  return problems.length === 1 ? problems[0] : `${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
-}
+/** The CLI's problem list: the one formatter constructs and the sink server use too. */
+export const formatProblems = formatProblemList;
 
 export function writeWarnings(io: CommandIO, warnings: readonly string[]): void {
   for (const w of warnings) write(io.stderr, `warning: ${nameFlags(cliProblem(w), AUDIT_FIELD_FLAGS)}`);
