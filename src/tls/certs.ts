@@ -15,6 +15,7 @@
 import { isIP } from 'node:net';
 import { webcrypto } from 'node:crypto';
 import type * as X509 from '@peculiar/x509';
+import { installReflectMetadata } from './reflect-shim';
 
 let x509Module: typeof X509 | undefined;
 /**
@@ -24,7 +25,7 @@ let x509Module: typeof X509 | undefined;
  */
 function x509(): typeof X509 {
   if (!x509Module) {
-    require('./reflect-shim'); // must precede @peculiar/x509 (tsyringe checks for Reflect.getMetadata on load)
+    installReflectMetadata(); // must precede @peculiar/x509 (tsyringe checks for Reflect.getMetadata on load)
     x509Module = require('@peculiar/x509') as typeof X509;
   }
   return x509Module;

@@ -4,7 +4,8 @@
  * decorator metadata; tsyringe only needs `getMetadata`, `getOwnMetadata` and `defineMetadata`
  * to exist and behave. This installs a minimal WeakMap-backed version of those three — and
  * nothing at all when a real polyfill (reflect-metadata, core-js) is already loaded — so the
- * package needs no extra dependency. Import it before `@peculiar/x509`.
+ * package needs no extra dependency. Call `installReflectMetadata()` before loading `@peculiar/x509`;
+ * importing this module changes nothing.
  */
 type Target = object;
 const store = new WeakMap<Target, Map<PropertyKey | undefined, Map<unknown, unknown>>>();
@@ -24,8 +25,10 @@ function own(target: Target, property: PropertyKey | undefined, create: boolean)
   return entries;
 }
 
-const R = Reflect as unknown as Record<string, unknown>;
-if (typeof R.getMetadata !== 'function') {
+/** Adds the three metadata functions to the global `Reflect`, unless a polyfill already did. */
+export function installReflectMetadata(): void {
+  const R = Reflect as unknown as Record<string, unknown>;
+  if (typeof R.getMetadata === 'function') return;
   R.defineMetadata = (key: unknown, value: unknown, target: Target, property?: PropertyKey): void => {
     own(target, property, true)!.set(key, value);
   };
@@ -38,5 +41,3 @@ if (typeof R.getMetadata !== 'function') {
     return undefined;
   };
 }
-
-export {};
