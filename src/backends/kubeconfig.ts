@@ -11,15 +11,8 @@ import { isIP } from 'node:net';
 import { renderGoYaml } from '../core/go-yaml';
 import { AuditConfigError, REDACTED, problem } from './errors';
 
-/** Properties of the webhook kubeconfig. Data fields take PEM text; file fields take paths on the node. */
-export interface WebhookKubeconfigProps {
-  /**
-   * The URL the kube-apiserver POSTs EventList batches to, e.g. `https://10.96.0.50:8443/audit`.
-   * Must be https (see `allowInsecureHttp`) and resolvable from the node: an IP address (a fixed
-   * ClusterIP, a node or host address, 127.0.0.1) or a DNS name the node's resolver knows —
-   * never a Service DNS name such as `sink.audit.svc`.
-   */
-  readonly server: string;
+/** The webhook kubeconfig's credentials and names: everything but the server URL (a sink construct knows its own). */
+export interface WebhookKubeconfigOptions {
   /** PEM of the CA that signed the sink's serving certificate (written base64 as `certificate-authority-data`). @default - the node's system roots, unless `certificateAuthorityFile` is set */
   readonly certificateAuthorityPem?: string;
   /** Path on the node (inside the apiserver pod) of that CA. Relative paths are relative to the kubeconfig's directory. @default - none */
@@ -57,6 +50,17 @@ export interface WebhookKubeconfigProps {
   readonly userName?: string;
   /** @default 'audit-webhook' */
   readonly contextName?: string;
+}
+
+/** Properties of the webhook kubeconfig. Data fields take PEM text; file fields take paths on the node. */
+export interface WebhookKubeconfigProps extends WebhookKubeconfigOptions {
+  /**
+   * The URL the kube-apiserver POSTs EventList batches to, e.g. `https://10.96.0.50:8443/audit`.
+   * Must be https (see `allowInsecureHttp`) and resolvable from the node: an IP address (a fixed
+   * ClusterIP, a node or host address, 127.0.0.1) or a DNS name the node's resolver knows —
+   * never a Service DNS name such as `sink.audit.svc`.
+   */
+  readonly server: string;
 }
 
 /** The v1 Config object, with kubeconfig's own (kebab-case) keys. */

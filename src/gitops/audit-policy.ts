@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { AuditRuleProps, toPolicyRule } from '../policy/audit-rule';
 import { formatIssue } from '../policy/issue';
-import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../core/kubernetes-version';
+import { DEFAULT_KUBERNETES_VERSION, KubernetesVersion, parseKubernetesVersion } from '../core/kubernetes-version';
 import { LintFinding, Severity, lintPolicy } from '../policy/lint';
 import { AUDIT_API_VERSION, PolicyDocument, PolicyRule, Stage } from '../policy/model';
 import { parsePolicy } from '../policy/parse';
@@ -9,6 +9,7 @@ import { renderPolicyYaml } from '../policy/render';
 import { policyIssues } from '../policy/validate';
 import { ComposedPreset, PresetOptions } from '../presets/compose';
 import { getPreset } from '../presets';
+import { Preset } from '../presets/preset-names';
 
 export interface AuditPolicyProps {
   /** Rules in evaluation order (the first match wins). More can be added with `addRule`. @default none */
@@ -20,10 +21,28 @@ export interface AuditPolicyProps {
   readonly omitStages?: Stage[];
   /** Leave managedFields out of recorded bodies. @default true */
   readonly omitManagedFields?: boolean;
-  /** The kube-apiserver version the policy must load on. @default the newest supported version */
-  readonly kubernetesVersion?: string;
+  /** The kube-apiserver version the policy must load on. @default - the newest supported version */
+  readonly kubernetesVersion?: KubernetesVersion;
   /** metadata.name of the rendered policy. @default none */
   readonly policyName?: string;
+  /** Lint findings at or above this severity fail synth. @default Severity.ERROR */
+  readonly lintFailOn?: Severity;
+  /** Lint finding ids that never fail synth. @default none */
+  readonly lintIgnore?: string[];
+}
+
+/** Options of `AuditPolicy.fromYaml` and `AuditPolicy.fromDocument`: the policy itself comes from the document. */
+export interface AuditPolicyImportOptions {
+  /** The kube-apiserver version the policy must load on. @default - the newest supported version */
+  readonly kubernetesVersion?: KubernetesVersion;
+  /** Lint findings at or above this severity fail synth. @default Severity.ERROR */
+  readonly lintFailOn?: Severity;
+  /** Lint finding ids that never fail synth. @default none */
+  readonly lintIgnore?: string[];
+}
+
+/** Options of `AuditPolicy.fromPreset`: the presets' customisation and the lint settings. */
+export interface AuditPolicyPresetOptions extends PresetOptions {
   /** Lint findings at or above this severity fail synth. @default Severity.ERROR */
   readonly lintFailOn?: Severity;
   /** Lint finding ids that never fail synth. @default none */
@@ -38,14 +57,14 @@ const SEVERITY_ORDER = [Severity.INFO, Severity.WARNING, Severity.ERROR];
  * At synth, the policy is validated as the chosen kube-apiserver version would and linted.
  *
  * @example
- * const policy = new AuditPolicy(chart, 'policy', { kubernetesVersion: '1.35' });
+ * const policy = new AuditPolicy(chart, 'policy', { kubernetesVersion: KubernetesVersion.V1_35 });
  * policy.addRule(AuditRule.ignoreHealthChecks());
  * policy.addRule(AuditRule.secretsAtMetadata());
  * policy.addRule(AuditRule.catchAll(Level.METADATA));
  */
 export class AuditPolicy extends Construct {
   /** Imports an existing policy (GKE's, Falco's, OpenShift's…) exactly as written; throws on unknown fields. */
-  public static fromYaml(scope: Construct, id: string, text: string, props: Pick<AuditPolicyProps, 'kubernetesVersion' | 'lintFailOn' | 'lintIgnore'> = {}): AuditPolicy {
+  public static fromYaml(scope: Construct, id: string, text: string, props: AuditPolicyImportOptions = {}): AuditPolicy {
     const doc = parsePolicy(text, `AuditPolicy.fromYaml(${id})`);
     return AuditPolicy.fromDocument(scope, id, doc, props);
   }
@@ -54,15 +73,20 @@ export class AuditPolicy extends Construct {
    * A policy from one or more compliance presets (e.g. `['pci-dss', 'hipaa']`), composed and customised.
    * @throws Error naming an unknown preset (with the valid names) or a customisation that breaks a requirement
    */
-  public static fromPreset(scope: Construct, id: string, presets: string | string[], options: PresetOptions & Pick<AuditPolicyProps, 'lintFailOn' | 'lintIgnore'> = {}): AuditPolicy {
+  public static fromPreset(scope: Construct, id: string, presets: Preset[], options: AuditPolicyPresetOptions = {}): AuditPolicy {
     const composed = getPreset(presets, options);
-    const policy = AuditPolicy.fromDocument(scope, id, composed.policy, options);
+    const version = options.kubernetesVersion;
+    const policy = AuditPolicy.fromDocument(scope, id, composed.policy, {
+      lintFailOn: options.lintFailOn,
+      lintIgnore: options.lintIgnore,
+      kubernetesVersion: typeof version === 'string' ? KubernetesVersion.of(version) : version,
+    });
     policy._preset = composed;
     return policy;
   }
 
   /** Wraps a parsed policy document without adding defaults. */
-  public static fromDocument(scope: Construct, id: string, doc: PolicyDocument, props: Pick<AuditPolicyProps, 'kubernetesVersion' | 'lintFailOn' | 'lintIgnore'> = {}): AuditPolicy {
+  public static fromDocument(scope: Construct, id: string, doc: PolicyDocument, props: AuditPolicyImportOptions = {}): AuditPolicy {
     const policy = new AuditPolicy(scope, id, { ...props, policyName: doc.metadata?.name });
     policy.importedMetadata = doc.metadata;
     policy._omitStages = doc.omitStages ? [...(doc.omitStages as Stage[])] : undefined;

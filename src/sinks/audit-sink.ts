@@ -41,7 +41,7 @@ import { formatIssue } from '../policy/issue';
 import { AlertRulesDocument, alertRulesProblems, renderAlertRulesYaml } from '../sink-contract/alert-rules';
 import { DEFAULT_ES_INDEX } from '../sink-contract/forward-format';
 import { DEFAULT_MAX_BODY_BYTES } from '../sink-contract/defaults';
-import { WebhookSink } from './webhook-sink';
+import { WebhookSink, WebhookSinkBodyLimit } from './webhook-sink';
 
 /** Props of {@link AuditSink}. */
 export interface AuditSinkProps extends WebhookSinkProps {
@@ -301,7 +301,7 @@ export class AuditSink extends WebhookSink {
     });
   }
 
-  protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
+  protected bodyLimit(): WebhookSinkBodyLimit {
     return { maxBodyBytes: this.maxBodyBytes, maxBodyName: 'AuditSink maxBodySize' };
   }
 }

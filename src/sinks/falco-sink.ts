@@ -7,7 +7,7 @@ import type { ClusterAudit } from '../gitops/cluster-audit';
 import { silencedDetectionsProblem } from './detection-coverage';
 import { bodyLimitProblems, checkPort, commonProblems, emptyDirVolume, secretVolume, throwProblems, WebhookSinkProps } from './common';
 import { hardenedContainerSecurityContext } from './container-security';
-import { WebhookSink } from './webhook-sink';
+import { WebhookSink, WebhookSinkBodyLimit } from './webhook-sink';
 import { describeSize, sizeToBytes } from '../backends/prop-units';
 
 /** Props of {@link FalcoSink}. */
@@ -165,7 +165,7 @@ export class FalcoSink extends WebhookSink {
     });
   }
 
-  protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
+  protected bodyLimit(): WebhookSinkBodyLimit {
     return { maxBodyBytes: this.maxBatchBytes, maxBodyName: 'FalcoSink maxBatchSize' };
   }
 }

@@ -15,7 +15,7 @@ import {
   lokiOutputProblems,
   mountOutputSecrets,
 } from './outputs';
-import { WebhookSink } from './webhook-sink';
+import { WebhookSink, WebhookSinkBodyLimit } from './webhook-sink';
 import { describeSize, sizeToBytes } from '../backends/prop-units';
 
 /** Props of {@link FluentBitSink}. */
@@ -177,7 +177,7 @@ export class FluentBitSink extends WebhookSink {
     this.node.addValidation({ validate: () => bodyLimitProblems(props.webhookBackend, this.bufferMaxBytes, 'FluentBitSink bufferMaxSize') });
   }
 
-  protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
+  protected bodyLimit(): WebhookSinkBodyLimit {
     return { maxBodyBytes: this.bufferMaxBytes, maxBodyName: 'FluentBitSink bufferMaxSize' };
   }
 }

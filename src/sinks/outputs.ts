@@ -22,12 +22,22 @@ export interface LoggingTls {
   readonly clientCertSecretName?: string;
 }
 
-/** Credentials; give at most one kind. */
-export interface LoggingAuth {
-  /** HTTP basic authentication: the user, and the password in a Secret. */
-  readonly basic?: { readonly user: string; readonly passwordSecret: SecretKeyRef };
-  /** `Authorization: Bearer <token>`. */
+/** HTTP basic authentication: the user, and the password in a Secret. */
+export interface BasicAuth {
+  readonly user: string;
+  readonly passwordSecret: SecretKeyRef;
+}
+
+/** Credentials for the alert webhook; give at most one kind. */
+export interface AlertWebhookAuth {
+  /** HTTP basic authentication. @default - none */
+  readonly basic?: BasicAuth;
+  /** `Authorization: Bearer <token>`. @default - none */
   readonly bearerTokenSecret?: SecretKeyRef;
+}
+
+/** Credentials; give at most one kind. */
+export interface LoggingAuth extends AlertWebhookAuth {
   /** Elasticsearch only: `Authorization: ApiKey <key>` (the base64 id:api_key). */
   readonly apiKeySecret?: SecretKeyRef;
 }
@@ -46,8 +56,11 @@ export interface LokiOutputProps {
   readonly url: string;
   /** X-Scope-OrgID. @default none */
   readonly tenant?: string;
-  /** Event fields used as labels (low cardinality only). @default ['level', 'verb'] */
-  readonly labelFields?: LokiLabelField[];
+  /**
+   * Event fields used as labels, low cardinality only: `level`, `verb`, `stage`, `resource`, `api_group`.
+   * @default ['level', 'verb']
+   */
+  readonly labelFields?: string[];
   /** Fixed labels. @default { job: 'kube-apiserver-audit' } */
   readonly staticLabels?: Record<string, string>;
   readonly tls?: LoggingTls;
@@ -58,7 +71,7 @@ export interface LokiOutputProps {
 export interface AlertWebhookProps {
   readonly url: string;
   readonly tls?: LoggingTls;
-  readonly auth?: Omit<LoggingAuth, 'apiKeySecret'>;
+  readonly auth?: AlertWebhookAuth;
 }
 
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -207,7 +220,8 @@ export function sinkServeTargetArgs(flag: string, url: string, auth: LoggingAuth
 }
 
 export function lokiLabelFields(o: LokiOutputProps): readonly LokiLabelField[] {
-  return o.labelFields ?? DEFAULT_LOKI_LABEL_FIELDS;
+  // Checked by lokiOutputProblems: every field is one of LOKI_LABEL_FIELDS.
+  return (o.labelFields as LokiLabelField[] | undefined) ?? DEFAULT_LOKI_LABEL_FIELDS;
 }
 
 export function lokiStaticLabels(o: LokiOutputProps): Readonly<Record<string, string>> {

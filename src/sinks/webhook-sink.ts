@@ -1,21 +1,46 @@
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
-import { renderWebhookKubeconfig, WebhookKubeconfigProps } from '../backends/kubeconfig';
+import { Construct, IConstruct } from 'constructs';
+import { renderWebhookKubeconfig, WebhookKubeconfigOptions } from '../backends/kubeconfig';
 import { markWebhookReceiver } from '../backends/webhook-receivers';
-import { buildSinkWorkload, SinkWorkloadSpec, urlHost } from './common';
+import { buildSinkWorkload, urlHost, WebhookSinkProps } from './common';
 
 /** What the apiserver side needs from a sink: where to post, and the webhook kubeconfig that says so. */
-export interface IWebhookSink {
+export interface IWebhookSink extends IConstruct {
   /** The URL the apiserver posts EventLists to (https, the Service's fixed ClusterIP). */
   readonly webhookUrl: string;
   /** The apiserver's webhook kubeconfig pointing at this sink. */
-  renderWebhookKubeconfig(props: Omit<WebhookKubeconfigProps, 'server'>): string;
+  renderWebhookKubeconfig(options: WebhookKubeconfigOptions): string;
 }
 
-export interface WebhookSinkSpec extends Omit<SinkWorkloadSpec, 'name'> {
+/** What a sink whose egress is denied may still reach: its forwarding destinations and cluster DNS. */
+export interface SinkEgress {
+  readonly cidrs: string[];
+  readonly ports: number[];
+  /** Also admit cluster DNS (a destination URL names a host). */
+  readonly dns: boolean;
+}
+
+/** What a sink subclass tells the shared part (the workload's name comes from the construct id). */
+export interface WebhookSinkSpec {
+  readonly props: WebhookSinkProps;
+  readonly webhookPort: number;
+  /** Port for health and metrics; admitted from metricsCidrs. @default - none */
+  readonly opsPort?: number;
+  /** Deny all egress (the sink talks to nobody) except `allowEgress`. @default false */
+  readonly denyEgress?: boolean;
+  /** With denyEgress: what the sink may still reach. @default - nothing */
+  readonly allowEgress?: SinkEgress;
   /** The path the sink receives on, e.g. `/audit`. */
   readonly path: string;
+}
+
+/** The largest request body a sink accepts, as ClusterAudit's synth check reads it. */
+export interface WebhookSinkBodyLimit {
+  /** @default - not limited */
+  readonly maxBodyBytes?: number;
+  /** How the limit is set on the sink, for messages, e.g. `AuditSink maxBodySize`. @default 'maxBodyBytes' */
+  readonly maxBodyName?: string;
 }
 
 /**
@@ -55,11 +80,11 @@ export abstract class WebhookSink extends Construct implements IWebhookSink {
   }
 
   /** The largest request body the sink accepts, when it has a limit (read at synth). */
-  protected bodyLimit(): { maxBodyBytes?: number; maxBodyName?: string } {
+  protected bodyLimit(): WebhookSinkBodyLimit {
     return {};
   }
 
-  public renderWebhookKubeconfig(props: Omit<WebhookKubeconfigProps, 'server'>): string {
-    return renderWebhookKubeconfig({ ...props, server: this.webhookUrl });
+  public renderWebhookKubeconfig(options: WebhookKubeconfigOptions): string {
+    return renderWebhookKubeconfig({ ...options, server: this.webhookUrl });
   }
 }

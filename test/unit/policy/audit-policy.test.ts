@@ -2,6 +2,7 @@ import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { ApiResources, AuditPolicy, AuditRule, Level, Severity, Stage, evaluatePolicy, parsePolicy, renderPolicyYaml } from '../../../src';
 import { testApp } from '../support/temp-dir';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
 
 function chart(): Chart {
   return new Chart(testApp(), 'test');
@@ -33,7 +34,7 @@ describe('AuditPolicy construct', () => {
 
   it('fails synth naming the path and the version when the apiserver would refuse the policy', () => {
     const c = chart();
-    new AuditPolicy(c, 'p', { kubernetesVersion: '1.35' }).addRule({ level: Level.METADATA, resources: [{ group: '*', resources: ['*/status'] }] }).addRule(AuditRule.catchAll());
+    new AuditPolicy(c, 'p', { kubernetesVersion: KubernetesVersion.V1_35 }).addRule({ level: Level.METADATA, resources: [{ group: '*', resources: ['*/status'] }] }).addRule(AuditRule.catchAll());
     expect(() => Testing.synth(c)).toThrow(/Kubernetes 1\.35: rules\[0\]\.resources\[0\]\.group: "\*": group "\*" is only accepted from Kubernetes 1\.36/);
   });
 
@@ -53,7 +54,7 @@ describe('AuditPolicy construct', () => {
   });
 
   it('constructor errors name the prop', () => {
-    expect(() => new AuditPolicy(chart(), 'p', { kubernetesVersion: '1.12' })).toThrow(/AuditPolicy p: props.kubernetesVersion "1.12" is not supported/);
+    expect(() => new AuditPolicy(chart(), 'p', { kubernetesVersion: KubernetesVersion.of('1.12') })).toThrow(/AuditPolicy p: props.kubernetesVersion "1.12" is not supported/);
     expect(() => AuditRule.ignoreUsers([])).toThrow(/users is empty/);
   });
 

@@ -17,12 +17,14 @@ import {
 import { levelRank } from '../../../src/policy';
 import { BodyLevel, CATALOGUE, probeAttributes } from '../../../src/presets';
 import { testApp } from '../support/temp-dir';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
+import { Preset } from '../../../src/presets/preset-names';
 
 const versions = SUPPORTED_KUBERNETES_MINORS.map((m) => `1.${m}`);
 
 describe('every preset', () => {
   it.each(PRESET_NAMES.flatMap((name) => versions.map((v) => [name, v])))('%s validates strictly and lints clean for %s', (name, version) => {
-    const { policy } = getPreset(name, { kubernetesVersion: version });
+    const { policy } = getPreset(name, { kubernetesVersion: KubernetesVersion.of(version) });
     expect(validatePolicy(policy, { kubernetesVersion: version, strict: true })).toEqual([]);
     expect(lintPolicy(policy, { kubernetesVersion: version })).toEqual([]);
   });
@@ -114,7 +116,7 @@ describe('composition', () => {
 describe('AuditPolicy.fromPreset', () => {
   it('synthesises and keeps the requirement table', () => {
     const c = new Chart(testApp(), 'test');
-    const p = AuditPolicy.fromPreset(c, 'pci', ['pci-dss'], { kubernetesVersion: '1.35' });
+    const p = AuditPolicy.fromPreset(c, 'pci', [Preset.PCI_DSS], { kubernetesVersion: KubernetesVersion.V1_35 });
     expect(p.preset?.requirements.map((r) => r.id)).toContain('10.2.1.7');
     expect(p.kubernetesVersion).toBe('1.35');
     expect(() => Testing.synth(c)).not.toThrow();

@@ -19,6 +19,8 @@ import { describe, expect, it } from 'vitest';
 import { ClusterAudit, PRESET_NAMES, PolicyDocument, SUPPORTED_KUBERNETES_MINORS, getPreset, judgeEvidence, parsePolicy, reportExitCode, sinkRetentionFor } from '../../../src';
 import { RetentionPrecedence } from '../../../src/presets';
 import { runCli } from '../../support/cli';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
+import { Preset } from '../../../src/presets/preset-names';
 
 const VERSIONS = SUPPORTED_KUBERNETES_MINORS.map((m) => `1.${m}`);
 /**
@@ -68,7 +70,7 @@ export function kubeBenchFindings(commandLine: readonly string[]): string[] {
 
 function build(presets: string[], kubernetesVersion: string) {
   const app = Testing.app();
-  const audit = new ClusterAudit(new Chart(app, 'c'), 'audit', { presets, kubernetesVersion, presetOptions: OPTIONS });
+  const audit = new ClusterAudit(new Chart(app, 'c'), 'audit', { presets: presets as Preset[], kubernetesVersion: KubernetesVersion.of(kubernetesVersion), presetOptions: OPTIONS });
   return { app, audit, commandLine: audit.apiserver.commandLine(), policy: parsePolicy(audit.policy.toYaml()) };
 }
 
