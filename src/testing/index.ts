@@ -13,18 +13,20 @@
  * Tools: kind and kubectl from PATH, or CDK8S_AUDIT_KIND / CDK8S_AUDIT_KUBECTL; a running Docker engine.
  */
 // Every name is listed on purpose: a helper is public once it is added here.
-export { assertAuditEvent, AuditAssertionError, auditEventDifferences, describeEvent, recordedLevel } from './assert';
-export type { ExpectedAuditEvent } from './assert';
+export { assertAuditEvent, AuditAssertionError, auditEventDifferences, describeEvent, recordedLevel } from '../evidence/assert';
+export type { ExpectedAuditEvent } from '../evidence/assert';
 export { ApiClient, identityHeaders } from './client';
 export type { Credentials, Identity, Impersonation, Response } from './client';
 export { flagValue, readSynthesizedAudit } from './dist';
 export type { KindConfig, NodeFilesManifest, SynthesizedAudit } from './dist';
-export { groupByAuditId, parseAuditEvents, waitForAuditEvents } from './events';
-export type { AuditEvent, AuditObjectRef, AuditUser, WaitOptions } from './events';
+export { groupByAuditId, parseAuditEvents } from '../evidence/events';
+export type { AuditEvent, AuditObjectRef, AuditUser } from '../evidence/events';
+export { waitForAuditEvents } from './wait';
+export type { WaitOptions } from './wait';
 export { requireDocker, run, sleep, tryRun } from './exec';
 export type { RunOptions, RunResult } from './exec';
-export { canaryForms, failureLines, judgeProve } from './judge';
-export type { CheckStatus, Observed, ProveCheck, ProveInputs, ProveVerdict, SentProbe } from './judge';
+export { canaryForms, failureLines, judgeProve } from '../evidence/prove-judge';
+export type { CheckStatus, Observed, ProveCheck, ProveInputs, ProveVerdict, SentProbe } from '../evidence/prove-judge';
 export { accessFromKubeconfig, credentialsFromKubeconfig, kindBinary, KindCluster, kubectlBinary } from './kind';
 export type { KindCreateOptions, KindToolOptions, KubeconfigAccess, KubeconfigCredentials } from './kind';
 export { createKindClusterFromDist, placeProvisionedFiles, planKindMounts, writeTlsFiles } from './kind-from-dist';

@@ -13,11 +13,12 @@ import type { ComposedPreset } from '../presets/compose';
 import { ProbeCaller, RequirementProbe } from '../presets/types';
 import { ApiClient, Identity } from './client';
 import { SynthesizedAudit, flagValue, readSynthesizedAudit } from './dist';
-import { AuditEvent, parseAuditEvents, waitForAuditEvents } from './events';
+import { AuditEvent, parseAuditEvents } from '../evidence/events';
+import { waitForAuditEvents } from './wait';
 import { run, sleep } from './exec';
 import { KindToolOptions, KubeconfigAccess, accessFromKubeconfig, kindBinary, kubectlBinary } from './kind';
 import { KindFromDist, createKindClusterFromDist } from './kind-from-dist';
-import { Observed, ProveVerdict, SentProbe, judgeProve } from './judge';
+import { Observed, ProveVerdict, SentProbe, judgeProve } from '../evidence/prove-judge';
 import { SinkManifests, SinkStore, deploySink, findSink, loadLocalImage, readManifests, readSinkStore } from './sink';
 
 export type ProveTarget =

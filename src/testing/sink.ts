@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import type { AuditEvent } from './events';
+import type { AuditEvent } from '../evidence/events';
 import { tryRun } from './exec';
 import type { KindCluster } from './kind';
 import type { TlsFiles } from './kind-from-dist';

@@ -22,8 +22,8 @@ import { gunzipSync } from 'node:zlib';
 import type { RequestAttributes } from '../../../src/policy/model';
 
 // The event model, parser and grouping are the package's own (cdk8s-audit/testing): one definition for users' suites and ours.
-import { AuditEvent, groupByAuditId, parseAuditEvents } from '../../../src/testing/events';
-export type { AuditEvent, AuditObjectRef, AuditUser } from '../../../src/testing/events';
+import { AuditEvent, groupByAuditId, parseAuditEvents } from '../../../src/evidence/events';
+export type { AuditEvent, AuditObjectRef, AuditUser } from '../../../src/evidence/events';
 export { groupByAuditId };
 
 export const STAGE_ORDER = ['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic'] as const;
