@@ -1,3 +1,4 @@
+import { formatBytes } from '../core/units';
 import { SECRET_RESOURCES } from '../policy/audit-rule';
 import { evaluatePolicy, matchRule } from '../policy/evaluate';
 import { Level, PolicyDocument, PolicyRule, RequestAttributes, Stage, levelRank } from '../policy/model';
@@ -222,7 +223,6 @@ function eventAttributes(e: SampleEvent): RequestAttributes {
 
 /** "+12.3 KiB over 40 events (2 of 42 without bodies)" */
 export function formatVolume(v: VolumeEstimate): string {
-  const size = v.addedBytes < 1024 ? `${v.addedBytes} B` : v.addedBytes < 1024 * 1024 ? `${(v.addedBytes / 1024).toFixed(1)} KiB` : `${(v.addedBytes / 1024 / 1024).toFixed(1)} MiB`;
   if (v.events === 0) return 'no such request in the sample';
-  return `+${size} over ${v.measured} event(s) of the sample${v.measured < v.events ? ` (${v.events - v.measured} of ${v.events} recorded without bodies: not measured)` : ''}`;
+  return `+${formatBytes(v.addedBytes)} over ${v.measured} event(s) of the sample${v.measured < v.events ? ` (${v.events - v.measured} of ${v.events} recorded without bodies: not measured)` : ''}`;
 }

@@ -229,7 +229,8 @@ describe('estimateGapVolume: the bodies a proposed rule adds to a sample log', (
   });
   it.each([
     [{ events: 0, measured: 0, addedBytes: 0 }, 'no such request in the sample'],
-    [{ events: 3, measured: 3, addedBytes: 2048 }, '+2.0 KiB over 3 event(s) of the sample'],
+    [{ events: 3, measured: 3, addedBytes: 2048 }, '+2 KiB over 3 event(s) of the sample'],
+    [{ events: 3, measured: 3, addedBytes: 2150 }, '+2.1 KiB over 3 event(s) of the sample'],
     [{ events: 3, measured: 1, addedBytes: 100 }, '+100 B over 1 event(s) of the sample (2 of 3 recorded without bodies: not measured)'],
   ])('formatVolume %j', (v, text) => expect(formatVolume(v)).toBe(text));
 });
