@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { App, Chart } from 'cdk8s';
-import { stringify } from 'yaml';
+import { renderGoYaml } from '../../core/go-yaml';
 import { Command, ExitCode, InputError, UsageError, booleanOption, choiceOption, stringOption } from '../command';
 import { readInput, write } from '../io';
 import { AuditAlerts } from '../../alerts/prometheus-rule';
@@ -119,7 +119,7 @@ Examples:
         const app = new App();
         const chart = new Chart(app, 'alerts');
         new AuditAlerts(chart, 'alerts', { ...options, name: text('name') ?? 'cdk8s-audit-alerts', namespace: text('namespace') ?? 'monitoring', labels: ruleLabels });
-        output = stringify(chart.toJson()[0], { lineWidth: 0 });
+        output = renderGoYaml(chart.toJson()[0]); // kubectl (Go) reads it
       }
     } catch (e) {
       throw new InputError(optionNames((e as Error).message));

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
+import { renderGoYamlDocuments } from '../../core/go-yaml';
 import { Command, ExitCode, InputError, ParsedArgs, UsageError, booleanOption, choiceOption, stringOption } from '../command';
 import { write } from '../io';
 import { DEFAULT_CLIENT_USER, KEY_ALGORITHMS, KeyAlgorithm, createWebhookTlsBundle, describeCertificate, issueClientCertificate, issueServingCertificate, loadCertificateAuthority, splitSans } from '../../tls/certs';
@@ -164,7 +165,7 @@ Examples:
           '# cert-manager issues and renews these in-cluster. The kube-apiserver reads its client certificate and the CA\n' +
           `# from the node: copy tls.crt/tls.key of Secret ${resources[4] && (resources[4] as { spec: { secretName: string } }).spec.secretName} and ca.crt to the node's\n` +
           '# webhook directory after each renewal (e.g. with a DaemonSet on the control-plane nodes).\n';
-        write(io.stdout, note + resources.map((r) => stringify(r, { lineWidth: 0 })).join('---\n'));
+        write(io.stdout, note + renderGoYamlDocuments(resources)); // kubectl (Go) reads it
       }
       return ExitCode.OK;
     }
