@@ -64,7 +64,7 @@ describe('layers of src/', () => {
     expect([...table].sort()).toEqual([...folders].sort());
   });
 
-  it('reports a planted wrong-way import, a folder cycle, a constructs→sink program import and cdk8s-plus reached from the root', async () => {
+  it('reports planted violations: a wrong-way import, a folder cycle, a construct importing the sink program, I/O in core, cdk8s-plus outside sinks and reached from the root', async () => {
     const dir = tempDir('layers');
     cpSync(join(repo, 'src'), join(dir, 'src'), { recursive: true });
     cpSync(join(repo, 'tsconfig.json'), join(dir, 'tsconfig.json'));
@@ -75,6 +75,9 @@ describe('layers of src/', () => {
     writeFileSync(join(dir, 'src/policy/planted-cycle.ts'), "import { getPreset } from '../presets';\nexport const planted = getPreset;\n");
     // a sink construct importing the sink program
     writeFileSync(join(dir, 'src/sinks/planted-runtime.ts'), "import { Store } from '../sink-server/store';\nexport const planted = Store;\n");
+    // file I/O in the pure core; cdk8s-plus-28 outside sinks/
+    writeFileSync(join(dir, 'src/core/planted-io.ts'), "import { readFileSync } from 'node:fs';\nexport const planted = readFileSync;\n");
+    writeFileSync(join(dir, 'src/gitops/planted-plus.ts'), "import * as kplus from 'cdk8s-plus-28';\nexport const planted = kplus;\n");
     // the package root reaching cdk8s-plus-28 through the sink constructs
     writeFileSync(join(dir, 'src/index.ts'), `${readFileSync(join(dir, 'src/index.ts'), 'utf8')}export { AuditSink } from './sinks/audit-sink';\n`);
 
@@ -86,9 +89,11 @@ describe('layers of src/', () => {
     const cycles = violations.filter((v) => v.rule === 'no-folder-cycle').map((v) => [v.from, ...v.cycle!]);
     expect(cycles.some((c) => c.includes('src/policy') && c.includes('src/presets')), message).toBe(true);
     expect(violations).toContainEqual({ rule: 'sink-runtime-apart', from: 'src/sinks/planted-runtime.ts', to: 'src/sink-server/store.ts' });
+    expect(violations).toContainEqual({ rule: 'core-without-io', from: 'src/core/planted-io.ts', to: 'fs' });
+    expect(violations.some((v) => v.rule === 'cdk8s-plus-only-in-sinks' && v.from === 'src/gitops/planted-plus.ts'), message).toBe(true);
     expect(violations.some((v) => v.rule === 'root-entry-without-cdk8s-plus' && v.from === 'src/index.ts' && /node_modules\/cdk8s-plus-28\//.test(v.to)), message).toBe(true);
-    // and nothing else: the copy is the real tree plus the four plants
-    const plants = ['src/core/planted-upward.ts', 'src/policy/planted-cycle.ts', 'src/sinks/planted-runtime.ts', 'src/index.ts'];
+    // and nothing else: the copy is the real tree plus the plants
+    const plants = ['src/core/planted-upward.ts', 'src/policy/planted-cycle.ts', 'src/sinks/planted-runtime.ts', 'src/core/planted-io.ts', 'src/gitops/planted-plus.ts', 'src/index.ts'];
     const unexplained = violations.filter((v) => v.rule !== 'no-folder-cycle' && !plants.includes(v.from));
     expect(unexplained, message).toEqual([]);
   }, 180_000);
