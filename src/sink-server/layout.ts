@@ -75,5 +75,5 @@ export interface AnchorDocument {
   readonly reason: string;
 }
 
-/** Records the sink refused on start because no signature of the key covers them (see store.ts). */
+/** Records the sink refused on start because no signature of the key covers them (see store-recovery.ts). */
 export const QUARANTINE_DIR = 'quarantine';
