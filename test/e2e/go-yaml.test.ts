@@ -21,7 +21,7 @@ import { AuditApp } from '../../src/gitops/write-node-files';
 import { ClusterAudit } from '../../src/gitops/cluster-audit';
 import { PolicyDocument } from '../../src/policy/model';
 import { policyToJson, renderPolicyYaml } from '../../src/policy/render';
-import { ROOT } from '../support/cli';
+import { ROOT, runCli } from '../support/cli';
 import { Rng } from '../support/rng';
 import { makeTempDir, removeTempDir } from './support/processes';
 
@@ -163,6 +163,24 @@ describe('the package renderers, with hostile strings in every user-controlled f
       checked++;
     }
     expect(checked).toBe(NAMES.length);
+  });
+});
+
+describe('the CLI verbs that print files for Go readers', () => {
+  /** The verb's YAML, decoded by Go, equals its own --format json output. */
+  async function expectYamlMeansJson(args: string[]): Promise<void> {
+    const yaml = await runCli(args);
+    const json = await runCli([...args, '--format', 'json']);
+    expect(yaml.code, yaml.stderr).toBe(0);
+    expect(json.code, json.stderr).toBe(0);
+    expect(goReads(yaml.stdout)).toEqual(JSON.parse(json.stdout));
+  }
+
+  it.each([['on'], ['0o7'], ['y'], ['1_000'], ['2026-01-01']])('kubeconfig, kind-config and kubeadm-config with %j in every name and path', async (s) => {
+    await expectYamlMeansJson(['kubeconfig', '--server', `https://10.96.0.50:8443/${s}`, '--token-file', s, '--ca-path', s, '--tls-server-name', s]);
+    const log = ['--log-path', '/var/log/kubernetes/audit/audit.log'];
+    await expectYamlMeansJson(['kind-config', ...log, '--host-policy-dir', join(dir, s), '--host-log-dir', join(dir, s, s), '--name', s, '--node-image', s]);
+    await expectYamlMeansJson(['kubeadm-config', ...log]);
   });
 });
 
