@@ -77,7 +77,9 @@ beforeAll(() => {
   checker = goYamlChecker();
   dir = makeTempDir('go-yaml');
 });
-afterAll(() => removeTempDir(dir));
+afterAll(() => {
+  if (dir) removeTempDir(dir);
+});
 
 describe('sigs.k8s.io/yaml reads back what renderGoYaml wrote', () => {
   it('every hostile string, as a value, a list item and a key', () => {
