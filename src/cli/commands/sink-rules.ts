@@ -22,11 +22,18 @@ The format:
   cidrSets: { approved: [10.0.0.0/8, "fd00::/8"] }
   rules:
     - name: exec-from-unapproved-source     # the rule label of audit_sink_alerts_total
-      type: source-cidr                     # match | source-cidr | first-seen
+      type: source-cidr                     # match | source-cidr | first-seen | rate
       severity: critical                    # critical | warning | info (default warning)
       match: { resources: [{ group: "", resources: [pods/exec] }] }
       except: [{ userGroups: [system:masters] }]
       allowedSourceCidrSets: [approved]
+    - name: new-user-object-burst           # rate: > threshold matching events per key in the window
+      type: rate
+      match: { verbs: [create] }
+      key: [user]                           # user, namespace, resource, name, verb, sourceIP, sourceNetwork
+      threshold: 20
+      window: 1m
+      newKeysWithin: 24h                    # only keys first seen in the last 24h
 'cdk8s-audit sink rules preset NAME' prints a preset's defaults; docs/sink.md describes every field.
 
 Options:
@@ -116,7 +123,7 @@ export const sinkRulesEvalCommand: Command = {
 
 Evaluates the rules over audit events — JSON lines of audit.k8s.io/v1 Events (an apiserver audit log,
 'sink verify --events' output) or EventList objects — read from --input (or standard input), and
-prints the alerts as JSON lines, exactly as 'sink serve --rules' would (first-seen memory starts empty).
+prints the alerts as JSON lines, exactly as 'sink serve --rules' would (first-seen and rate memory start empty).
 
 Options:
   --input FILE   events to evaluate ('-' = standard input, the default)
