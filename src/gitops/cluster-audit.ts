@@ -12,7 +12,7 @@ import { staticPodPatch } from '../control-plane/static-pod';
 import { AuditPolicy } from './audit-policy';
 import { DEFAULT_KUBERNETES_VERSION, KubernetesVersion, parseKubernetesVersion } from '../core/kubernetes-version';
 import { Preset } from '../presets/preset-names';
-import { PresetOptions } from '../presets/compose';
+import { CompositionOptions, PresetOptions } from '../presets/compose';
 import { flagsToBackendProps } from '../backends/backends';
 import { webhookReceiverProblems, webhookReceiversOf } from '../backends/webhook-receivers';
 
@@ -222,6 +222,7 @@ export class ClusterAudit extends Construct {
     return renderGoYaml({
       kubernetesVersion: this.kubernetesVersion,
       presets: this.policy.preset?.presets.map((p) => p.name) ?? [],
+      ...(this.props.policy ? {} : compositionOptions(this.props.presetOptions)),
       files: this.nodeFiles().map((f) => ({ file: posix.join(folder, f.path), ...(f.nodePath ? { nodePath: f.nodePath } : {}), description: f.description })),
       mounts: this.apiserver.mounts.map((m) => ({ nodeDirectory: m.path, readOnly: m.readOnly, purpose: m.purpose })),
       secretsDir,
@@ -233,4 +234,19 @@ export class ClusterAudit extends Construct {
     const api = defaultKubeadmApiVersion(parseKubernetesVersion(this.kubernetesVersion).minor);
     return `${api}, extraArgs as ${api === KubeadmApiVersion.V1BETA3 ? 'a map' : 'a list'}`;
   }
+}
+
+/**
+ * The preset options prove needs to compose the same requirement table again (whether gdpr composes with a
+ * longer minimum, its maximum, the declared personal data); written to files.yaml only when set, so a
+ * manifest without them is unchanged.
+ */
+function compositionOptions(o: PresetOptions | undefined): { presetOptions?: CompositionOptions } {
+  const picked: CompositionOptions = {
+    ...(o?.retentionPrecedence ? { retentionPrecedence: o.retentionPrecedence } : {}),
+    ...(o?.maxRetentionDays !== undefined ? { maxRetentionDays: o.maxRetentionDays } : {}),
+    ...(o?.personalDataNamespaces?.length ? { personalDataNamespaces: [...o.personalDataNamespaces] } : {}),
+    ...(o?.personalDataResources?.length ? { personalDataResources: o.personalDataResources.map((g) => ({ ...g, ...(g.resources ? { resources: [...g.resources] } : {}) })) } : {}),
+  };
+  return Object.keys(picked).length ? { presetOptions: picked } : {};
 }

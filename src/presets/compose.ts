@@ -49,6 +49,9 @@ export interface PresetOptions {
   readonly retentionPrecedence?: RetentionPrecedence;
 }
 
+/** The options that change the requirement table or whether presets compose: ClusterAudit writes them to dist/node/files.yaml for prove. */
+export type CompositionOptions = Pick<PresetOptions, 'retentionPrecedence' | 'maxRetentionDays' | 'personalDataNamespaces' | 'personalDataResources'>;
+
 /** Which retention wins when a maximum (gdpr) is below a minimum (pci-dss, hipaa, nist-800-53, cis). */
 export enum RetentionPrecedence {
   /** The longer minimum wins: the maximum is raised to it (e.g. a legal obligation to keep, GDPR Art. 17(3)(b)). */

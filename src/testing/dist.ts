@@ -8,10 +8,13 @@ import { isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import { parsePolicy } from '../policy/parse';
 import type { PolicyDocument } from '../policy/model';
+import type { CompositionOptions } from '../presets/compose';
 
 export interface NodeFilesManifest {
   readonly kubernetesVersion?: string;
   readonly presets?: string[];
+  /** The preset options that change the requirement table (written only when set). */
+  readonly presetOptions?: CompositionOptions;
   readonly files: { file: string; nodePath?: string; description?: string }[];
   readonly provisionSeparately?: { nodePath: string; description?: string }[];
 }

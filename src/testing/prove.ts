@@ -100,7 +100,8 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
   const audit = await step('read dist/', async () => readSynthesizedAudit(options.appDir, options.distDir), (a) => `presets ${a.manifest.presets?.join(', ') || '(none)'}, Kubernetes ${a.manifest.kubernetesVersion ?? '?'}`);
   const presetNames = options.presets?.length ? [...options.presets] : audit.manifest.presets ?? [];
   if (!presetNames.length) throw new Error('dist/node/files.yaml names no preset (the ClusterAudit was given its own policy); give the requirement table with --preset NAME');
-  const composed = getPreset(presetNames, { kubernetesVersion: audit.manifest.kubernetesVersion });
+  // the options the ClusterAudit composed with (gdpr with a longer minimum refuses to compose without them)
+  const composed = getPreset(presetNames, { ...audit.manifest.presetOptions, kubernetesVersion: audit.manifest.kubernetesVersion });
   const sink = findSink(audit.distDir);
   const target = options.target;
 

@@ -15,6 +15,10 @@ import { levelRank } from '../../../src/policy';
 import { BodyLevel, GDPR_MAX_RETENTION_DAYS, RetentionPrecedence, probeAttributes } from '../../../src/presets';
 import { requestAttributesFromHttp } from '../../../src/policy/request-attributes';
 import { runCli } from '../../support/cli';
+import { Chart } from 'cdk8s';
+import { parse } from 'yaml';
+import { ClusterAudit, Preset } from '../../../src';
+import { testApp } from '../support/temp-dir';
 
 const admin = { name: 'e2e-admin', groups: ['system:masters'] };
 const levelOf = (preset: ReturnType<typeof getPreset>, method: string, path: string) => evaluatePolicy(preset.policy, requestAttributesFromHttp(method, path, admin)).level;
@@ -168,5 +172,20 @@ describe('preset verb (as the user runs it)', () => {
     expect(await runCli(['preset', 'gdpr', '--max-retention-days', '0'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--max-retention-days "0"') });
     expect(await runCli(['preset', 'gdpr', '--retention-precedence', 'longest'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--retention-precedence "longest" is not one of: minimum, maximum') });
     expect(await runCli(['preset', 'cis', '--personal-data-namespace', 'x'])).toMatchObject({ code: 1, stderr: expect.stringContaining('personalDataNamespaces: none of the presets (cis)') });
+  });
+});
+
+describe('dist/node/files.yaml carries the options prove needs to compose the same table', () => {
+  const manifest = (presets: Preset[], presetOptions?: Parameters<typeof getPreset>[1]) =>
+    parse(new ClusterAudit(new Chart(testApp(), 'c'), 'audit', { presets, presetOptions }).manifest('dist/node')) as { presets: string[]; presetOptions?: Record<string, unknown> };
+  it('gdpr + pci-dss with the minimum winning and declared personal data: written, and they compose again', () => {
+    const m = manifest([Preset.GDPR, Preset.PCI_DSS], { retentionPrecedence: RetentionPrecedence.MINIMUM, personalDataNamespaces: ['customers'], excludeUsers: ['ci'] });
+    expect(m.presetOptions).toEqual({ retentionPrecedence: 'minimum', personalDataNamespaces: ['customers'] });
+    expect(() => getPreset(m.presets)).toThrow(/gdpr Art\. 5\(1\)\(e\)/);
+    const again = getPreset(m.presets, m.presetOptions);
+    expect(again.requirements.flatMap((r) => r.probes).some((p) => p.path === '/api/v1/namespaces/customers/pods')).toBe(true);
+  });
+  it('without such options nothing is written (manifests of other apps unchanged)', () => {
+    expect(manifest([Preset.PCI_DSS], { excludeUsers: ['ci'] })).not.toHaveProperty('presetOptions');
   });
 });
