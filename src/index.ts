@@ -81,6 +81,7 @@ export {
   DEFAULT_LOG_PATH,
   DEFAULT_POLICY_FILE,
   DEFAULT_WEBHOOK_CONFIG_FILE,
+  HostPathType,
   LogBackend,
   LogFormat,
   WebhookBackend,
@@ -96,7 +97,9 @@ export {
 } from './backends';
 export type {
   AdvisorFinding,
+  ApiserverAuditExtraProps,
   ApiserverAuditProps,
+  ApiserverMount,
   AuditArg,
   AuditBackend,
   AuditBackendProps,
@@ -114,6 +117,7 @@ export type {
   ThrottleProps,
   TruncateProps,
   WebhookBackendProps,
+  WebhookKubeconfigOptions,
   WebhookKubeconfigProps,
 } from './backends';
 
@@ -157,6 +161,8 @@ export { AuditApp, AuditPolicy, ClusterAudit, allControlPlanes, writeNodeFiles }
 export type { ClusterAuditClusterApi, ClusterAuditControlPlanes } from './gitops';
 export type {
   AuditAppProps,
+  AuditPolicyImportOptions,
+  AuditPolicyPresetOptions,
   AuditPolicyProps,
   ClusterAuditKindOptions,
   ClusterAuditProps,

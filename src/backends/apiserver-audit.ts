@@ -5,7 +5,7 @@
  */
 import { KubernetesVersion, parseKubernetesVersion } from '../core/kubernetes-version';
 import { DEFAULT_POLICY_FILE } from '../core/node-paths';
-import { ApiserverMount, LogBackend, LogBackendProps, WebhookBackend, WebhookBackendProps, flagsToBackendProps } from './backends';
+import { ApiserverMount, HostPathType, LogBackend, LogBackendProps, WebhookBackend, WebhookBackendProps, flagsToBackendProps } from './backends';
 import { AuditConfigError } from './errors';
 import { getFlag } from './flag-table';
 import { AuditArg, FlagValues, renderAuditArgs, toCommandLine, validateAuditFlags } from './flags';
@@ -108,8 +108,8 @@ export class ApiserverAudit {
   /** All explicit flag values, policy file included. */
   public readonly flagValues: FlagValues;
   /** Directories to mount, deduplicated; each a directory, never a single file. */
-  public readonly mounts: readonly ApiserverMount[];
-  public readonly warnings: readonly string[];
+  public readonly mounts: ApiserverMount[];
+  public readonly warnings: string[];
 
   /** @throws AuditConfigError listing every problem */
   constructor(props: ApiserverAuditProps) {
@@ -156,7 +156,7 @@ export class ApiserverAudit {
     const mounts: ApiserverMount[] = [];
     if (this.policyFile.startsWith('/')) {
       const dir = this.policyFile.slice(0, this.policyFile.lastIndexOf('/')) || '/';
-      mounts.push({ name: 'audit-policy', path: dir, readOnly: true, pathType: 'Directory', purpose: 'audit policy' });
+      mounts.push({ name: 'audit-policy', path: dir, readOnly: true, pathType: HostPathType.DIRECTORY, purpose: 'audit policy' });
     }
     for (const m of [...(this.log?.mounts ?? []), ...(this.webhook?.mounts ?? [])]) mounts.push(m);
     this.mounts = this.mergeMounts(mounts, problems);

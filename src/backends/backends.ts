@@ -116,6 +116,14 @@ export interface AuditBackendProps {
   readonly expectedEventsPerSecond?: number;
 }
 
+/** The hostPath type of an apiserver mount (the Kubernetes HostPathType values). */
+export enum HostPathType {
+  /** The directory must exist (the files in it are provisioned first). */
+  DIRECTORY = 'Directory',
+  /** Created when missing (output such as the log directory). */
+  DIRECTORY_OR_CREATE = 'DirectoryOrCreate',
+}
+
 /** A directory the kube-apiserver pod must have mounted from the node. */
 export interface ApiserverMount {
   /** Volume name (≤ 63 characters, DNS label). */
@@ -124,22 +132,23 @@ export interface ApiserverMount {
   readonly path: string;
   readonly readOnly: boolean;
   /** hostPath type: `Directory` when the files must already be there, `DirectoryOrCreate` for output. */
-  readonly pathType: 'Directory' | 'DirectoryOrCreate';
+  readonly pathType: HostPathType;
   /** What it holds, for docs and comments. */
   readonly purpose: string;
 }
 
 /** What every backend offers the control-plane renderers. */
 export interface IAuditBackend {
-  readonly group: 'log' | 'webhook';
+  /** `log` or `webhook`. */
+  readonly group: string;
   /** Normalised Kubernetes version (`1.35`, `1.36.2`). */
   readonly kubernetesVersion: string;
   /** Explicit flag values (flag names without dashes). */
   readonly flagValues: FlagValues;
   /** Directories the apiserver needs. */
-  readonly mounts: readonly ApiserverMount[];
+  readonly mounts: ApiserverMount[];
   /** Findings that do not block rendering. */
-  readonly warnings: readonly string[];
+  readonly warnings: string[];
 }
 
 export { DEFAULT_LOG_PATH, DEFAULT_WEBHOOK_CONFIG_FILE };
@@ -328,11 +337,11 @@ export class LogBackend implements IAuditBackend {
     return new LogBackend({ ...options, path: '-' });
   }
 
-  public readonly group = 'log' as const;
+  public readonly group: string = 'log';
   public readonly kubernetesVersion: string;
   public readonly flagValues: FlagValues;
-  public readonly mounts: readonly ApiserverMount[];
-  public readonly warnings: readonly string[];
+  public readonly mounts: ApiserverMount[];
+  public readonly warnings: string[];
   /** The file, or `-` for standard output. */
   public readonly path: string;
   /** Effective (explicit or the version's default) values. */
@@ -373,7 +382,7 @@ export class LogBackend implements IAuditBackend {
     this.mounts =
       this.path === '-' || this.path === ''
         ? []
-        : [{ name: 'audit-log', path: dirOf(this.path), readOnly: false, pathType: 'DirectoryOrCreate', purpose: 'audit log files (rotation renames files, so the directory is mounted)' }];
+        : [{ name: 'audit-log', path: dirOf(this.path), readOnly: false, pathType: HostPathType.DIRECTORY_OR_CREATE, purpose: 'audit log files (rotation renames files, so the directory is mounted)' }];
   }
 
   private retentionChecks(minor: number, problems: string[], warnings: string[]): void {
@@ -472,11 +481,11 @@ export interface WebhookBackendProps extends AuditBackendProps {
  * });
  */
 export class WebhookBackend implements IAuditBackend {
-  public readonly group = 'webhook' as const;
+  public readonly group: string = 'webhook';
   public readonly kubernetesVersion: string;
   public readonly flagValues: FlagValues;
-  public readonly mounts: readonly ApiserverMount[];
-  public readonly warnings: readonly string[];
+  public readonly mounts: ApiserverMount[];
+  public readonly warnings: string[];
   public readonly configFile: string;
   public readonly mode: AuditMode;
 
@@ -499,7 +508,7 @@ export class WebhookBackend implements IAuditBackend {
     this.flagValues = values;
     this.warnings = [];
     this.mounts = [
-      { name: 'audit-webhook', path: dirOf(this.configFile), readOnly: true, pathType: 'Directory', purpose: 'webhook kubeconfig and its TLS files' },
+      { name: 'audit-webhook', path: dirOf(this.configFile), readOnly: true, pathType: HostPathType.DIRECTORY, purpose: 'webhook kubeconfig and its TLS files' },
     ];
   }
 

@@ -104,10 +104,6 @@ export interface WebhookSinkProps {
    * @default - none (kubelet probes come from the node and are admitted by most CNIs)
    */
   readonly metricsCidrs?: string[];
-  /** Container image. @default - per sink */
-  readonly image?: string;
-  /** CPU and memory requests and limits. @default - per sink */
-  readonly resources?: kplus.ContainerResources;
   /**
    * Allow voluntary disruptions (node drains) to evict the single sink pod. While it is down the apiserver
    * retries each batch for about 2 minutes (default backoff), then drops it.

@@ -49,10 +49,11 @@ describe('cdk8s-audit without cdk8s-plus-28', () => {
   it('a user app type-checks with strict, module node16 and no skipLibCheck', () => {
     writeFileSync(join(work, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true }, include: ['app.ts'] }));
     writeFileSync(join(work, 'app.ts'), [
-      "import { App, Chart } from 'cdk8s';",
-      "import { ClusterAudit, createWebhookTlsBundle, parsePolicy, validatePolicy } from 'cdk8s-audit';",
+      "import { App, Chart, Duration, Size } from 'cdk8s';",
+      "import { ClusterAudit, KubernetesVersion, Preset, createWebhookTlsBundle, parsePolicy, validatePolicy } from 'cdk8s-audit';",
       "const problems: string[] = validatePolicy(parsePolicy('apiVersion: audit.k8s.io/v1\\nkind: Policy\\nrules:\\n- level: None\\n'));",
-      "new ClusterAudit(new Chart(new App(), 'c'), 'audit', { presets: ['cis'] });",
+      // The construct props as a user writes them: Preset, KubernetesVersion, Size and Duration.
+      "new ClusterAudit(new Chart(new App(), 'c'), 'audit', { presets: [Preset.CIS], kubernetesVersion: KubernetesVersion.V1_35, log: { maxAge: Duration.days(30), maxSize: Size.mebibytes(100) } });",
       'void createWebhookTlsBundle({ sans: [\'127.0.0.1\'] }).then((b) => b.sink.certificate.notAfter.toISOString());',
       'console.log(problems);',
     ].join('\n'));
