@@ -8,6 +8,7 @@
  */
 import { lookUpMetric, TARGET_LABELS } from './metrics';
 import { prometheusDurationPrefix } from '../core/units';
+import { re2SyntaxError } from './re2-syntax';
 
 type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
 
@@ -52,7 +53,14 @@ function tokenize(expr: string): Token[] {
     if (c === '"' || c === "'" || c === '`') {
       let j = i + 1;
       while (j < expr.length && expr[j] !== c) {
-        if (expr[j] === '\\' && c !== '`') j++;
+        if (expr[j] === '\\' && c !== '`') {
+          const esc = STRING_ESCAPE.exec(expr.slice(j + 1));
+          // Prometheus' lexer (lexEscape) takes only Go's escapes, and of the quotes only the enclosing one.
+          if (!esc || ((esc[0] === '"' || esc[0] === "'") && esc[0] !== c)) {
+            throw new PromQLError(expr, j, `unknown escape sequence ${JSON.stringify(expr.slice(j, j + 2))} in a string (write \\\\ for a backslash, e.g. "\\\\d" for the regex \\d, or use a \`raw\` string)`);
+          }
+          j += esc[0].length;
+        }
         if (expr[j] === '\n' && c !== '`') throw new PromQLError(expr, i, 'unterminated string');
         j++;
       }
@@ -395,11 +403,8 @@ class Parser {
           this.fail(`${metric} has no label ${name.text} (its labels: ${[...labels].join(', ') || 'none'}; target labels: ${TARGET_LABELS.join(', ')})`, name.at);
         }
         if (op.text === '=~' || op.text === '!~') {
-          try {
-            new RegExp(`^(?:${unquote(value.text)})$`);
-          } catch {
-            this.fail(`${value.text} is not a valid regular expression`, value.at);
-          }
+          const problem = re2SyntaxError(unquote(value.text));
+          if (problem) this.fail(`${value.text} is not a valid regular expression for Prometheus (RE2 syntax): ${problem}`, value.at);
         }
         matchers.push({ label: name.text, op: op.text as LabelMatcher['op'], value: unquote(value.text) });
         count++;
@@ -489,9 +494,19 @@ function article(t: string): string {
   return { scalar: 'a scalar', vector: 'an instant vector', matrix: 'a range vector', string: 'a string' }[t] ?? t;
 }
 
+/** What may follow a backslash in a quoted PromQL string (Go's escapes; octal takes exactly 3 digits). */
+const STRING_ESCAPE = /^(?:[abfnrtv\\"']|[0-7]{3}|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})/;
+const SIMPLE_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
 function unquote(s: string): string {
   const body = s.slice(1, -1);
-  return s[0] === '`' ? body : body.replace(/\\(.)/g, '$1');
+  if (s[0] === '`') return body;
+  return body.replace(/\\(?:([0-7]{3})|x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))/g, (_m, oct?: string, x?: string, u?: string, U?: string, ch?: string) => {
+    if (oct) return String.fromCodePoint(parseInt(oct, 8));
+    const hex = x ?? u ?? U;
+    if (hex) return String.fromCodePoint(parseInt(hex, 16));
+    return SIMPLE_ESCAPES[ch!] ?? ch!;
+  });
 }
 
 /**
@@ -521,6 +536,10 @@ export function checkSelector(selector: string): string[] {
     if (!(tokens[i].kind === 'op' && ['=', '!=', '=~', '!~'].includes(tokens[i].text))) fail(`expected =, !=, =~ or !~ after ${names[names.length - 1]}`);
     i++;
     if (tokens[i].kind !== 'string') fail('expected a quoted value');
+    if (tokens[i - 1].text.endsWith('~')) {
+      const problem = re2SyntaxError(unquote(tokens[i].text));
+      if (problem) fail(`${tokens[i].text} is not a valid regular expression for Prometheus (RE2 syntax): ${problem}`);
+    }
     i++;
     if (tokens[i].kind === 'punct' && tokens[i].text === ',') i++;
     else if (!(tokens[i].kind === 'punct' && tokens[i].text === '}')) fail('expected , between matchers');
