@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Duration, Size } from 'cdk8s';
+import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
@@ -118,7 +118,34 @@ export interface AuditSinkProps extends WebhookSinkProps {
    * @default - none (required with forwarding or an alert webhook)
    */
   readonly egressCidrs?: string[];
+  /**
+   * A `monitoring.coreos.com/v1 ServiceMonitor` (Prometheus Operator) scraping the sink's /metrics on the
+   * Service's `metrics` port; Prometheus' pods must be in `metricsCidrs`.
+   * @default - no ServiceMonitor (the Service still has the metrics port)
+   */
+  readonly serviceMonitor?: AuditSinkServiceMonitorProps;
 }
+
+/** How the Prometheus Operator scrapes an {@link AuditSink}. */
+export interface AuditSinkServiceMonitorProps {
+  /**
+   * The `job` label of the scraped series. The audit alert rules select the sink by it: keep it equal to
+   * what `AuditAlerts`' `sinkSelector` (or `cdk8s-audit alerts --sink-selector`) matches.
+   * @default 'audit-sink' (the rules' default sinkSelector is job="audit-sink")
+   */
+  readonly job?: string;
+  /**
+   * Labels on the ServiceMonitor, for the Prometheus resource's serviceMonitorSelector
+   * (kube-prometheus-stack selects `release: <its release name>`).
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** How often to scrape. @default Duration.seconds(30) */
+  readonly interval?: Duration;
+}
+
+/** The default `job` label of the sink's series, the one the audit alert rules select by default. */
+export const AUDIT_SINK_JOB = 'audit-sink';
 
 const STORE_MOUNT = '/var/lib/audit-sink';
 const RULES_MOUNT = '/etc/audit-sink/rules';
@@ -157,6 +184,8 @@ export class AuditSink extends WebhookSink {
   private readonly maxBodyBytes: number;
   /** The ConfigMap holding rules.yaml, when `alertRules` is given. */
   public readonly alertRulesConfigMap?: kplus.ConfigMap;
+  /** The ServiceMonitor, when `serviceMonitor` is given. */
+  public readonly serviceMonitor?: ApiObject;
 
   constructor(scope: Construct, id: string, props: AuditSinkProps) {
     const port = props.port ?? 8443;
@@ -183,6 +212,7 @@ export class AuditSink extends WebhookSink {
     }
     const clientNames = props.clientNames ?? ['kube-apiserver-audit'];
     if (clientNames.length === 0) problems.push('clientNames: empty; list the CN of the apiserver\'s webhook client certificate (cdk8s-audit certs: kube-apiserver-audit)');
+    problems.push(...serviceMonitorProblems(props.serviceMonitor));
     if (props.alertRules) problems.push(...alertRulesProblems(props.alertRules).map((i) => `alertRules.${formatIssue(i)}`));
     if (props.alertWebhook) {
       problems.push(...alertWebhookProblems('alertWebhook', props.alertWebhook));
@@ -289,6 +319,9 @@ export class AuditSink extends WebhookSink {
       // sink serve reads the rules at start: a change of the rules must roll the pod.
       this.deployment.podMetadata.addAnnotation('cdk8s-audit.io/alert-rules-sha256', createHash('sha256').update(rulesYaml).digest('hex'));
     }
+    // The ops listener on the Service, so Prometheus (a ServiceMonitor, or an endpoints scrape job) finds /metrics.
+    this.service.bind(opsPort, { name: 'metrics', targetPort: opsPort });
+    if (props.serviceMonitor) this.serviceMonitor = this.addServiceMonitor(props.serviceMonitor);
     for (const o of outputs) mountOutputSecrets(this, container, o.prefix, o.dir, o.tls, o.auth);
     if (props.forwardPseudonymizeKey) mountPseudonymizeKey(this, container, PSEUDONYM_MOUNT, props.forwardPseudonymizeKey);
 
@@ -304,4 +337,46 @@ export class AuditSink extends WebhookSink {
   protected bodyLimit(): WebhookSinkBodyLimit {
     return { maxBodyBytes: this.maxBodyBytes, maxBodyName: 'AuditSink maxBodySize' };
   }
+
+  private addServiceMonitor(props: AuditSinkServiceMonitorProps): ApiObject {
+    // A label of this Service only, so two sinks in one namespace are not scraped twice.
+    const selectorLabels = { 'cdk8s-audit.io/sink-metrics': this.service.name };
+    for (const [k, v] of Object.entries(selectorLabels)) this.service.metadata.addLabel(k, v);
+    return new ApiObject(this, 'service-monitor', {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { labels: { 'app.kubernetes.io/managed-by': 'cdk8s-audit', ...(props.labels ?? {}) } },
+      spec: {
+        selector: { matchLabels: selectorLabels },
+        endpoints: [
+          {
+            port: 'metrics',
+            path: '/metrics',
+            scheme: 'http',
+            interval: `${Math.round((props.interval ?? Duration.seconds(30)).toSeconds())}s`,
+            // The operator's job label is the Service's name; the alert rules select job="audit-sink".
+            relabelings: [{ action: 'replace', targetLabel: 'job', replacement: props.job ?? AUDIT_SINK_JOB }],
+          },
+        ],
+      },
+    });
+  }
+}
+
+function serviceMonitorProblems(props: AuditSinkServiceMonitorProps | undefined): string[] {
+  if (!props) return [];
+  const problems: string[] = [];
+  if (props.job !== undefined && !/^\S+$/.test(props.job)) {
+    problems.push(`serviceMonitor.job: ${JSON.stringify(props.job)} is not a job label value; give one word, e.g. '${AUDIT_SINK_JOB}' (what the alert rules' sinkSelector matches)`);
+  }
+  const ms = props.interval?.toMilliseconds();
+  if (ms !== undefined && !(ms >= 1000 && ms % 1000 === 0)) {
+    problems.push(`serviceMonitor.interval: ${ms / 1000} s is not a whole number of seconds ≥ 1; give e.g. Duration.seconds(30)`);
+  }
+  for (const k of Object.keys(props.labels ?? {})) {
+    if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k)) {
+      problems.push(`serviceMonitor.labels: ${JSON.stringify(k)} is not a Kubernetes label key; use e.g. release`);
+    }
+  }
+  return problems;
 }

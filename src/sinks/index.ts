@@ -1,7 +1,7 @@
 // `cdk8s-audit/sinks`: the sink constructs (they need the optional peer cdk8s-plus-28). Each name is listed on
 // purpose: the constructs, their props and the option types those props use; the helpers they share are not.
 export { AuditSink } from './audit-sink';
-export type { AuditSinkProps } from './audit-sink';
+export type { AuditSinkProps, AuditSinkServiceMonitorProps } from './audit-sink';
 export { FluentBitSink } from './fluent-bit-sink';
 export type { FluentBitSinkProps } from './fluent-bit-sink';
 export { VectorSink } from './vector-sink';

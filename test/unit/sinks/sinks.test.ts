@@ -73,7 +73,7 @@ describe('AuditSink', () => {
 
   it('a Service on the fixed ClusterIP, a NetworkPolicy admitting only the control plane (no egress), a PodDisruptionBudget on the same pods', () => {
     const service = one(manifests, 'Service');
-    expect(service.spec).toMatchObject({ type: 'ClusterIP', clusterIP: '10.96.0.50', ports: [{ name: 'webhook', port: 8443, targetPort: 8443 }] });
+    expect(service.spec).toMatchObject({ type: 'ClusterIP', clusterIP: '10.96.0.50', ports: [{ name: 'webhook', port: 8443, targetPort: 8443 }, { name: 'metrics', port: 8081, targetPort: 8081 }] });
     const labels = deployment.spec.template.metadata.labels;
     expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
     const np = one(manifests, 'NetworkPolicy');
