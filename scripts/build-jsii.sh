@@ -3,10 +3,12 @@
 # The npm package keeps its own package.json and tsconfig: this stages a jsii package outside the repository
 #   $CDK8S_AUDIT_JSII_DIR (default ~/.cache/cdk8s-audit/jsii)/pkg   a copy of src/, package.json with the jsii
 #                                                                    section, the .jsii assembly, lib/
-#   .../dist/python                                                  the wheel and sdist (module cdk8s_audit)
+#   .../dist/python                                                  the Python package's sources (cdk8s_audit)
 # Idempotent and cached: jsii runs only when src/ or the package metadata changed, pacmak only when the
-# compiled output changed.
-#   bash scripts/build-jsii.sh                    assembly + Python package
+# assembly did. scripts/setup-python.sh installs the generated package into the test venv.
+#   bash scripts/build-jsii.sh                    assembly + Python package sources (jsii-pacmak --code-only)
+#   bash scripts/build-jsii.sh --wheel            assembly + wheel and sdist in .../dist/python (as published;
+#                                                 slower: pacmak makes a venv for setuptools, build and twine)
 #   bash scripts/build-jsii.sh --assembly-only    assembly only
 #   bash scripts/build-jsii.sh --api-md FILE      assembly, then API.md from jsii-docgen into FILE (no pacmak)
 set -euo pipefail
@@ -18,8 +20,9 @@ api_md=
 case "${1:-}" in
   '') ;;
   --assembly-only) mode=assembly ;;
+  --wheel) mode=wheel ;;
   --api-md) mode=docs; api_md=$(realpath -m "${2:?--api-md needs a file}") ;;
-  *) echo "usage: build-jsii.sh [--assembly-only | --api-md FILE]" >&2; exit 2 ;;
+  *) echo "usage: build-jsii.sh [--assembly-only | --wheel | --api-md FILE]" >&2; exit 2 ;;
 esac
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=${JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION:-20}
 bin=$repo/node_modules/.bin
@@ -92,15 +95,17 @@ if [ "$mode" = docs ]; then
 fi
 [ "$mode" = assembly ] && exit 0
 
-# pacmak when the assembly or the compiled JavaScript (bundled in the wheel) changed, or the wheel is missing.
-built=$(cat "$pkg/.built-from")
-if [ "$(cat "$work/dist/.built-from" 2>/dev/null)" = "$built" ] && ls "$work"/dist/python/cdk8s_audit-*.whl >/dev/null 2>&1; then
+# pacmak when the assembly changed (the tarball it bundles into the package holds lib/, built with it).
+built="$(cat "$pkg/.built-from") $mode"
+if [ "$(cat "$work/dist/.built-from" 2>/dev/null)" = "$built" ]; then
   echo "build-jsii: Python package up to date" >&2
 else
   t0=$SECONDS
   rm -rf "$work/dist"
-  (cd "$pkg" && "$bin/jsii-pacmak" --targets python --outdir "$work/dist" >&2)
+  flags=(--targets python --outdir "$work/dist")
+  [ "$mode" = wheel ] || flags+=(--code-only)
+  (cd "$pkg" && "$bin/jsii-pacmak" "${flags[@]}" >&2)
   echo "$built" > "$work/dist/.built-from"
-  echo "build-jsii: jsii-pacmak built the Python package in $((SECONDS - t0))s" >&2
+  echo "build-jsii: jsii-pacmak generated the Python package in $((SECONDS - t0))s" >&2
 fi
-ls "$work"/dist/python/cdk8s_audit-*.whl
+echo "$work/dist/python"
