@@ -2,6 +2,7 @@ import { InputError, OptionSpec, ParsedArgs, UsageError, stringOption } from './
 import { DETECTION_RULE_SETS, DetectionRuleSet } from '../detections';
 import { BodyLevel, ComposedPreset, GDPR_MAX_RETENTION_DAYS, PRESET_NAMES, PresetConflictError, RetentionPrecedence, getPreset } from '../presets';
 import { GroupResources } from '../policy/model';
+import { KubernetesVersion } from '../core/kubernetes-version';
 
 /** Options shared by the verbs that take `--preset`. */
 export const PRESET_OPTIONS: OptionSpec = {
@@ -57,7 +58,7 @@ export function presetFromArgs(args: ParsedArgs, names = stringOption(args, 'pre
       auditNamespace: stringOption(args, 'audit-namespace'),
       excludeNamespaces: args.values['exclude-namespace'] as string[] | undefined,
       excludeUsers: args.values['exclude-user'] as string[] | undefined,
-      kubernetesVersion,
+      kubernetesVersion: kubernetesVersion === undefined ? undefined : KubernetesVersion.of(kubernetesVersion),
     });
   } catch (e) {
     if (e instanceof PresetConflictError || /^(personalData|maxRetentionDays)/.test((e as Error).message)) throw new InputError((e as Error).message);

@@ -75,12 +75,7 @@ export class AuditPolicy extends Construct {
    */
   public static fromPreset(scope: Construct, id: string, presets: Preset[], options: AuditPolicyPresetOptions = {}): AuditPolicy {
     const composed = getPreset(presets, options);
-    const version = options.kubernetesVersion;
-    const policy = AuditPolicy.fromDocument(scope, id, composed.policy, {
-      lintFailOn: options.lintFailOn,
-      lintIgnore: options.lintIgnore,
-      kubernetesVersion: typeof version === 'string' ? KubernetesVersion.of(version) : version,
-    });
+    const policy = AuditPolicy.fromDocument(scope, id, composed.policy, options);
     policy._preset = composed;
     return policy;
   }

@@ -20,6 +20,7 @@ import { KindToolOptions, KubeconfigAccess, accessFromKubeconfig, kindBinary, ku
 import { KindFromDist, createKindClusterFromDist } from './kind-from-dist';
 import { Observed, ProveVerdict, SentProbe, judgeProve } from '../evidence/prove-judge';
 import { SinkManifests, SinkStore, deploySink, findSink, loadLocalImage, readManifests, readSinkStore } from './sink';
+import { KubernetesVersion } from '../core/kubernetes-version';
 
 export type ProveTarget =
   | { readonly kind: true; readonly name?: string; readonly image?: string; readonly keep?: boolean }
@@ -101,7 +102,8 @@ export async function prove(options: ProveOptions): Promise<ProveRun> {
   const presetNames = options.presets?.length ? [...options.presets] : audit.manifest.presets ?? [];
   if (!presetNames.length) throw new Error('dist/node/files.yaml names no preset (the ClusterAudit was given its own policy); give the requirement table with --preset NAME');
   // the options the ClusterAudit composed with (gdpr with a longer minimum refuses to compose without them)
-  const composed = getPreset(presetNames, { ...audit.manifest.presetOptions, kubernetesVersion: audit.manifest.kubernetesVersion });
+  const manifestVersion = audit.manifest.kubernetesVersion;
+  const composed = getPreset(presetNames, { ...audit.manifest.presetOptions, kubernetesVersion: manifestVersion === undefined ? undefined : KubernetesVersion.of(manifestVersion) });
   const sink = findSink(audit.distDir);
   const target = options.target;
 

@@ -7,6 +7,7 @@
  * our own reading of that shape, and the figures label them "-style" for that reason.
  */
 import { getPreset, Level, PolicyDocument, PolicyRule, PRESET_NAMES, Stage } from '../../src';
+import { KubernetesVersion } from '../../src/core/kubernetes-version';
 
 const READS = ['get', 'list', 'watch'];
 
@@ -96,13 +97,13 @@ export function benchPolicies(kubernetesVersion: string): BenchPolicy[] {
     id: name,
     label: `preset ${name}`,
     kind: 'preset',
-    policy: getPreset(name, { kubernetesVersion }).policy,
+    policy: getPreset(name, { kubernetesVersion: KubernetesVersion.of(kubernetesVersion) }).policy,
     preset: name,
   }));
   return [
     ...presets,
     // The volume cost of `detections: ['falco']` (src/detections): the same preset with the rules Falco's conditions need.
-    { id: 'pci-dss-falco', label: "preset pci-dss with detections: ['falco']", kind: 'preset', policy: getPreset('pci-dss', { kubernetesVersion, detections: ['falco'] }).policy, preset: 'pci-dss' },
+    { id: 'pci-dss-falco', label: "preset pci-dss with detections: ['falco']", kind: 'preset', policy: getPreset('pci-dss', { kubernetesVersion: KubernetesVersion.of(kubernetesVersion), detections: ['falco'] }).policy, preset: 'pci-dss' },
     { id: GKE_STYLE, label: 'GKE-style (hand-written)', kind: 'reference', policy: gkeStylePolicy() },
     { id: 'falco-style', label: 'Falco-style (hand-written)', kind: 'reference', policy: falcoStylePolicy() },
     { id: 'metadata-all', label: 'Metadata for everything', kind: 'reference', policy: everythingAt(Level.METADATA) },

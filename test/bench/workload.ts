@@ -12,6 +12,7 @@ import { levelRank } from '../../src/policy';
 import type { ControlPlane } from '../e2e/support/control-plane';
 import type { Caller } from '../e2e/support/kube-client';
 import { runWorkload } from '../e2e/support/workload';
+import { KubernetesVersion } from '../../src/core/kubernetes-version';
 
 /** One preset requirement's probe. */
 export interface ProbeEntry {
@@ -27,7 +28,7 @@ const requestKey = (p: RequirementProbe) => `${p.as} ${p.method} ${p.path} ${JSO
 /** Every probe of every preset's requirement table (each preset composed on its own). */
 export function allProbeEntries(kubernetesVersion: string): ProbeEntry[] {
   return PRESET_NAMES.flatMap((preset) =>
-    getPreset(preset, { kubernetesVersion }).requirements.flatMap((req) =>
+    getPreset(preset, { kubernetesVersion: KubernetesVersion.of(kubernetesVersion) }).requirements.flatMap((req) =>
       req.probes.map((probe) => ({ preset, requirement: req.id, probe, requestKey: requestKey(probe) })),
     ),
   );

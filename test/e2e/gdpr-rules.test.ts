@@ -58,7 +58,7 @@ describe.each(kubernetesVersions())('gdpr rate and location rules on real audit 
     try {
       mkdirSync(join(dir, 'policy'));
       mkdirSync(join(dir, 'webhook'));
-      writeFileSync(join(dir, 'policy', 'policy.yaml'), renderPolicyYaml(getPreset('gdpr', { kubernetesVersion: version }).policy));
+      writeFileSync(join(dir, 'policy', 'policy.yaml'), renderPolicyYaml(getPreset('gdpr', { kubernetesVersion: KubernetesVersion.of(version) }).policy));
       const configFile = join(dir, 'webhook', 'kubeconfig.yaml');
       writeFileSync(
         configFile,

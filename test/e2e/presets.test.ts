@@ -18,13 +18,14 @@ import { ControlPlane } from './support/control-plane';
 import { Caller } from './support/kube-client';
 import { cleanUpAfterEach } from './support/teardown';
 import { runWorkload } from './support/workload';
+import { KubernetesVersion } from '../../src/core/kubernetes-version';
 
 const [newest, ...older] = kubernetesVersions();
 const perTest = cleanUpAfterEach();
 
 async function startWithPreset(name: string, version: string): Promise<{ cp: ControlPlane; logPath: string }> {
   const dir = perTest.tempDir(`preset-${name}`);
-  const { policy } = getPreset(name, { kubernetesVersion: version });
+  const { policy } = getPreset(name, { kubernetesVersion: KubernetesVersion.of(version) });
   const logPath = join(dir, 'audit.log');
   const cp = await perTest.startControlPlane({ version, extraArgs: logBackendArgs(writePolicyFile(dir, policy), logPath) });
   return { cp, logPath };
@@ -37,7 +38,7 @@ function callerFor(cp: ControlPlane, as: ProbeCaller): Caller {
 
 /** Sends every probe of the preset's requirement table; returns auditID per probe. */
 async function sendProbes(cp: ControlPlane, name: string) {
-  const composed = getPreset(name, { kubernetesVersion: cp.version });
+  const composed = getPreset(name, { kubernetesVersion: KubernetesVersion.of(cp.version) });
   const sent = [];
   for (const req of composed.requirements) {
     for (const probe of req.probes) {

@@ -21,6 +21,7 @@ import { freePort, makeTempDir, removeTempDir, sleep, stopProcess } from './supp
 import { CLI_MAIN, SINK_CLIENT_NAME, getText, metricValue, startSinkProcess, writeSinkFiles } from './support/sink-process';
 import { runWorkload } from './support/workload';
 import { spawnSync } from 'node:child_process';
+import { KubernetesVersion } from '../../src/core/kubernetes-version';
 
 
 interface JsonReport {
@@ -43,7 +44,7 @@ function callerFor(cp: ControlPlane, as: ProbeCaller): Caller {
 
 /** Every example request of the preset's requirement table, as the right caller. */
 async function sendProbes(cp: ControlPlane, names: string): Promise<void> {
-  for (const req of getPreset(names, { kubernetesVersion: cp.version }).requirements) {
+  for (const req of getPreset(names, { kubernetesVersion: KubernetesVersion.of(cp.version) }).requirements) {
     for (const probe of req.probes) {
       await cp.client.request(probe.method, probe.path, probe.body, { caller: callerFor(cp, probe.as), contentType: probe.method === 'PATCH' ? 'application/merge-patch+json' : undefined });
     }
@@ -71,7 +72,7 @@ describe.each(kubernetesVersions())('report on the real kube-apiserver v%s', (ne
       const kubeconfig = join(dir, 'webhook-kubeconfig.yaml');
       writeFileSync(kubeconfig, renderWebhookKubeconfig({ server: `https://127.0.0.1:${port}/audit`, certificateAuthorityPem: tls.ca.certPem, clientCertificatePem: tls.apiserverClient.certPem, clientKeyPem: tls.apiserverClient.keyPem }), { mode: 0o600 });
       const logPath = join(dir, 'log', 'audit.log');
-      const policyFile = writePolicyFile(dir, getPreset('pci-dss', { kubernetesVersion: newest }).policy);
+      const policyFile = writePolicyFile(dir, getPreset('pci-dss', { kubernetesVersion: KubernetesVersion.of(newest) }).policy);
       const cp = await startControlPlane({
         version: newest,
         extraArgs: [
@@ -122,7 +123,7 @@ describe.each(kubernetesVersions())('report on the real kube-apiserver v%s', (ne
     const dir = makeTempDir(`report-e2e-${name}`);
     try {
       const logPath = join(dir, 'audit.log');
-      const cp = await startControlPlane({ version: newest, extraArgs: logBackendArgs(writePolicyFile(dir, getPreset(name, { kubernetesVersion: newest }).policy), logPath) });
+      const cp = await startControlPlane({ version: newest, extraArgs: logBackendArgs(writePolicyFile(dir, getPreset(name, { kubernetesVersion: KubernetesVersion.of(newest) }).policy), logPath) });
       try {
         await sendProbes(cp, name);
         await runWorkload(cp);
@@ -151,7 +152,7 @@ describe.each(kubernetesVersions())('report on the real kube-apiserver v%s', (ne
   test('a wrong policy that records Secret reads at RequestResponse: report says violated (auditID, levels), never the secret, and exits 1', async () => {
     const dir = makeTempDir('report-e2e-wrong');
     try {
-      const preset = getPreset('pci-dss', { kubernetesVersion: newest }).policy;
+      const preset = getPreset('pci-dss', { kubernetesVersion: KubernetesVersion.of(newest) }).policy;
       const wrong: PolicyDocument = { ...preset, rules: [{ level: Level.REQUEST_RESPONSE, resources: [{ group: '', resources: ['secrets'] }] }, ...preset.rules] };
       const policyFile = writePolicyFile(dir, wrong);
       const logPath = join(dir, 'audit.log');

@@ -11,6 +11,7 @@ import type { Section, SectionResult } from '../support/context';
 import { fmtBytes } from '../support/format';
 import { pciAuditLog } from '../support/pci-log';
 import { makeFigure } from '../support/stats';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
 
 const TARGET = 0.6;
 
@@ -50,7 +51,7 @@ export const evaluatorSection: Section = {
   id: 'evaluator',
   title: 'Policy evaluator over a large audit log',
   async run(ctx): Promise<SectionResult> {
-    const policy = getPreset('pci-dss', { kubernetesVersion: ctx.kubernetesVersion }).policy;
+    const policy = getPreset('pci-dss', { kubernetesVersion: KubernetesVersion.of(ctx.kubernetesVersion) }).policy;
     const source = await pciAuditLog(ctx);
     const file = join(ctx.tmpDir, 'evaluator-large.log');
     const lineCount = replicate(source, file, ctx.quick ? 20_000 : 120_000);

@@ -18,6 +18,7 @@ import { cpuSeconds } from '../support/proc';
 import { metricValue } from '../../e2e/support/sink-process';
 import { startSink } from '../support/sink-process';
 import { Figure, makeFigure, median } from '../support/stats';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
 
 const NS = 'bench-load';
 const TARGET = 0.9;
@@ -135,7 +136,7 @@ export const overheadSection: Section = {
         const sink = await startSink(join(dir, 'sink'));
         let cp: ControlPlane | undefined;
         try {
-          const composed = getPreset(preset, { kubernetesVersion: ctx.kubernetesVersion });
+          const composed = getPreset(preset, { kubernetesVersion: KubernetesVersion.of(ctx.kubernetesVersion) });
           const logPath = join(dir, 'audit.log');
           // The preset's own backend flags; only the node paths are moved into the temp dir.
           const flags = {

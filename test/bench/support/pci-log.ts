@@ -7,6 +7,7 @@ import { startControlPlane } from '../../e2e/support/control-plane';
 import { makeTempDir, removeTempDir } from '../../e2e/support/processes';
 import { allProbeEntries, runBenchWorkload } from '../workload';
 import { ARTIFACT_PCI_LOG, BenchContext } from './context';
+import { KubernetesVersion } from '../../../src/core/kubernetes-version';
 
 export async function pciAuditLog(ctx: BenchContext): Promise<string> {
   const existing = ctx.artifacts.get(ARTIFACT_PCI_LOG);
@@ -15,7 +16,7 @@ export async function pciAuditLog(ctx: BenchContext): Promise<string> {
   const dir = makeTempDir('bench-pci-log');
   try {
     const logPath = join(dir, 'audit.log');
-    const policy = getPreset('pci-dss', { kubernetesVersion: ctx.kubernetesVersion }).policy;
+    const policy = getPreset('pci-dss', { kubernetesVersion: KubernetesVersion.of(ctx.kubernetesVersion) }).policy;
     const cp = await startControlPlane({ version: ctx.kubernetesVersion, extraArgs: logBackendArgs(writePolicyFile(dir, policy), logPath) });
     try {
       await runBenchWorkload(cp, allProbeEntries(ctx.kubernetesVersion), ctx.quick ? 5 : 30);
