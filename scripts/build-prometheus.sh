@@ -3,7 +3,7 @@
 # versions.env) into the shared cache, next to kube-apiserver, with the same GOMODCACHE and GOCACHE.
 # The web UI's assets are not compiled in: without the `builtinassets` build tag (upstream .promu.yml
 # sets it) the UI is served from disk, which the tests never ask for; rules, the query API and
-# promtool are unaffected.
+# promtool are unaffected. Service discovery is left out too (remove_all_sd): only static_configs work.
 #   scripts/build-prometheus.sh            build what is missing, print the binary paths
 #   scripts/build-prometheus.sh --print    print the paths only (exit 1 if a binary is missing)
 # Environment: CDK8S_AUDIT_CACHE (default ~/.cache/cdk8s-audit).
@@ -48,8 +48,9 @@ ld="-s -w -X $p.Version=$release -X $p.Revision=module-v$mv_ -X $p.Branch=releas
 out="$dir/out"; rm -rf "$out"; mkdir -p "$out"
 pkgs=(); for c in "${missing[@]}"; do pkgs+=("github.com/prometheus/prometheus/cmd/$c"); done
 k8s_log "Prometheus v$release: compiling ${missing[*]} (minutes on 2 cores)"
-# netgo as upstream's .promu.yml; no builtinassets (see above).
-(cd "$dir" && go build -trimpath -tags netgo -o "$out/" -ldflags "$ld" "${pkgs[@]}") || k8s_die "go build failed for ${missing[*]} v$release"
+# netgo as upstream's .promu.yml; no builtinassets (see above); remove_all_sd leaves out the service
+# discovery plugins (upstream plugins/*.go) and the cloud SDKs they pull in: the tests use static_configs.
+(cd "$dir" && go build -trimpath -tags netgo,remove_all_sd -o "$out/" -ldflags "$ld" "${pkgs[@]}") || k8s_die "go build failed for ${missing[*]} v$release"
 for c in "${missing[@]}"; do
   [ -x "$out/$c" ] || k8s_die "go build did not produce $c"
   mv "$out/$c" "$K8S_BIN/$c-v$release"
