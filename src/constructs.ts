@@ -12,7 +12,7 @@ export { ClusterAudit, ClusterAuditProps, ClusterAuditWebhookProps, ClusterAudit
 export { ClusterAuditClusterApi, ClusterAuditControlPlanes } from './gitops/control-plane-files';
 export { AuditSinkRetention } from './presets/flags';
 export { Retention } from './presets/types';
-export { AuditSink, AuditSinkProps } from './sinks/audit-sink';
+export { AuditSink, AuditSinkProps, AuditSinkServiceMonitorProps } from './sinks/audit-sink';
 export { FluentBitSink, FluentBitSinkProps } from './sinks/fluent-bit-sink';
 export { VectorSink, VectorSinkProps } from './sinks/vector-sink';
 export { FalcoSink, FalcoSinkProps } from './sinks/falco-sink';
@@ -31,7 +31,7 @@ export { PresetOptions, ComposedPreset, RetentionPrecedence } from './presets/co
 export { BodyLevel } from './presets/types';
 export { ApiserverAudit, ApiserverAuditProps, ApiserverAuditExtraProps } from './backends/apiserver-audit';
 export {
-  AuditBackendProps, AuditMode, BatchProps, IAuditBackend, LogBackend, LogBackendOptions, LogBackendProps, LogFormat,
+  ApiserverMount, AuditBackendProps, HostPathType, AuditMode, BatchProps, IAuditBackend, LogBackend, LogBackendOptions, LogBackendProps, LogFormat,
   ThrottleProps, TruncateProps, WebhookBackend, WebhookBackendProps,
 } from './backends/backends';
 export { AuditArg } from './backends/flags';

@@ -127,7 +127,7 @@ export class ClusterAudit extends Construct {
       const problems = validateWebhookKubeconfig(props.webhook.kubeconfig);
       if (problems.length) throw new Error(`ClusterAudit ${id}: props.webhook.kubeconfig:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     }
-    this.policy = props.policy ?? AuditPolicy.fromPreset(this, 'policy', props.presets ?? [Preset.BASELINE], { ...props.presetOptions, kubernetesVersion: KubernetesVersion.of(this.kubernetesVersion) });
+    this.policy = props.policy ?? AuditPolicy.fromPreset(this, 'policy', props.presets ?? [Preset.BASELINE], { ...props.presetOptions, kubernetesVersion: this.kubernetesVersion });
     const preset = this.policy.preset;
     const logFlags = { ...(preset?.logFlags ?? {}) };
     delete logFlags['audit-policy-file'];
@@ -171,7 +171,10 @@ export class ClusterAudit extends Construct {
     return out;
   }
 
-  /** The node-side files, by path under the node-files folder. */
+  /**
+   * The node-side files, by path under the node-files folder.
+   * @jsii ignore a file's content may be a function of where kind runs; AuditApp writes them in every language
+   */
   public nodeFiles(): NodeFile[] {
     const audit = this.apiserver;
     const rootfs = (p: string) => posix.join('rootfs', p);

@@ -13,7 +13,10 @@ export interface LintFinding {
   /** Stable id, e.g. `shadowed-rule`; usable to silence a finding. */
   readonly id: string;
   readonly severity: Severity;
-  /** The rule concerned, or null for the whole policy. */
+  /**
+   * The rule concerned, or null for the whole policy.
+   * @jsii ignore null has no jsii type; the message names the rule too
+   */
   readonly ruleIndex: number | null;
   readonly message: string;
   readonly fix: string;

@@ -6,7 +6,6 @@ import { requestAttributesFromHttp } from '../policy/request-attributes';
 import { CATALOGUE, CREDENTIAL_RESOURCES } from './catalogue';
 import { AUDIT_NAMESPACE_DEFAULT } from './probes';
 import { BodyLevel, EvidenceMatch, PresetDefinition, PresetFlags, ProbeCaller, Requirement, RequirementProbe, Retention } from './types';
-import type { KubernetesVersion } from '../core/kubernetes-version';
 
 export interface PresetOptions {
   /** Body detail for writes. @default the most detailed level of the chosen presets */
@@ -21,8 +20,8 @@ export interface PresetOptions {
   readonly rulesBefore?: AuditRuleProps[];
   /** Rules evaluated after the preset's specific rules, before its catch-all. @default none */
   readonly rulesAfter?: AuditRuleProps[];
-  /** @default - the newest supported version */
-  readonly kubernetesVersion?: KubernetesVersion;
+  /** @default the newest supported version */
+  readonly kubernetesVersion?: string;
   /**
    * Detection rule sets (e.g. `['falco']`) whose rules must be able to fire: the levels their watched requests
    * need are raised, never lowered, and never to bodies of secret material (see `checkDetections`).
@@ -71,10 +70,15 @@ export interface RequirementRef extends Requirement {
 
 /** The result of composing one or more presets. */
 export interface ComposedPreset {
+  /** @jsii ignore the preset definitions hold functions (probes, rule builders); TypeScript only */
   readonly presets: readonly PresetDefinition[];
   readonly policy: PolicyDocument;
-  /** One entry per policy rule. */
+  /**
+   * One entry per policy rule.
+   * @jsii ignore TypeScript only (a union of origin kinds)
+   */
   readonly origins: readonly RuleOrigin[];
+  /** @jsii ignore TypeScript only (requirements carry their probes) */
   readonly requirements: readonly RequirementRef[];
   readonly bodyLevel: BodyLevel;
   /** Namespace of the audit sink (access to it is access to audit logs). */
