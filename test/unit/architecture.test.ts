@@ -155,4 +155,20 @@ describe('public surface', () => {
       expect(root, internal).not.toHaveProperty(internal);
     }
   });
+
+  it('each entry in package.json "exports" is built and exports what it is for', () => {
+    const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { exports: Record<string, string | { default: string; types: string }> };
+    const entry = (subpath: string) => {
+      const e = pkg.exports[subpath];
+      if (typeof e === 'string' || !e) throw new Error(`package.json exports has no ${subpath} entry with types and default`);
+      expect(readFileSync(join(repo, e.types), 'utf8').length, e.types).toBeGreaterThan(0);
+      return require(join(repo, e.default)) as Record<string, unknown>;
+    };
+    expect(entry('.')).toHaveProperty('ClusterAudit');
+    expect(Object.keys(entry('./sink-server'))).toEqual(expect.arrayContaining(['SinkServer', 'Store', 'verifyStore', 'loadSigningKey', 'RulesEngine']));
+    const sinks = entry('./sinks');
+    expect(Object.keys(sinks)).toEqual(expect.arrayContaining(['AuditSink', 'FluentBitSink', 'VectorSink', 'FalcoSink', 'WebhookSink']));
+    expect(sinks).not.toHaveProperty('throwProblems');
+    expect(Object.keys(entry('./testing'))).toEqual(expect.arrayContaining(['createKindClusterFromDist', 'assertAuditEvent', 'judgeProve', 'waitForAuditEvents']));
+  });
 });
