@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { stringify } from 'yaml';
+import { renderGoYamlDocuments } from '../core/go-yaml';
 import { parseGoDuration } from '../core/go-values';
 import { getPreset } from '../presets';
 import type { ComposedPreset } from '../presets/compose';
@@ -248,7 +248,7 @@ function deleteClusterOnSignal(kindBin: string, name: string, say: (line: string
 
 async function applyAll(cluster: { kubectlRun(args: readonly string[], o?: { input?: string }): Promise<string> }, distDir: string): Promise<void> {
   const { docs } = readManifests(distDir);
-  if (docs.length) await cluster.kubectlRun(['apply', '-f', '-'], { input: docs.map((d) => stringify(d)).join('---\n') });
+  if (docs.length) await cluster.kubectlRun(['apply', '-f', '-'], { input: renderGoYamlDocuments(docs) });
 }
 
 function subjectCommonName(certPem: string): string {

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
+import { renderGoYamlDocuments } from '../core/go-yaml';
 import type { AuditEvent } from '../evidence/events';
 import { tryRun } from './exec';
 import type { KindCluster } from './kind';
@@ -92,7 +93,7 @@ export async function loadLocalImage(cluster: KindCluster, image: string, buildH
  */
 export async function deploySink(cluster: KindCluster, sink: SinkManifests, tls: TlsFiles): Promise<void> {
   const namespaces = sink.docs.filter((d) => d.kind === 'Namespace');
-  if (namespaces.length) await cluster.kubectlRun(['apply', '-f', '-'], { input: namespaces.map((d) => stringify(d)).join('---\n') });
+  if (namespaces.length) await cluster.kubectlRun(['apply', '-f', '-'], { input: renderGoYamlDocuments(namespaces) });
   const dir = mkdtempSync(join(tmpdir(), 'cdk8s-audit-sink-secrets-'));
   try {
     const file = (name: string, content: string | Buffer) => {
@@ -110,9 +111,9 @@ export async function deploySink(cluster: KindCluster, sink: SinkManifests, tls:
     if (d.kind === 'Deployment' && d.metadata.name === sink.deployment) {
       for (const c of d.spec.template.spec.containers) if (c.image === sink.image && c.imagePullPolicy === 'Always') c.imagePullPolicy = 'IfNotPresent';
     }
-    return stringify(d);
+    return d;
   });
-  await cluster.kubectlRun(['apply', '-f', '-'], { input: rest.join('---\n') });
+  await cluster.kubectlRun(['apply', '-f', '-'], { input: renderGoYamlDocuments(rest) });
   await cluster.kubectlRun(['-n', sink.namespace, 'rollout', 'status', `deployment/${sink.deployment}`, '--timeout=180s'], { timeoutMs: 200_000 });
 }
 
