@@ -112,6 +112,7 @@ export class Pipeline {
       m.add(new GaugeVec('audit_sink_rules_evaluated_events_total', 'Events the alert rules evaluated.', () => [{ labels: {}, value: this.rulesTarget?.evaluated ?? 0 }], 'counter'));
       m.add(new GaugeVec('audit_sink_rules_lag_events', 'Durable events the alert rules have not evaluated yet.', () => [{ labels: {}, value: rulesRunning()?.consumer.lag ?? 0 }]));
       m.add(new GaugeVec('audit_sink_rules_cursor', 'Sequence number of the last event the alert rules evaluated.', () => [{ labels: {}, value: rulesRunning()?.consumer.cursor ?? 0 }]));
+      m.add(new GaugeVec('audit_sink_rules_rate_keys', 'Keys whose windows rate rules keep.', () => names.filter((n) => this.options.rules!.doc.rules.find((r) => r.name === n)?.type === 'rate').map((rule) => ({ labels: { rule }, value: this.memory?.rates.size(rule) ?? 0 }))));
       m.add(new GaugeVec('audit_sink_rules_first_seen_keys', 'Keys remembered by first-seen rules.', () => names.filter((n) => this.options.rules!.doc.rules.find((r) => r.name === n)?.type === 'first-seen').map((rule) => ({ labels: { rule }, value: this.memory?.size(rule) ?? 0 }))));
       if (this.webhook) {
         const w = this.webhook;
