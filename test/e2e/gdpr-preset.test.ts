@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { evaluatePolicy, getPreset, RetentionPrecedence } from '../../src';
+import { KubernetesVersion } from '../../src/core/kubernetes-version';
 import { levelRank } from '../../src/policy';
 import { BodyLevel, PresetOptions, probeAttributes } from '../../src/presets';
 import { logBackendArgs, writePolicyFile } from './support/audit-files';
@@ -40,7 +41,7 @@ describe.each(kubernetesVersions())('gdpr with declared personal data on kube-ap
   ])('%s: every probe at its declared level, no body of declared personal data in the log', async (_label, presets, options) => {
     const dir = makeTempDir('gdpr-preset');
     dirs.push(dir);
-    const composed = getPreset(presets, { ...options, kubernetesVersion: version });
+    const composed = getPreset(presets, { ...options, kubernetesVersion: KubernetesVersion.of(version) });
     const logPath = join(dir, 'audit.log');
     running = await startControlPlane({ version, extraArgs: logBackendArgs(writePolicyFile(dir, composed.policy), logPath) });
     const cp = running;

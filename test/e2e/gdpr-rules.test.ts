@@ -117,9 +117,10 @@ describe.each(kubernetesVersions())('gdpr rate and location rules on real audit 
     } finally {
       await cp?.stop(); // one SIGTERM: the apiserver flushes its webhook buffer
     }
+    let metrics = '';
     try {
       for (let i = 0; i < 200; i++) {
-        const metrics = await getText(`${sink.opsUrl}/metrics`);
+        metrics = await getText(`${sink.opsUrl}/metrics`);
         if (metricValue(metrics, 'audit_sink_rules_lag_events') === 0 && metricValue(metrics, 'audit_sink_rules_cursor') === metricValue(metrics, 'audit_sink_last_sequence')) break;
         await sleep(100);
       }
@@ -144,6 +145,8 @@ describe.each(kubernetesVersions())('gdpr rate and location rules on real audit 
       const bursts = of('new-user-object-burst');
       expect(bursts.map((a) => [a.user, a.auditID])).toEqual([['alice', aliceCreates[20].auditId]]);
       expect(bursts[0].rate).toMatchObject({ key: { user: 'alice' }, count: 21, threshold: 20, window: '1m' });
+      // Two keys have windows: the admin's and alice's (the only users who created anything).
+      expect(metricValue(metrics, 'audit_sink_rules_rate_keys{rule="new-user-object-burst"}')).toBe(2);
 
       // Locations: once per user and network, on the requests that first came from it.
       const locations = of('user-from-new-network').map((a) => ({ user: a.user, auditID: a.auditID, firstSeen: a.firstSeen }));
