@@ -43,8 +43,9 @@ console.log(JSON.stringify({
   version: npm.version,
   description: npm.description,
   license: npm.license,
-  author: { name: 'cdk8s-audit authors', organization: false },
-  repository: { type: 'git', url: 'https://github.com/cdk8s-audit/cdk8s-audit.git' },
+  // jsii requires both; the npm package.json names neither yet (set them there before publishing to PyPI)
+  author: npm.author ?? { name: 'cdk8s-audit authors', organization: false },
+  repository: npm.repository ?? { type: 'git', url: 'https://example.invalid/cdk8s-audit.git' },
   main: 'lib/constructs.js',
   types: 'lib/constructs.d.ts',
   files: ['lib/**/*.js', 'lib/**/*.d.ts', '.jsii', 'LICENSE', 'README.md'],
