@@ -258,6 +258,36 @@ describe(`sink serve → OpenSearch, kube-apiserver v${version}`, () => {
     }
   }, 400_000);
 
+  test('OpenSearch refusing under indexing pressure (429): the sink keeps the events and delivers them once the node accepts again', async () => {
+    const index = 'e2e-pressure-%Y.%m.%d';
+    // Any _bulk is over a 1-byte indexing-pressure limit: the node answers 429 until it is restarted with the default.
+    await node.stop();
+    await node.start({ 'indexing_pressure.memory.limit': '1b' });
+    try {
+      const run = await startRun('pressure', index);
+      try {
+        await runWorkload(run.cp);
+        await sleep(3_000);
+        const during = await getText(`${run.sink.opsUrl}/metrics`);
+        const rejected = outputMetric(during, 'audit_sink_forward_requests_total', 'code="429"');
+        expect(rejected, during.split('\n').filter((l) => l.startsWith('audit_sink_forward_requests')).join('\n')).toBeGreaterThan(0);
+        expect(run.sink.proc.stderr()).toContain('answered HTTP 429');
+        expect((await osRequest(`${node.url}/e2e-pressure-*/_count`)).body.count ?? 0).toBe(0);
+        await node.stop();
+        await node.start();
+        await runWorkload(run.cp);
+        const { storeIds, metrics } = await finish(run);
+        const ids = await indexedIds('e2e-pressure-*');
+        sameIds(storeIds, ids);
+        console.log(`pressure: ${rejected} _bulk requests answered 429 while the limit held; then ${storeIds.size} events in the store, ${ids.size} documents; ${outputMetric(metrics, 'audit_sink_forward_retries_total')} retries`);
+      } finally {
+        await cleanUp(run);
+      }
+    } finally {
+      if (!node.isRunning()) await node.start();
+    }
+  }, 400_000);
+
   test('HTTPS and basic auth from files (through a TLS proxy the test makes): a wrong CA and a wrong password are reported, then everything lands', async () => {
     const proxyCa = await createCertificateAuthority({ commonName: 'opensearch-proxy-ca' });
     const otherCa = await createCertificateAuthority({ commonName: 'unrelated-ca' });

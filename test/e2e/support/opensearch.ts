@@ -42,8 +42,11 @@ export interface OpenSearchNode {
   isRunning(): boolean;
   /** SIGTERM and wait (the node flushes and closes its shards). */
   stop(): Promise<void>;
-  /** Starts the node again on the same port with the same data; resolves when the cluster is yellow or green. */
-  start(): Promise<void>;
+  /**
+   * Starts the node again on the same port with the same data; resolves when the cluster is yellow or
+   * green. `settings` (static node settings, e.g. `indexing_pressure.memory.limit`) apply to this run only.
+   */
+  start(settings?: Readonly<Record<string, string>>): Promise<void>;
 }
 
 /** GET/PUT/POST against the node; resolves with status and parsed JSON body (or text). */
@@ -108,11 +111,12 @@ export async function startOpenSearch(dir: string, timeoutMs = 180_000): Promise
   for (const d of ['lib', 'modules', 'bin', 'plugins']) linkTree(join(dist, d), join(home, d));
   for (const f of readdirSync(join(dist, 'config'))) cpSync(join(dist, 'config', f), join(config, f));
   const [port, transportPort] = [await freePort(), await freePort()];
-  writeFileSync(
-    join(config, 'opensearch.yml'),
+  const baseYml =
     readFileSync(join(config, 'opensearch.yml'), 'utf8') +
-      `node.name: e2e\nhttp.port: ${port}\ntransport.port: ${transportPort}\npath.data: ${join(root, 'data')}\npath.logs: ${join(root, 'logs')}\n`,
-  );
+    `node.name: e2e\nhttp.port: ${port}\ntransport.port: ${transportPort}\npath.data: ${join(root, 'data')}\npath.logs: ${join(root, 'logs')}\n`;
+  const writeYml = (settings: Readonly<Record<string, string>>) =>
+    writeFileSync(join(config, 'opensearch.yml'), baseYml + Object.entries(settings).map(([k, v]) => `${k}: ${JSON.stringify(v)}\n`).join(''));
+  writeYml({});
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
     // `nobody` must reach the node's files: the temp dirs are 0700 root.
@@ -145,7 +149,8 @@ export async function startOpenSearch(dir: string, timeoutMs = 180_000): Promise
     async stop() {
       if (proc?.isRunning()) await stopProcess(proc, 60_000, 'SIGTERM');
     },
-    async start() {
+    async start(settings = {}) {
+      writeYml(settings);
       const logDir = join(root, `run-${++runs}`);
       mkdirSync(logDir, { recursive: true });
       proc = startProcess('opensearch', binary, args as string[], logDir);
