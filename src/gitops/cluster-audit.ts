@@ -127,7 +127,7 @@ export class ClusterAudit extends Construct {
       const problems = validateWebhookKubeconfig(props.webhook.kubeconfig);
       if (problems.length) throw new Error(`ClusterAudit ${id}: props.webhook.kubeconfig:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     }
-    this.policy = props.policy ?? AuditPolicy.fromPreset(this, 'policy', props.presets ?? [Preset.BASELINE], { ...props.presetOptions, kubernetesVersion: this.kubernetesVersion });
+    this.policy = props.policy ?? AuditPolicy.fromPreset(this, 'policy', props.presets ?? [Preset.BASELINE], { ...props.presetOptions, kubernetesVersion: KubernetesVersion.of(this.kubernetesVersion) });
     const preset = this.policy.preset;
     const logFlags = { ...(preset?.logFlags ?? {}) };
     delete logFlags['audit-policy-file'];

@@ -6,6 +6,7 @@ import { requestAttributesFromHttp } from '../policy/request-attributes';
 import { CATALOGUE, CREDENTIAL_RESOURCES } from './catalogue';
 import { AUDIT_NAMESPACE_DEFAULT } from './probes';
 import { BodyLevel, EvidenceMatch, PresetDefinition, PresetFlags, ProbeCaller, Requirement, RequirementProbe, Retention } from './types';
+import type { KubernetesVersion } from '../core/kubernetes-version';
 
 export interface PresetOptions {
   /** Body detail for writes. @default the most detailed level of the chosen presets */
@@ -20,8 +21,8 @@ export interface PresetOptions {
   readonly rulesBefore?: AuditRuleProps[];
   /** Rules evaluated after the preset's specific rules, before its catch-all. @default none */
   readonly rulesAfter?: AuditRuleProps[];
-  /** @default the newest supported version */
-  readonly kubernetesVersion?: string;
+  /** @default - the newest supported version */
+  readonly kubernetesVersion?: KubernetesVersion;
   /**
    * Detection rule sets (e.g. `['falco']`) whose rules must be able to fire: the levels their watched requests
    * need are raised, never lowered, and never to bodies of secret material (see `checkDetections`).
