@@ -38,7 +38,6 @@ function isUnicodeClassName(name: string): boolean {
 
 class Re2Checker {
   private i = 0;
-  private names = new Set<string>();
   constructor(private readonly s: readonly string[]) {}
 
   private fail(kind: string, what: string): never {
@@ -161,8 +160,6 @@ class Re2Checker {
       if (end < 0) this.fail('invalid named capture', rest);
       const name = rest.slice(named, end);
       if (!/^[A-Za-z0-9_]+$/.test(name)) this.fail('invalid named capture', rest.slice(0, end + 1));
-      if (this.names.has(name)) this.fail('duplicate capture group name', name);
-      this.names.add(name);
       this.i += Array.from(rest.slice(0, end + 1)).length;
       return true;
     }
