@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { renderWebhookKubeconfig } from '../../../src/backends/kubeconfig';
 import type { WebhookTlsBundle } from '../../../src/tls/certs';
 import type { AuditEvent } from './audit-events';
 import { RunningProcess, sleep, startProcess } from './processes';
@@ -30,6 +31,13 @@ export function writeSinkFiles(dir: string, tls: WebhookTlsBundle): { tlsDir: st
   const keyFile = join(dir, 'signing.key');
   writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
   return { tlsDir, keyFile };
+}
+
+/** The apiserver's webhook kubeconfig for a sink on 127.0.0.1:`port` (mutual TLS from `tls`), written to `file`. */
+export function writeSinkWebhookKubeconfig(file: string, tls: WebhookTlsBundle, port: number): string {
+  const server = `https://127.0.0.1:${port}/audit`;
+  writeFileSync(file, renderWebhookKubeconfig({ server, certificateAuthorityPem: tls.ca.certPem, clientCertificatePem: tls.apiserverClient.certPem, clientKeyPem: tls.apiserverClient.keyPem }), { mode: 0o600 });
+  return file;
 }
 
 /** Starts `sink serve` on 127.0.0.1:`port` and waits for its "listening" log line. */
