@@ -8,11 +8,13 @@ import { testApp } from '../support/temp-dir';
 // sink that builds its own (or a helper change) shows up here by name.
 const HARDENED = {
   allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
   privileged: false,
   readOnlyRootFilesystem: true,
   runAsGroup: 65532,
   runAsNonRoot: true,
   runAsUser: 65532,
+  seccompProfile: { type: 'RuntimeDefault' },
 };
 
 const net = { clusterIP: '10.96.0.60', controlPlaneCidrs: ['192.168.1.10/32'], tls: SinkTls.fromSecret('sink-tls') };
