@@ -140,15 +140,22 @@ export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGro
   const advise = (extra = '') => `\`cdk8s-audit advise --rps <average> --peak-rps <peak> --burst-duration <how long> --sink-latency <p99>${extra}\``;
   const adviseHint = `Run ${advise(' --sink-max-in-flight <N> --sink-max-body <SIZE>')} (add your current --webhook-batch-… settings to check them) and apply the flags it prints.`;
 
+  // apiserver_audit_error_total{plugin} has no series until a plugin's first drop, and rate() needs two
+  // samples of a series: a one-off drop (a single failed batch) would never fire. The second operand
+  // catches a series born in the last 5 m, once Prometheus has scraped the apiserver for 5 m (so a
+  // Prometheus that starts, or a target that is new, does not fire on drops from long ago).
+  const dropped = (s: string, by: string) =>
+    `sum by (${by}) (rate(apiserver_audit_error_total${s}[5m])) > 0 or ` +
+    `(sum by (${by}) (apiserver_audit_error_total${s} unless apiserver_audit_error_total${s} offset 5m) > 0 and on (instance) max by (instance) (up${sel(api, '')} offset 5m))`;
   const apiserver: AuditAlertRule[] = [
     rule({
       alert: 'AuditEventsDroppedBufferFull',
-      expr: `sum by (instance) (rate(apiserver_audit_error_total${sel(api, 'plugin="buffered"')}[5m])) > 0`,
+      expr: dropped(sel(api, 'plugin="buffered"'), 'instance'),
       for: '0m',
       severity: 'critical',
       summary: 'kube-apiserver {{ $labels.instance }} is dropping audit events: the batch buffer is full',
       description:
-        'apiserver_audit_error_total{plugin="buffered"} grows by {{ $value | humanize }} events/s: a backend in batch mode found its buffer full ' +
+        'apiserver_audit_error_total{plugin="buffered"} grows ({{ $value | humanize }} events/s, or that many events when the series first appeared in the last 5 m): a backend in batch mode found its buffer full ' +
         '("audit buffer queue blocked") and dropped the events. Its single batching goroutine drains at most throttle-qps × batch-max-size events/s; ' +
         'a load above that fills the buffer. The events are gone from that backend (the other backend, if any, may still have them).',
       runbook: [
@@ -160,12 +167,12 @@ export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGro
     }),
     rule({
       alert: 'AuditWebhookDeliveryFailed',
-      expr: `sum by (instance) (rate(apiserver_audit_error_total${sel(api, 'plugin="webhook"')}[5m])) > 0`,
+      expr: dropped(sel(api, 'plugin="webhook"'), 'instance'),
       for: '0m',
       severity: 'critical',
       summary: 'kube-apiserver {{ $labels.instance }} dropped audit events it could not deliver to the webhook sink',
       description:
-        'apiserver_audit_error_total{plugin="webhook"} grows by {{ $value | humanize }} events/s: batches failed 5 POST attempts (initial backoff × 1.5 per retry, 30 s timeout each) and were dropped.',
+        'apiserver_audit_error_total{plugin="webhook"} grows ({{ $value | humanize }} events/s, or that many events when the series first appeared in the last 5 m): batches failed 5 POST attempts (initial backoff × 1.5 per retry, 30 s timeout each) and were dropped.',
       runbook: [
         `Confirm: ${CURL_APISERVER}; the apiserver log names the error ("Error in audit plugin 'webhook'…": connection refused, x509, timeout, HTTP status).`,
         `Check the sink: is it up and ready, does ${CURL_SINK} show audit_sink_rejects_total growing (overload, disk_full, too_large, client_not_allowed)?`,
@@ -175,12 +182,12 @@ export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGro
     }),
     rule({
       alert: 'AuditEventsTooLargeDropped',
-      expr: `sum by (instance) (rate(apiserver_audit_error_total${sel(api, 'plugin="truncate"')}[5m])) > 0`,
+      expr: dropped(sel(api, 'plugin="truncate"'), 'instance'),
       for: '0m',
       severity: 'warning',
       summary: 'kube-apiserver {{ $labels.instance }} dropped audit events too large even without their bodies',
       description:
-        'apiserver_audit_error_total{plugin="truncate"} grows by {{ $value | humanize }} events/s: events over --audit-webhook-truncate-max-event-size lost their request and response bodies and were still too large, so they were dropped.',
+        'apiserver_audit_error_total{plugin="truncate"} grows ({{ $value | humanize }} events/s, or that many events when the series first appeared in the last 5 m): events over --audit-webhook-truncate-max-event-size lost their request and response bodies and were still too large, so they were dropped.',
       runbook: [
         'Find the events in the apiserver log ("Error in audit plugin \'truncate\'"); they are usually requests with huge URLs or metadata (long annotation lists, many managed fields).',
         'Raise --audit-webhook-truncate-max-event-size, keeping batch-max-size × max-event-size under the sink\'s body limit (`cdk8s-audit advise --largest-event SIZE --sink-max-body SIZE`).',
@@ -189,11 +196,11 @@ export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGro
     }),
     rule({
       alert: 'AuditLogWriteFailed',
-      expr: `sum by (instance) (rate(apiserver_audit_error_total${sel(api, 'plugin="log"')}[5m])) > 0`,
+      expr: dropped(sel(api, 'plugin="log"'), 'instance'),
       for: '0m',
       severity: 'critical',
       summary: 'kube-apiserver {{ $labels.instance }} cannot write its audit log',
-      description: 'apiserver_audit_error_total{plugin="log"} grows by {{ $value | humanize }} events/s: writing the audit log file failed and the events are lost from the log.',
+      description: 'apiserver_audit_error_total{plugin="log"} grows ({{ $value | humanize }} events/s, or that many events when the series first appeared in the last 5 m): writing the audit log file failed and the events are lost from the log.',
       runbook: [
         "Check the node's disk for the --audit-log-path directory: df -h, and that it is mounted read-write into the apiserver pod (a directory, not a single file).",
         'Check rotation: --audit-log-maxsize, --audit-log-maxbackup and --audit-log-maxage must keep the files within the disk.',
@@ -202,11 +209,11 @@ export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGro
     }),
     rule({
       alert: 'AuditEventsDroppedOtherPlugin',
-      expr: `sum by (instance, plugin) (rate(apiserver_audit_error_total${sel(api, `plugin!~"${AUDIT_ERROR_PLUGINS.join('|')}"`)}[5m])) > 0`,
+      expr: dropped(sel(api, `plugin!~"${AUDIT_ERROR_PLUGINS.join('|')}"`), 'instance, plugin'),
       for: '0m',
       severity: 'critical',
       summary: 'kube-apiserver {{ $labels.instance }} dropped audit events in plugin {{ $labels.plugin }}',
-      description: 'apiserver_audit_error_total{plugin="{{ $labels.plugin }}"} grows by {{ $value | humanize }} events/s; the plugin is not one cdk8s-audit knows (buffered, webhook, truncate, log).',
+      description: 'apiserver_audit_error_total{plugin="{{ $labels.plugin }}"} grows ({{ $value | humanize }} events/s, or that many events when the series first appeared in the last 5 m); the plugin is not one cdk8s-audit knows (buffered, webhook, truncate, log).',
       runbook: [`Read the apiserver log for "Error in audit plugin '{{ $labels.plugin }}'" and ${CURL_APISERVER}.`, 'Check the apiserver version notes for the plugin and report it to cdk8s-audit.'],
     }),
     rule({

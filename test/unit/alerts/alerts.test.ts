@@ -78,7 +78,11 @@ describe('the rules', () => {
     const byName = Object.fromEntries(rules.map((r) => [r.alert, r]));
     expect(byName.AuditEventsStopped.expr).toBe('sum by (instance) (rate(apiserver_audit_event_total{job="apiserver"}[5m])) == 0');
     expect(byName.AuditEventsStopped.for).toBe('10m');
-    expect(byName.AuditEventsDroppedBufferFull.expr).toBe('sum by (instance) (rate(apiserver_audit_error_total{job="apiserver", plugin="buffered"}[5m])) > 0');
+    expect(byName.AuditEventsDroppedBufferFull.expr).toBe(
+      'sum by (instance) (rate(apiserver_audit_error_total{job="apiserver", plugin="buffered"}[5m])) > 0 or ' +
+        '(sum by (instance) (apiserver_audit_error_total{job="apiserver", plugin="buffered"} unless apiserver_audit_error_total{job="apiserver", plugin="buffered"} offset 5m) > 0 ' +
+        'and on (instance) max by (instance) (up{job="apiserver"} offset 5m))',
+    );
     expect(byName.AuditRequestsRejected.labels.severity).toBe('critical');
     expect(byName.AuditSinkFsyncSlow.expr).toContain('audit_sink_fsync_seconds_bucket{job="audit-sink"}');
     expect(byName.AuditSinkDiskLow.expr).toContain('audit_sink_disk_free_bytes');
