@@ -1,6 +1,7 @@
 import { CommandIO, InputError } from './command';
 import { readPolicyInput } from './io';
-import { PolicyDocument, PolicyIssue, decodePolicy, formatIssue, policyIssues, readPolicyText } from '../policy';
+import { formatProblemList } from '../core/problem';
+import { PolicyDocument, PolicyIssue, decodePolicy, policyIssueToProblem, policyIssues, readPolicyText } from '../policy';
 import { LintFinding, unknownFieldFindings } from '../policy/lint';
 
 export interface LoadedPolicy {
@@ -37,7 +38,7 @@ export async function loadPolicyFile(path: string, io: Pick<CommandIO, 'stdin' |
   if (unreadable) throw unreadable;
   const issues = read.issues.length ? read.issues : policyIssues(read.value, { kubernetesVersion });
   if (issues.length > 0) {
-    throw new InputError(`${source}: the kube-apiserver would refuse this policy:\n${issues.map((i) => `  - ${formatIssue(i)}`).join('\n')}`);
+    throw new InputError(`${source}: the kube-apiserver would refuse this policy:\n${formatProblemList(issues.map(policyIssueToProblem))}`);
   }
   const decoded = decodePolicy(read.value);
   const tolerated = [...read.duplicateKeys, ...(decoded.tolerated ?? [])];

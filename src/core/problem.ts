@@ -43,6 +43,14 @@ export function formatProblem(problem: Problem): string {
 }
 
 /**
+ * Problems as an indented bulleted list, one per line: the block that ends every message listing problems
+ * under a heading of its own (`invalid audit policy:`, `invalid alert rules (2 problems):`).
+ */
+export function formatProblemList(problems: readonly (Problem | string)[]): string {
+  return problems.map((p) => `  - ${typeof p === 'string' ? p : formatProblem(p)}`).join('\n');
+}
+
+/**
  * Several problems as one message: a single problem on one line, more as a counted, bulleted list.
  * With a subject (`AuditSink sink`, `--webhook-server`), it leads the message.
  */
@@ -50,7 +58,7 @@ export function formatProblems(problems: readonly (Problem | string)[], subject?
   const lines = problems.map((p) => (typeof p === 'string' ? p : formatProblem(p)));
   const lead = subject ? `${subject}: ` : '';
   if (lines.length === 1) return `${lead}${lines[0]}`;
-  return `${lead}${lines.length} problems:\n${lines.map((l) => `  - ${l}`).join('\n')}`;
+  return `${lead}${lines.length} problems:\n${formatProblemList(lines)}`;
 }
 
 /** An error carrying every problem found, each formatted on its own, so callers can list or match them one by one. */

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { Construct } from 'constructs';
 import { renderGoYaml } from '../core/go-yaml';
+import { formatProblemList } from '../core/problem';
 import { ApiserverAudit } from '../backends/apiserver-audit';
 import { LogBackendProps, WebhookBackendProps } from '../backends/backends';
 import { WebhookKubeconfigProps, renderWebhookKubeconfig, validateWebhookKubeconfig } from '../backends/kubeconfig';
@@ -125,7 +126,7 @@ export class ClusterAudit extends Construct {
     if (props.logEnabled === false && props.log) throw new Error(`ClusterAudit ${id}: props.log is given but props.logEnabled is false, so it would be ignored; drop one of them`);
     if (props.webhook) {
       const problems = validateWebhookKubeconfig(props.webhook.kubeconfig);
-      if (problems.length) throw new Error(`ClusterAudit ${id}: props.webhook.kubeconfig:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+      if (problems.length) throw new Error(`ClusterAudit ${id}: props.webhook.kubeconfig:\n${formatProblemList(problems)}`);
     }
     this.policy = props.policy ?? AuditPolicy.fromPreset(this, 'policy', props.presets ?? [Preset.BASELINE], { ...props.presetOptions, kubernetesVersion: KubernetesVersion.of(this.kubernetesVersion) });
     const preset = this.policy.preset;

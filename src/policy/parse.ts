@@ -1,12 +1,13 @@
 import { LineCounter, isScalar, parseAllDocuments, visit } from 'yaml';
 import { decodePolicy } from './decode';
-import { PolicyIssue, formatIssue } from './issue';
+import { formatProblemList } from '../core/problem';
+import { PolicyIssue, policyIssueToProblem } from './issue';
 import { PolicyDocument } from './model';
 
 /** Thrown by `parsePolicy`; `issues` lists every problem found. */
 export class PolicyParseError extends Error {
   constructor(readonly issues: PolicyIssue[], source?: string) {
-    super(`${source ? `${source}: ` : ''}invalid audit policy:\n${issues.map((i) => `  - ${formatIssue(i)}`).join('\n')}`);
+    super(`${source ? `${source}: ` : ''}invalid audit policy:\n${formatProblemList(issues.map(policyIssueToProblem))}`);
     this.name = 'PolicyParseError';
   }
 }

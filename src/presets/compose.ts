@@ -7,6 +7,7 @@ import { CATALOGUE, CREDENTIAL_RESOURCES } from './catalogue';
 import { AUDIT_NAMESPACE_DEFAULT } from './probes';
 import { BodyLevel, EvidenceMatch, PresetDefinition, PresetFlags, ProbeCaller, Requirement, RequirementProbe, Retention } from './types';
 import type { KubernetesVersion } from '../core/kubernetes-version';
+import { formatProblemList } from '../core/problem';
 
 export interface PresetOptions {
   /** Body detail for writes. @default the most detailed level of the chosen presets */
@@ -92,7 +93,7 @@ export interface ComposedPreset {
 /** A customisation that would break a requirement of the chosen presets. */
 export class PresetConflictError extends Error {
   constructor(readonly conflicts: string[]) {
-    super(`the customisations conflict with the presets:\n${conflicts.map((c) => `  - ${c}`).join('\n')}`);
+    super(`the customisations conflict with the presets:\n${formatProblemList(conflicts)}`);
     this.name = 'PresetConflictError';
   }
 }

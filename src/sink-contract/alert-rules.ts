@@ -29,7 +29,8 @@
 import { isIP } from 'node:net';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { KNOWN_VERBS } from '../policy/builtin-resources';
-import { didYouMean, formatIssue, PolicyIssue, quote } from '../policy/issue';
+import { formatProblemList } from '../core/problem';
+import { didYouMean, PolicyIssue, policyIssueToProblem, quote } from '../policy/issue';
 import { GroupResources } from '../policy/model';
 import { parseCidr } from '../core/cidr';
 import { parseDuration } from '../core/units';
@@ -133,7 +134,7 @@ export class AlertRulesError extends Error {
     readonly issues: PolicyIssue[],
     source?: string,
   ) {
-    super(`${source ? `${source}: ` : ''}invalid alert rules (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${issues.map((i) => `  - ${formatIssue(i)}`).join('\n')}`);
+    super(`${source ? `${source}: ` : ''}invalid alert rules (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${formatProblemList(issues.map(policyIssueToProblem))}`);
     this.name = 'AlertRulesError';
   }
 }

@@ -1,7 +1,8 @@
 import { stringify } from 'yaml';
 import { Command, ExitCode, InputError, UsageError, choiceOption } from '../command';
 import { inputPath, readInput, write } from '../io';
-import { formatIssue } from '../../policy/issue';
+import { formatProblemList } from '../../core/problem';
+import { formatIssue, policyIssueToProblem } from '../../policy/issue';
 import { AlertRulePresetOptions, presetAlertRules } from '../../presets/alert-rules';
 import { AlertRulesError, parseAlertRules } from '../../sink-contract/alert-rules';
 import { AuditEventFields, RulesEngine } from '../../sink-server/rules-engine';
@@ -55,7 +56,7 @@ Example:
         ok = false;
         if (e instanceof AlertRulesError) {
           write(io.stderr, `${file}: invalid alert rules (${e.issues.length} problem${e.issues.length === 1 ? '' : 's'}):`);
-          for (const i of e.issues) write(io.stderr, `  - ${formatIssue(i)}`);
+          write(io.stderr, formatProblemList(e.issues.map(policyIssueToProblem)));
         } else write(io.stderr, `${file}: ${(e as Error).message}`);
       }
     }

@@ -3,7 +3,8 @@ import { POLICY_MAX_BYTES, readPolicyInput, write } from '../io';
 import { formatBytes } from '../../core/units';
 import { unreadableIssue } from '../policy-input';
 import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../core/kubernetes-version';
-import { PolicyIssue, policyIssues } from '../../policy';
+import { formatProblemList } from '../../core/problem';
+import { PolicyIssue, policyIssueToProblem, policyIssues } from '../../policy';
 
 interface FileResult {
   readonly file: string;
@@ -60,7 +61,7 @@ Example:
           continue;
         }
         write(io.stderr, `${r.file}: invalid for kube-apiserver ${v} (${r.issues.length} problem${r.issues.length > 1 ? 's' : ''}):`);
-        for (const i of r.issues) write(io.stderr, `  - ${i.path}: ${i.message}${'fix' in i && i.fix ? `\n    fix: ${i.fix}` : ''}`);
+        write(io.stderr, formatProblemList(r.issues.map(policyIssueToProblem)));
       }
     }
     return results.every((r) => r.valid) ? ExitCode.OK : ExitCode.FINDING;
