@@ -139,7 +139,7 @@ export interface AuditSinkServiceMonitorProps {
    * (kube-prometheus-stack selects `release: <its release name>`).
    * @default - none
    */
-  readonly labels?: Readonly<Record<string, string>>;
+  readonly labels?: Record<string, string>;
   /** How often to scrape. @default Duration.seconds(30) */
   readonly interval?: Duration;
 }
