@@ -13,18 +13,15 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
-import { ApiserverAudit } from '../../src/backends/apiserver-audit';
-import { renderWebhookKubeconfig } from '../../src/backends/kubeconfig';
 import { KubernetesVersion } from '../../src/core/kubernetes-version';
-import { renderPolicyYaml } from '../../src/policy/render';
 import { getPreset } from '../../src/presets';
 import { presetAlertRules } from '../../src/presets/alert-rules';
 import { renderAlertRulesYaml } from '../../src/sink-contract/alert-rules';
 import { createWebhookTlsBundle } from '../../src/tls/certs';
 import { kubernetesVersions } from './support/binaries';
-import { ControlPlane, startControlPlane } from './support/control-plane';
+import type { ControlPlane } from './support/control-plane';
+import { startControlPlaneForSink } from './support/sink-control-plane';
 import type { Caller, KubeResponse } from './support/kube-client';
 import { freePort, makeTempDir, removeTempDir, sleep, stopProcess } from './support/processes';
 import { getText, metricValue, SINK_CLIENT_NAME, startSinkProcess, verifySinkStore, writeSinkFiles } from './support/sink-process';
@@ -56,21 +53,7 @@ describe.each(kubernetesVersions())('gdpr rate and location rules on real audit 
     const aliceCreates: KubeResponse[] = [];
     const steps: Record<string, KubeResponse> = {};
     try {
-      mkdirSync(join(dir, 'policy'));
-      mkdirSync(join(dir, 'webhook'));
-      writeFileSync(join(dir, 'policy', 'policy.yaml'), renderPolicyYaml(getPreset('gdpr', { kubernetesVersion: KubernetesVersion.of(version) }).policy));
-      const configFile = join(dir, 'webhook', 'kubeconfig.yaml');
-      writeFileSync(
-        configFile,
-        renderWebhookKubeconfig({ server: `https://127.0.0.1:${port}/audit`, certificateAuthorityPem: tls.ca.certPem, clientCertificatePem: tls.apiserverClient.certPem, clientKeyPem: tls.apiserverClient.keyPem }),
-        { mode: 0o600 },
-      );
-      const args = new ApiserverAudit({
-        kubernetesVersion: KubernetesVersion.of(version),
-        policyFile: join(dir, 'policy', 'policy.yaml'),
-        webhook: { configFile, initialBackoff: Duration.millis(500), batch: { maxWait: Duration.seconds(1) } },
-      }).commandLine();
-      cp = await startControlPlane({ version, extraArgs: args });
+      cp = await startControlPlaneForSink({ dir, version, policy: getPreset('gdpr', { kubernetesVersion: KubernetesVersion.of(version) }).policy, port, tls });
       const c = cp;
       const admin = c.callerFor(c.users.admin);
       const alice = c.callerFor(c.users.alice);

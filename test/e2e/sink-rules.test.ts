@@ -14,22 +14,18 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration } from 'cdk8s';
 import { describe, expect, test } from 'vitest';
-import { ApiserverAudit } from '../../src/backends/apiserver-audit';
-import { renderWebhookKubeconfig } from '../../src/backends/kubeconfig';
-import { renderPolicyYaml } from '../../src/policy/render';
 import { presetAlertRules } from '../../src/presets/alert-rules';
 import { renderAlertRulesYaml } from '../../src/sink-contract/alert-rules';
 import { createWebhookTlsBundle } from '../../src/tls/certs';
 import { AlertReceiver } from './support/alert-receiver';
 import { kubernetesVersions } from './support/binaries';
-import { ControlPlane, startControlPlane } from './support/control-plane';
+import type { ControlPlane } from './support/control-plane';
+import { startControlPlaneForSink } from './support/sink-control-plane';
 import type { Caller, KubeResponse } from './support/kube-client';
 import { freePort, makeTempDir, removeTempDir, sleep, stopProcess } from './support/processes';
 import { getText, metricValue, SINK_CLIENT_NAME, startSinkProcess, verifySinkStore, writeSinkFiles } from './support/sink-process';
 import { POLICY_SECRETS_METADATA } from './policies';
-import { KubernetesVersion } from '../../src/core/kubernetes-version';
 
 const PROTECTED = 'payments';
 const OTHER = 'dev-e2e';
@@ -101,21 +97,7 @@ describe.each(kubernetesVersions())('sink serve --rules on real audit events, ku
     const expected: Expected[] = [];
     let cp: ControlPlane | undefined;
     try {
-      mkdirSync(join(dir, 'policy'));
-      mkdirSync(join(dir, 'webhook'));
-      writeFileSync(join(dir, 'policy', 'policy.yaml'), renderPolicyYaml(POLICY_SECRETS_METADATA));
-      const configFile = join(dir, 'webhook', 'kubeconfig.yaml');
-      writeFileSync(
-        configFile,
-        renderWebhookKubeconfig({ server: `https://127.0.0.1:${port}/audit`, certificateAuthorityPem: tls.ca.certPem, clientCertificatePem: tls.apiserverClient.certPem, clientKeyPem: tls.apiserverClient.keyPem }),
-        { mode: 0o600 },
-      );
-      const args = new ApiserverAudit({
-        kubernetesVersion: KubernetesVersion.of(version),
-        policyFile: join(dir, 'policy', 'policy.yaml'),
-        webhook: { configFile, initialBackoff: Duration.millis(500), batch: { maxWait: Duration.seconds(1) } },
-      }).commandLine();
-      cp = await startControlPlane({ version, extraArgs: args });
+      cp = await startControlPlaneForSink({ dir, version, policy: POLICY_SECRETS_METADATA, port, tls });
       const c = cp;
       const admin = c.callerFor(c.users.admin);
       const alice = c.callerFor(c.users.alice);
