@@ -21,7 +21,7 @@ import { KindCluster, KindConfig, canaryForms, SinkManifests, SinkStore, Synthes
 import { checkAllEvents, checkWorkloadSteps, formatDisagreements } from '../e2e/support/agreement';
 import type { AuditEvent } from '../e2e/support/audit-events';
 import { ApiClient } from '../../src/testing';
-import { REPO, kindBinary, kubectlBinary, nodeImage, toolEnv } from './support/tools';
+import { FailureRecorder, REPO, kindBinary, kubectlBinary, nodeImage, toolEnv } from './support/tools';
 import { KindWorkloadResult, runKindWorkload } from './support/workload';
 
 const CLUSTER = 'cdk8s-audit-kind-test';
@@ -51,7 +51,7 @@ let proof: ProveJson;
 let cluster: KindCluster | undefined;
 let audit: SynthesizedAudit;
 let sink: SinkManifests | undefined;
-let failed = false;
+const failures = new FailureRecorder();
 
 /** The installed package's CLI in the scaffolded app, as `npx cdk8s-audit` runs it. */
 const appCli = (args: string[], timeoutMs = 600_000) => tryRun(process.execPath, [join(app, 'node_modules', 'cdk8s-audit', 'lib', 'cli', 'main.js'), ...args], { cwd: app, env, timeoutMs });
@@ -97,7 +97,7 @@ describe('kind: init → install from the tarball → synth → prove --kind, on
     console.log(`prove --kind (exit ${proveResult.code}):\n${proveResult.stdout}${proveResult.stderr}`);
     const proofFile = join(app, 'audit-proof', 'prove.json');
     if (!existsSync(proofFile)) {
-      failed = true;
+      failures.fail();
       await tryRun(kindBinary(), ['delete', 'cluster', '--name', CLUSTER]);
       throw new Error(`prove --kind wrote no ${proofFile} (exit ${proveResult.code}):\n${proveResult.stdout}\n${proveResult.stderr}`);
     }
@@ -108,21 +108,14 @@ describe('kind: init → install from the tarball → synth → prove --kind, on
 
   afterAll(async () => {
     if (cluster) {
-      if (failed) console.error(await cluster.diagnostics(sink?.namespace));
+      if (failures.failed) console.error(await cluster.diagnostics(sink?.namespace));
       await timed('kind delete cluster', () => cluster!.delete());
     }
     if (work) rmSync(work, { recursive: true, force: true });
     console.log(`kind suite timings (s): ${JSON.stringify(timings)}`);
   });
 
-  const check = <T>(fn: () => Promise<T>) => async () => {
-    try {
-      return await fn();
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  };
+  const check = failures.check;
 
   it('prove --kind exits 0: every requirement\'s requests at their level in the node log and the sink, no canary, all delivered, sink verified', check(async () => {
     expect(proveResult.code, proveResult.stdout + proveResult.stderr).toBe(0);

@@ -24,7 +24,7 @@ import { Preset } from '../../src/presets/preset-names';
 import { evaluatePolicy } from '../../src/policy/evaluate';
 import { KindCluster, parseAuditEvents, requireDocker, run, sleep } from '../../src/testing';
 import { runCli } from '../support/cli';
-import { kindBinary, kubectlBinary, nodeImage } from './support/tools';
+import { FailureRecorder, kindBinary, kubectlBinary, nodeImage } from './support/tools';
 
 const CLUSTER = 'cdk8s-audit-static-pod';
 const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
@@ -34,7 +34,7 @@ let work = '';
 let cluster: KindCluster | undefined;
 let nodeRoot = '';
 let audit: ClusterAudit;
-let failed = false;
+const failures = new FailureRecorder();
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -89,21 +89,14 @@ describe('kind: static-pod apply on the node\'s real kube-apiserver manifest, tw
 
   afterAll(async () => {
     if (cluster) {
-      if (failed) console.error(await cluster.diagnostics());
+      if (failures.failed) console.error(await cluster.diagnostics());
       await cluster.delete();
     }
     if (work) rmSync(work, { recursive: true, force: true });
     console.log(`static-pod kind timings (s): ${JSON.stringify(timings)}`);
   });
 
-  const check = <T>(fn: () => Promise<T>) => async () => {
-    try {
-      return await fn();
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  };
+  const check = failures.check;
 
   it('earlier audit flags are replaced and reported; the apiserver comes back with the generated flags and writes audit events', check(async () => {
     // An existing cluster with earlier, conflicting audit settings.

@@ -42,3 +42,30 @@ export function kubectlBinary(): string {
 export function toolEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CDK8S_AUDIT_KIND: kindBinary(), CDK8S_AUDIT_KUBECTL: kubectlBinary(), CDK8S_CHECK_UPGRADE: 'false' };
 }
+
+/**
+ * Remembers whether any test of a file failed, so its afterAll prints the cluster's diagnostics only then:
+ * wrap each test body in `check`, or call `fail()` where a beforeAll gives up.
+ */
+export class FailureRecorder {
+  private _failed = false;
+
+  public get failed(): boolean {
+    return this._failed;
+  }
+
+  public fail(): void {
+    this._failed = true;
+  }
+
+  public readonly check =
+    <T>(fn: () => Promise<T>) =>
+    async (): Promise<T> => {
+      try {
+        return await fn();
+      } catch (error) {
+        this._failed = true;
+        throw error;
+      }
+    };
+}
