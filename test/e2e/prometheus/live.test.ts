@@ -7,7 +7,9 @@
  *     Prometheus' /api/v1/alerts (the apiserver drops batches after 5 failed POSTs);
  *   - with a small webhook buffer, truncation at 2 KiB and the audit log on /dev/full,
  *     AuditEventsDroppedBufferFull, AuditEventsTooLargeDropped and AuditLogWriteFailed fire.
- * Not made to happen live yet: the sink rejecting batches and the sink down (AuditSinkDown has for: 5m).
+ *   - with a sink whose body limit is below a batch, AuditSinkRejectsBatches fires (and, as the apiserver
+ *     gives up on those batches, AuditWebhookDeliveryFailed).
+ * Not made to happen live: the sink down (AuditSinkDown has for: 5m).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,14 +64,14 @@ interface Stack {
  * scraping both every second with the rules `cdk8s-audit alerts` renders for this sink (default selectors
  * job="apiserver" and job="audit-sink"); `body` runs once both targets are up, then everything stops.
  */
-async function withStack(options: { webhook?: Record<string, unknown>; extraArgs?: string[] }, body: (s: Stack) => Promise<void>): Promise<void> {
+async function withStack(options: { webhook?: Record<string, unknown>; extraArgs?: string[]; sinkArgs?: string[] }, body: (s: Stack) => Promise<void>): Promise<void> {
   const { prometheus } = prometheusBinaries();
   const version = kubernetesVersions()[0];
   const dir = makeTempDir('prometheus-live');
   const tls = await createWebhookTlsBundle({ sans: ['127.0.0.1'], clientUser: SINK_CLIENT_NAME });
   writeSinkFiles(dir, tls);
   const port = await freePort();
-  const sink = await startSinkProcess(dir, port);
+  const sink = await startSinkProcess(dir, port, options.sinkArgs ?? []);
   let cp: ControlPlane | undefined;
   let prom: RunningProcess | undefined;
   try {
@@ -181,5 +183,12 @@ test('a real Prometheus: buffer full, event too large and log write failure each
     for (const n of names) expect(seen.find((a) => a.labels.alertname === n && a.state === 'firing')!.labels.instance).toBe(apiserverHost);
     // The sink received what was not dropped: it is up and did not alert.
     expect(seen.filter((a) => a.labels.alertname.startsWith('AuditSink') && a.state === 'firing')).toEqual([]);
+  });
+});
+
+test('a real Prometheus: a sink that refuses the batches (body over --max-body-bytes) fires AuditSinkRejectsBatches', async () => {
+  await withStack({ sinkArgs: ['--max-body-bytes', '1024'] }, async ({ cp, url }) => {
+    const seen = await untilFiring(url, ['AuditSinkRejectsBatches', 'AuditWebhookDeliveryFailed'], () => traffic(cp, 20));
+    expect(seen.find((a) => a.labels.alertname === 'AuditSinkRejectsBatches' && a.state === 'firing')!.labels).toMatchObject({ reason: 'too_large', severity: 'critical' });
   });
 });
