@@ -23,7 +23,7 @@ export interface LoggedEvent {
   readonly requestURI?: string;
   readonly stageTimestamp?: string;
   readonly user?: { readonly username?: string; readonly groups?: string[] };
-  readonly objectRef?: { readonly resource?: string; readonly subresource?: string; readonly namespace?: string; readonly name?: string; readonly apiGroup?: string };
+  readonly objectRef?: { readonly resource?: string; readonly subresource?: string; readonly namespace?: string; readonly name?: string; readonly apiGroup?: string; readonly apiVersion?: string };
   readonly responseStatus?: { readonly code?: number };
 }
 
