@@ -51,7 +51,10 @@ export function toWholeUnit(prop: string, flag: string, value: Size | Duration, 
   const bytes = sizeToBytes(value);
   if (unit === PropUnit.BYTES) {
     if (Number.isSafeInteger(bytes)) return { value: bytes };
-    return { problem: `${prop} (--${flag}): ${describeSize(value)} is not a whole number of bytes; give a Size in whole bytes, e.g. Size.kibibytes(${Math.round(bytes / 1024)})` };
+    // The whole KiB either side, as the days and MiB messages give both; never Size.kibibytes(0).
+    const lo = Math.floor(bytes / 1024);
+    const fix = lo > 0 ? `Size.kibibytes(${lo}) or Size.kibibytes(${lo + 1})` : 'Size.kibibytes(1)';
+    return { problem: `${prop} (--${flag}): ${describeSize(value)} is not a whole number of bytes; give a Size in whole bytes, e.g. ${fix}` };
   }
   const mib = bytes / (1024 * 1024);
   if (Number.isInteger(mib)) return { value: mib };
