@@ -23,7 +23,7 @@ export const PRESET_OPTIONS_HELP = `  --preset NAME[,NAME]     compliance preset
   --audit-namespace NS     namespace of the audit sink (default audit)
   --exclude-namespace NS   do not record requests in NS (repeatable)
   --exclude-user USER      do not record requests by USER (repeatable)
-  --detections SET[,SET]   raise the levels these detection rules need (falco), never to secret bodies
+  --detections SET[,SET]   raise the levels these detection rules need (${DETECTION_RULE_SETS.join(', ')}), never to secret bodies
   --personal-data-namespace NS    gdpr: NS holds personal data; its requests at Metadata, never bodies (repeatable)
   --personal-data-resource R[.GROUP]  gdpr: this resource holds personal data, e.g. contacts.crm.example.com (repeatable)
   --max-retention-days N   gdpr: keep audit records at most N days (default ${GDPR_MAX_RETENTION_DAYS})

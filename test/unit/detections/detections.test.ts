@@ -292,6 +292,9 @@ describe('cdk8s-audit detections', () => {
       id: 'a2951930-dd35-438c-b10e-1bbdc5881cb4', status: 'covered', minLevel: 'RequestResponse',
     });
   });
+  it.each(['preset', 'report'])('%s --help lists every rule set --detections takes', async (verb) => {
+    expect((await runCli([verb, '--help'])).stdout).toMatch(/--detections SET\[,SET\] +raise the levels these detection rules need \(falco, sigma, elastic\)/);
+  });
   it.each(['sigma', 'elastic'])('preset pci-dss --detections %s composes a policy detections --rule-set %s calls covered (exit 0)', async (set) => {
     const r = await runCli(['preset', 'pci-dss', '--detections', set]);
     expect(r.code).toBe(0);
