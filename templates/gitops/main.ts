@@ -4,7 +4,7 @@
 // Keys and certificates are never synthesised: `npx cdk8s-audit certs --out {{secretsDir}} --sans {{sinkHost}}`
 // writes them to {{secretsDir}} (gitignored), which dist/node/kind-cluster.yaml mounts from.
 import { ApiObject, Chart, Size } from 'cdk8s';
-import { AuditApp, ClusterAudit, KubernetesVersion, Preset, sinkRetentionPropsFor } from 'cdk8s-audit';
+import { AuditApp, ClusterAudit, KubernetesVersion, Preset{{retentionPrecedenceImport}}, sinkRetentionPropsFor } from 'cdk8s-audit';
 import { AuditSink, SinkSigningKey, SinkTls } from 'cdk8s-audit/sinks';
 
 /** The sink's fixed ClusterIP: the apiserver runs on the host network and cannot resolve Service names. */
@@ -24,7 +24,7 @@ const chart = new Chart(app, 'audit', { namespace: NAMESPACE });
 const audit = new ClusterAudit(chart, 'cluster-audit', {
   kubernetesVersion: {{kubernetesVersionConstant}},
   presets: [{{presetConstants}}],
-  presetOptions: { auditNamespace: NAMESPACE },
+  presetOptions: { auditNamespace: NAMESPACE{{retentionPrecedenceOption}} },
   webhook: {
     kubeconfig: {
       server: `https://${SINK_CLUSTER_IP}:${SINK_PORT}/audit`,

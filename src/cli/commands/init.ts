@@ -4,8 +4,9 @@ import { isIP } from 'node:net';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Command, ExitCode, InputError, UsageError, booleanOption, stringOption } from '../command';
 import { write } from '../io';
+import { presetFromArgs } from '../preset-options';
 import { DEFAULT_KUBERNETES_VERSION, KubernetesVersion, parseKubernetesVersion } from '../../core/kubernetes-version';
-import { PRESET_NAMES } from '../../presets';
+import { PRESET_NAMES, RetentionPrecedence } from '../../presets';
 import { Preset } from '../../presets/preset-names';
 import { DEFAULT_SECRETS_DIR, secretsDirProblem } from '../../gitops/secrets-layout';
 
@@ -69,6 +70,7 @@ Layout of the app (relative to DIR, where 'cdk8s synth' and 'kind create cluster
 
 Options:
   --preset NAME[,NAME]     compliance presets (default baseline): ${PRESET_NAMES.join(', ')}
+  --retention-precedence minimum|maximum  with gdpr and a preset with a longer minimum (pci-dss, hipaa…): which wins
   --kubernetes-version V   apiserver version (default ${DEFAULT_KUBERNETES_VERSION})
   --sink-address IP:PORT   the sink's fixed ClusterIP and port, where the apiserver reaches it (the
                            apiserver cannot resolve Service names) (default 10.96.0.50:8443)
@@ -83,6 +85,7 @@ Options:
 Exit codes: 0 created, 1 files exist (without --force) or bad input, 2 usage error.`,
   options: {
     preset: { type: 'string' },
+    'retention-precedence': { type: 'string' },
     'kubernetes-version': { type: 'string' },
     'sink-address': { type: 'string' },
     package: { type: 'string' },
@@ -103,6 +106,10 @@ Exit codes: 0 created, 1 files exist (without --force) or bad input, 2 usage err
     } catch (e) {
       throw new UsageError(`--${(e as Error).message}`);
     }
+    // Compose now, so presets that conflict (gdpr with pci-dss) fail here and not at the app's first synth.
+    presetFromArgs(args, presets.join(','), version);
+    const precedence = stringOption(args, 'retention-precedence');
+    const precedenceKey = Object.entries(RetentionPrecedence).find(([, v]) => v === precedence)?.[0];
     const sinkAddress = stringOption(args, 'sink-address') ?? '10.96.0.50:8443';
     const address = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(sinkAddress);
     if (!address || isIP(address[1]) !== 4 || Number(address[2]) < 1 || Number(address[2]) > 65535) {
@@ -121,6 +128,8 @@ Exit codes: 0 created, 1 files exist (without --force) or bad input, 2 usage err
       // The construct props take the enum-like KubernetesVersion and the Preset enum, not strings.
       kubernetesVersionConstant: kubernetesVersionConstant(version),
       presetConstants: presets.map(presetConstant).join(', '),
+      retentionPrecedenceImport: precedenceKey ? ', RetentionPrecedence' : '',
+      retentionPrecedenceOption: precedenceKey ? `, retentionPrecedence: RetentionPrecedence.${precedenceKey}` : '',
       sinkHost: address[1], sinkPort: address[2], cdk8sAuditVersion: ownVersion(), cdk8sAuditSpec: spec,
       secretsDir: normalisedSecrets,
       appProps: normalisedSecrets === DEFAULT_SECRETS_DIR ? '' : `{ nodeFiles: { secretsDir: '${normalisedSecrets}' } }`,

@@ -35,6 +35,27 @@ describe('init', () => {
     expect(parse(readFileSync(join(dir, 'dist/node/files.yaml'), 'utf8')).presets).toEqual(['pci-dss', 'hipaa']);
   });
 
+  it('gdpr with pci-dss: refused unless --retention-precedence says which wins, which main.ts then passes', async () => {
+    const refused = join(tempDir('init'), 'app');
+    const r = await runCli(['init', refused, '--preset', 'gdpr,pci-dss', '--skip-git']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/gdpr .* at most 183 days, but pci-dss .* at least 365 days; say which wins: .*--retention-precedence minimum/);
+    expect(existsSync(join(refused, 'main.ts'))).toBe(false);
+    const dir = join(tempDir('init'), 'app');
+    expect((await runCli(['init', dir, '--preset', 'gdpr,pci-dss', '--retention-precedence', 'minimum', '--skip-git'])).code).toBe(0);
+    const main = readFileSync(join(dir, 'main.ts'), 'utf8');
+    expect(main).toContain('presetOptions: { auditNamespace: NAMESPACE, retentionPrecedence: RetentionPrecedence.MINIMUM }');
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(ROOT, join(dir, 'node_modules', 'cdk8s-audit'));
+    for (const dep of ['cdk8s', 'constructs', 'cdk8s-plus-28', 'ts-node', 'typescript', '@types']) symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep));
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'main.ts'], {
+      cwd: dir, encoding: 'utf8', env: { ...process.env, CDK8S_OUTDIR: join(dir, 'dist') }, timeout: 120_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect((await runCli(['init', tempDir('init'), '--preset', 'gdpr', '--retention-precedence', 'most'])).code).toBe(2);
+  });
+
   it('refuses to overwrite without --force, naming the files', async () => {
     const dir = tempDir('init');
     writeFileSync(join(dir, 'main.ts'), '// mine');
