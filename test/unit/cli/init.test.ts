@@ -7,6 +7,16 @@ import { validatePolicy } from '../../../src';
 import { ROOT, runCli } from '../../support/cli';
 import { tempDir } from '../support/temp-dir';
 
+/** Runs a scaffold's main.ts for real, with the package resolved to this checkout's build. */
+function synthScaffold(dir: string) {
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(ROOT, join(dir, 'node_modules', 'cdk8s-audit'));
+  for (const dep of ['cdk8s', 'constructs', 'cdk8s-plus-28', 'ts-node', 'typescript', '@types']) symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep));
+  return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'main.ts'], {
+    cwd: dir, encoding: 'utf8', env: { ...process.env, CDK8S_OUTDIR: join(dir, 'dist') }, timeout: 120_000,
+  });
+}
+
 describe('init', () => {
   it('scaffolds a GitOps app whose main.ts synthesises against the built package', async () => {
     const dir = join(tempDir('init'), 'cluster-audit');
@@ -21,13 +31,7 @@ describe('init', () => {
     expect(main).toContain('kubernetesVersion: KubernetesVersion.V1_35');
     expect(main).not.toMatch(/\{\{/);
     expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name).toBe('cluster-audit');
-    // Run the scaffold for real, with the package resolved to this checkout's build.
-    mkdirSync(join(dir, 'node_modules'));
-    symlinkSync(ROOT, join(dir, 'node_modules', 'cdk8s-audit'));
-    for (const dep of ['cdk8s', 'constructs', 'cdk8s-plus-28', 'ts-node', 'typescript', '@types']) symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep));
-    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'main.ts'], {
-      cwd: dir, encoding: 'utf8', env: { ...process.env, CDK8S_OUTDIR: join(dir, 'dist') }, timeout: 120_000,
-    });
+    const run = synthScaffold(dir);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const policy = readFileSync(join(dir, 'dist/node/rootfs/etc/kubernetes/audit/policy.yaml'), 'utf8');
@@ -45,12 +49,7 @@ describe('init', () => {
     expect((await runCli(['init', dir, '--preset', 'gdpr,pci-dss', '--retention-precedence', 'minimum', '--skip-git'])).code).toBe(0);
     const main = readFileSync(join(dir, 'main.ts'), 'utf8');
     expect(main).toContain('presetOptions: { auditNamespace: NAMESPACE, retentionPrecedence: RetentionPrecedence.MINIMUM }');
-    mkdirSync(join(dir, 'node_modules'));
-    symlinkSync(ROOT, join(dir, 'node_modules', 'cdk8s-audit'));
-    for (const dep of ['cdk8s', 'constructs', 'cdk8s-plus-28', 'ts-node', 'typescript', '@types']) symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep));
-    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'main.ts'], {
-      cwd: dir, encoding: 'utf8', env: { ...process.env, CDK8S_OUTDIR: join(dir, 'dist') }, timeout: 120_000,
-    });
+    const run = synthScaffold(dir);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect((await runCli(['init', tempDir('init'), '--preset', 'gdpr', '--retention-precedence', 'most'])).code).toBe(2);
