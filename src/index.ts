@@ -174,7 +174,7 @@ export type {
 
 // Prometheus alerts on the apiserver's and the sink's metrics
 export { AuditAlerts, auditAlertGroups, renderPrometheusRuleFile } from './alerts';
-export type { AuditAlertGroup, AuditAlertOptions, AuditAlertRule, AuditAlertsProps } from './alerts';
+export type { AlertBatchingAdvice, AuditAlertGroup, AuditAlertOptions, AuditAlertRule, AuditAlertsProps } from './alerts';
 
 // The sink's alert rules file (`sink serve --rules`, AuditSink.alertRules)
 export { ALERT_RULES_API_VERSION, ALERT_RULES_KIND, AlertRulesError, alertRulesProblems, checkAlertRules, parseAlertRules, renderAlertRulesYaml } from './sink-contract/alert-rules';

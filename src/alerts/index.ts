@@ -2,7 +2,7 @@
 export { AuditAlerts } from './prometheus-rule';
 export type { AuditAlertsProps } from './prometheus-rule';
 export { auditAlertGroups, renderPrometheusRuleFile, validateAlertOptions } from './rules';
-export type { AlertSeverity, AuditAlertGroup, AuditAlertOptions, AuditAlertRule } from './rules';
+export type { AlertBatchingAdvice, AlertSeverity, AuditAlertGroup, AuditAlertOptions, AuditAlertRule } from './rules';
 export { KNOWN_METRICS, AUDIT_ERROR_PLUGINS } from './metrics';
 export type { KnownMetric, MetricSource } from './metrics';
 export { checkPromQL, PromQLError } from './promql';

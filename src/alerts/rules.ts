@@ -4,8 +4,10 @@
  * what to change), and its PromQL is checked against the known-metrics table.
  */
 import { stringify } from 'yaml';
-import type { BatchingAdvice } from '../backends/advisor';
-import { formatBytes, parsePrometheusDuration } from '../core/units';
+import { Duration, Size } from 'cdk8s';
+import type { BatchCapacity, BatchSettings } from '../backends/advisor';
+import { describeDuration, describeSize, sizeToBytes } from '../backends/prop-units';
+import { formatBytes, formatPrometheusDuration, parsePrometheusDuration } from '../core/units';
 import { AUDIT_ERROR_PLUGINS } from './metrics';
 import { checkPromQL, checkSelector, PromQLError } from './promql';
 import { throwIfProblems } from '../core/problem';
@@ -33,6 +35,14 @@ export interface AuditAlertGroup {
   readonly rules: readonly AuditAlertRule[];
 }
 
+/** The batching the apiserver runs with, as the alert rules use it: the result of `adviseBatching` or `checkBatching`, with the sink latency it assumed. */
+export interface AlertBatchingAdvice {
+  readonly settings: BatchSettings;
+  readonly capacity: BatchCapacity;
+  /** The sink latency the advice assumed: the webhook latency rule fires above it. @default Duration.seconds(1) */
+  readonly sinkLatency?: Duration;
+}
+
 export interface AuditAlertOptions {
   /**
    * Matchers that select the kube-apiserver's series (what goes between braces).
@@ -55,15 +65,15 @@ export interface AuditAlertOptions {
    * the advice assumed.
    * @default - no capacity rule
    */
-  readonly advice?: Pick<BatchingAdvice, 'capacity' | 'settings'> & { readonly sinkLatencySeconds?: number };
-  /** Fire AuditEventsStopped after this long with no audit events. @default '10m' */
-  readonly eventsStoppedFor?: string;
-  /** Warn when the sink's file system has less free space than this. @default 1 GiB */
-  readonly sinkDiskFreeBytesWarning?: number;
-  /** Warn when the sink's p99 fsync is slower than this, in seconds. @default 0.25 */
-  readonly sinkFsyncSecondsWarning?: number;
-  /** The sink's `--max-queue-bytes`; warn at 75 % of it. @default 67108864 (64 MiB, the sink's default) */
-  readonly sinkMaxQueueBytes?: number;
+  readonly advice?: AlertBatchingAdvice;
+  /** Fire AuditEventsStopped after this long with no audit events (whole milliseconds). @default Duration.minutes(10) */
+  readonly eventsStoppedFor?: Duration;
+  /** Warn when the sink's file system has less free space than this (whole bytes). @default Size.gibibytes(1) */
+  readonly sinkDiskFreeWarning?: Size;
+  /** Warn when the sink's p99 fsync is slower than this (whole milliseconds). @default Duration.millis(250) */
+  readonly sinkFsyncWarning?: Duration;
+  /** The sink's `--max-queue-bytes`; warn at 75 % of it (whole bytes). @default Size.mebibytes(64), the sink's default */
+  readonly sinkMaxQueueSize?: Size;
   /** Prefix for a `runbook_url` annotation: `<base>#<alert name lower-cased>`. @default - no runbook_url */
   readonly runbookUrlBase?: string;
   /** Labels added to every rule (e.g. team). @default none */
@@ -87,17 +97,22 @@ export function validateAlertOptions(options: AuditAlertOptions): string[] {
   if (options.webhookHost !== undefined && !/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(options.webhookHost)) {
     problems.push(`webhookHost: ${JSON.stringify(options.webhookHost)} is not host:port as in the webhook kubeconfig's server URL; write e.g. 10.96.0.50:8443`);
   }
-  if (options.eventsStoppedFor !== undefined && parsePrometheusDuration(options.eventsStoppedFor) === undefined) {
-    problems.push(`eventsStoppedFor: ${JSON.stringify(options.eventsStoppedFor)} is not a Prometheus duration; write e.g. 10m`);
+  for (const [field, value, example] of [
+    ['eventsStoppedFor', options.eventsStoppedFor, 'Duration.minutes(10)'],
+    ['sinkFsyncWarning', options.sinkFsyncWarning, 'Duration.millis(250)'],
+    ['advice.sinkLatency', options.advice?.sinkLatency, 'Duration.millis(400)'],
+  ] as const) {
+    if (value === undefined) continue;
+    if (!(value instanceof Duration)) problems.push(`${field}: ${String(value)} is not a Duration; give e.g. ${example}`);
+    else if (!(Number.isInteger(value.toMilliseconds()) && value.toMilliseconds() > 0)) problems.push(`${field}: ${describeDuration(value)} is not a whole number of milliseconds > 0; give e.g. ${example}`);
   }
   for (const [field, value, example] of [
-    ['sinkDiskFreeBytesWarning', options.sinkDiskFreeBytesWarning, '1073741824 (1 GiB)'],
-    ['sinkFsyncSecondsWarning', options.sinkFsyncSecondsWarning, '0.25'],
-    ['sinkMaxQueueBytes', options.sinkMaxQueueBytes, '67108864 (64 MiB)'],
+    ['sinkDiskFreeWarning', options.sinkDiskFreeWarning, 'Size.gibibytes(1)'],
+    ['sinkMaxQueueSize', options.sinkMaxQueueSize, 'Size.mebibytes(64)'],
   ] as const) {
-    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
-      problems.push(`${field}: ${JSON.stringify(value)} is not a number > 0; give e.g. ${example}`);
-    }
+    if (value === undefined) continue;
+    if (!(value instanceof Size)) problems.push(`${field}: ${String(value)} is not a Size; give e.g. ${example}`);
+    else if (!(Number.isSafeInteger(sizeToBytes(value)) && sizeToBytes(value) > 0)) problems.push(`${field}: ${describeSize(value)} is not a whole number of bytes > 0; give e.g. ${example}`);
   }
   if (options.advice && !(options.advice.capacity?.drainEventsPerSecond === null || (options.advice.capacity?.drainEventsPerSecond ?? 0) > 0)) {
     problems.push('advice: has no capacity.drainEventsPerSecond; pass the result of adviseBatching() or checkBatching()');
@@ -124,7 +139,7 @@ export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGro
   const api = options.apiserverSelector ?? 'job="apiserver"';
   const sinkSel = options.sinkSelector ?? 'job="audit-sink"';
   const sel = (base: string, extra: string) => `{${[base, extra].filter(Boolean).join(', ')}}`;
-  const stoppedFor = options.eventsStoppedFor ?? '10m';
+  const stoppedFor = formatPrometheusDuration((options.eventsStoppedFor ?? Duration.minutes(10)).toMilliseconds());
   const rule = (r: Omit<AuditAlertRule, 'labels' | 'annotations'> & { severity: AlertSeverity; summary: string; description: string; runbook: string[] }): AuditAlertRule => ({
     alert: r.alert,
     expr: r.expr,
@@ -279,7 +294,7 @@ export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGro
         ],
       }),
     );
-    const latency = options.advice?.sinkLatencySeconds ?? 1;
+    const latency = (options.advice?.sinkLatency?.toMilliseconds() ?? 1000) / 1000;
     apiserver.push(
       rule({
         alert: 'AuditWebhookSlow',
@@ -288,7 +303,7 @@ export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGro
         severity: 'warning',
         summary: `The audit sink ${options.webhookHost} answers kube-apiserver {{ $labels.instance }} slowly (p99 {{ $value | humanizeDuration }})`,
         description:
-          `The p99 time of audit POSTs to ${options.webhookHost} is above ${latency} s${options.advice?.sinkLatencySeconds !== undefined ? ', the sink latency the batching advice assumed' : ''}. ` +
+          `The p99 time of audit POSTs to ${options.webhookHost} is above ${latency} s${options.advice?.sinkLatency !== undefined ? ', the sink latency the batching advice assumed' : ''}. ` +
           'Each batch holds a sink connection for that long, so throttle-qps × latency requests are in flight; above the sink\'s limit it refuses them, and at 30 s they time out.',
         runbook: [
           `Check the sink: ${CURL_SINK} (audit_sink_fsync_seconds, audit_sink_in_flight_requests, audit_sink_queue_bytes).`,
@@ -320,9 +335,9 @@ export function auditAlertGroups(options: AuditAlertOptions = {}): AuditAlertGro
 
   const groups: AuditAlertGroup[] = [{ name: 'cdk8s-audit.apiserver', rules: apiserver }];
   if (options.sink !== false) {
-    const diskWarn = options.sinkDiskFreeBytesWarning ?? 1024 ** 3;
-    const fsyncWarn = options.sinkFsyncSecondsWarning ?? 0.25;
-    const queueMax = options.sinkMaxQueueBytes ?? 64 * 1024 * 1024;
+    const diskWarn = sizeToBytes(options.sinkDiskFreeWarning ?? Size.gibibytes(1));
+    const fsyncWarn = (options.sinkFsyncWarning ?? Duration.millis(250)).toMilliseconds() / 1000;
+    const queueMax = sizeToBytes(options.sinkMaxQueueSize ?? Size.mebibytes(64));
     const sinkRules: AuditAlertRule[] = [
       rule({
         alert: 'AuditSinkDown',

@@ -85,6 +85,23 @@ export function prometheusDurationPrefix(text: string): string | undefined {
   return m && m[0] !== '' ? m[0] : undefined;
 }
 
+/**
+ * A Prometheus duration for `ms` milliseconds, in the largest units first (`10m`, `1h30m`, `250ms`), as
+ * Prometheus prints one (prometheus/common model.Duration.String); `0s` for 0. `ms` must be a whole number.
+ */
+export function formatPrometheusDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  let rest = ms;
+  let text = '';
+  PROMETHEUS_UNIT_MS.forEach((unit, i) => {
+    const n = Math.floor(rest / unit);
+    if (n > 0) text += `${n}${PROMETHEUS_UNITS[i]}`;
+    rest -= n * unit;
+  });
+  return text;
+}
+const PROMETHEUS_UNITS = ['y', 'w', 'd', 'h', 'm', 's', 'ms'] as const;
+
 /** Milliseconds of a Prometheus duration (`90s`, `1h30m`, `0`), or undefined when `text` is not one. */
 export function parsePrometheusDuration(text: string): number | undefined {
   if (text === '0') return 0;

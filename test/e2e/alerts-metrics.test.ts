@@ -144,7 +144,7 @@ describe.each(kubernetesVersions())('audit alert rules against the real metrics,
 
       // The rules, for this sink's address and the batching the apiserver runs with.
       const advice = adviseBatching({ load: { requestsPerSecond: 1 }, sink: { latencySeconds: 0.5 } });
-      const groups = auditAlertGroups({ webhookHost: `127.0.0.1:${port}`, advice: { ...advice, sinkLatencySeconds: 0.5 } });
+      const groups = auditAlertGroups({ webhookHost: `127.0.0.1:${port}`, advice: { ...advice, sinkLatency: Duration.millis(500) } });
       const rules: AuditAlertRule[] = groups.flatMap((g) => g.rules);
       const sources = { 'kube-apiserver': { families: metricFamilies(apiserverText), samples: after }, 'audit-sink': { families: metricFamilies(sinkText), samples: sinkSamples } };
 

@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Duration } from 'cdk8s';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AuditAlerts, AuditAlertsProps } from '../../src/alerts/prometheus-rule';
@@ -86,7 +86,7 @@ describe('promtool check rules', () => {
       namespace: 'monitoring',
       labels: { release: 'kube-prometheus-stack' },
       webhookHost: '10.96.0.50:8443',
-      advice: { settings: { throttleQps: 10, maxBatchSize: 400, bufferSize: 10000 } as never, capacity: { drainEventsPerSecond: 4000 } as never, sinkLatencySeconds: 0.2 },
+      advice: { settings: { throttleQps: 10, maxBatchSize: 400, bufferSize: 10000 } as never, capacity: { drainEventsPerSecond: 4000 } as never, sinkLatency: Duration.millis(200) },
       extraLabels: { team: 'platform' },
       runbookUrlBase: 'https://runbooks.example.com/audit',
     },

@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Duration } from 'cdk8s';
 import { renderGoYaml } from '../../core/go-yaml';
 import { Command, ExitCode, InputError, UsageError, booleanOption, choiceOption, stringOption } from '../command';
 import { readInput, write } from '../io';
 import { AuditAlerts } from '../../alerts/prometheus-rule';
 import { AuditAlertOptions, renderPrometheusRuleFile, validateAlertOptions } from '../../alerts/rules';
+import { sizeFromBytes } from '../../backends/prop-units';
 import { parseDuration, parseSize } from '../../core/units';
 import { writeOutput } from './flags';
 
@@ -91,19 +92,33 @@ Examples:
       }
     };
     const text = (o: string) => stringOption(args, o);
-    const size = (o: string) => (text(o) === undefined ? undefined : guarded(() => parseSize(`--${o}`, text(o)!)));
-    const stopped = text('events-stopped-for');
-    if (stopped !== undefined) guarded(() => parseDuration('--events-stopped-for', stopped));
-    const fsync = text('sink-fsync-warning');
+    // Zero parses as a size or duration but is no threshold: refused here in the flag's own terms.
+    const positive = (o: string, n: number): number | undefined => {
+      if (n > 0) return n;
+      problems.push(`--${o}: ${JSON.stringify(text(o))} is not above 0; write e.g. ${POSITIVE_EXAMPLE[o]}`);
+      return undefined;
+    };
+    const size = (o: string) => {
+      const n = text(o) === undefined ? undefined : guarded(() => positive(o, parseSize(`--${o}`, text(o)!)));
+      return n === undefined ? undefined : sizeFromBytes(n);
+    };
+    const duration = (o: string) => {
+      const n = text(o) === undefined ? undefined : guarded(() => positive(o, parseDuration(`--${o}`, text(o)!)));
+      if (n !== undefined && !Number.isInteger(n)) {
+        problems.push(`--${o}: ${JSON.stringify(text(o))} is not a whole number of milliseconds; write e.g. ${POSITIVE_EXAMPLE[o]}`);
+        return undefined;
+      }
+      return n === undefined ? undefined : Duration.millis(n);
+    };
     const options: AuditAlertOptions = {
       apiserverSelector: text('apiserver-selector'),
       sinkSelector: text('sink-selector'),
       sink: !booleanOption(args, 'no-sink'),
       webhookHost: text('webhook-host'),
-      eventsStoppedFor: stopped,
-      sinkDiskFreeBytesWarning: size('sink-disk-free-warning'),
-      sinkFsyncSecondsWarning: fsync === undefined ? undefined : guarded(() => parseDuration('--sink-fsync-warning', fsync) / 1000),
-      sinkMaxQueueBytes: size('sink-max-queue'),
+      eventsStoppedFor: duration('events-stopped-for'),
+      sinkDiskFreeWarning: size('sink-disk-free-warning'),
+      sinkFsyncWarning: duration('sink-fsync-warning'),
+      sinkMaxQueueSize: size('sink-max-queue'),
       runbookUrlBase: text('runbook-url-base'),
       extraLabels: labels('label'),
       advice: await readAdvice(text('advice'), io, problems),
@@ -131,14 +146,21 @@ Examples:
   },
 };
 
+const POSITIVE_EXAMPLE: Record<string, string> = {
+  'events-stopped-for': '10m',
+  'sink-fsync-warning': '250ms',
+  'sink-max-queue': '64Mi',
+  'sink-disk-free-warning': '1Gi',
+};
+
 const OPTION_OF: Record<string, string> = {
   apiserverSelector: '--apiserver-selector',
   sinkSelector: '--sink-selector',
   webhookHost: '--webhook-host',
   eventsStoppedFor: '--events-stopped-for',
-  sinkDiskFreeBytesWarning: '--sink-disk-free-warning',
-  sinkFsyncSecondsWarning: '--sink-fsync-warning',
-  sinkMaxQueueBytes: '--sink-max-queue',
+  sinkDiskFreeWarning: '--sink-disk-free-warning',
+  sinkFsyncWarning: '--sink-fsync-warning',
+  sinkMaxQueueSize: '--sink-max-queue',
   extraLabels: '--label',
   name: '--name',
 };
@@ -159,6 +181,7 @@ async function readAdvice(path: string | undefined, io: { stdin: NodeJS.Readable
     return undefined;
   }
   const drain = doc.capacity?.drainEventsPerSecond;
+  const latency = doc.input?.sink?.latencySeconds;
   if (!doc.settings || !doc.capacity || !(drain === null || (typeof drain === 'number' && drain > 0))) {
     problems.push(`--advice: ${path} has no settings and capacity.drainEventsPerSecond; write it with 'cdk8s-audit advise … --format json'`);
     return undefined;
@@ -166,6 +189,7 @@ async function readAdvice(path: string | undefined, io: { stdin: NodeJS.Readable
   return {
     settings: doc.settings as never,
     capacity: doc.capacity as never,
-    sinkLatencySeconds: doc.input?.sink?.latencySeconds,
+    // advise takes the latency in seconds; the rule's threshold keeps it to the millisecond.
+    sinkLatency: typeof latency === 'number' && latency > 0 ? Duration.millis(Math.round(latency * 1000)) : undefined,
   };
 }

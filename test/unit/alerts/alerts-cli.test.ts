@@ -53,6 +53,17 @@ describe('cdk8s-audit alerts', () => {
     expect(r.stderr).toContain('--events-stopped-for: "soon" is not a duration');
     expect(r.stderr).toContain('--apiserver-selector: "job=apiserver" is not a list of label matchers');
     expect(r.stderr).toContain('--webhook-host: "sink" is not host:port');
+    const zero = await runCli(['alerts', '--sink-max-queue', '0', '--sink-fsync-warning', '0s', '--events-stopped-for', '0']);
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toContain('--sink-max-queue: "0" is not above 0; write e.g. 64Mi');
+    expect(zero.stderr).toContain('--sink-fsync-warning: "0s" is not above 0; write e.g. 250ms');
+    expect(zero.stderr).toContain('--events-stopped-for: "0" is not above 0; write e.g. 10m');
+    const flags = await runCli(['alerts', '--events-stopped-for', '90m', '--sink-fsync-warning', '400ms', '--sink-max-queue', '32Mi', '--sink-disk-free-warning', '2Gi']);
+    expect(flags.code, flags.stderr).toBe(0);
+    expect(flags.stdout).toContain('for: 1h30m');
+    expect(flags.stdout).toContain('[5m]))) > 0.4');
+    expect(flags.stdout).toContain(`> ${0.75 * 32 * 1024 * 1024}`);
+    expect(flags.stdout).toContain(`< ${2 * 1024 ** 3}`);
     const advice = await runCli(['alerts', '--advice', '/no/such/advice.json']);
     expect(advice.code).toBe(1);
     expect(advice.stderr).toContain("--advice: cannot read /no/such/advice.json: no such file; write it with 'cdk8s-audit advise … --format json");

@@ -1,4 +1,4 @@
-import { Chart, Testing } from 'cdk8s';
+import { Chart, Duration, Size, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_ERROR_PLUGINS, KNOWN_METRICS, lookUpMetric } from '../../../src/alerts/metrics';
@@ -10,7 +10,7 @@ import { REJECT_REASONS } from '../../../src/sink-contract/event-list';
 import { testApp } from '../support/temp-dir';
 
 const advice = adviseBatching({ load: { requestsPerSecond: 50, peakRequestsPerSecond: 500, burstSeconds: 30 }, sink: { latencySeconds: 0.4, maxInFlight: 8 } });
-const FULL: AuditAlertOptions = { webhookHost: '10.96.0.50:8443', advice: { ...advice, sinkLatencySeconds: 0.4 } };
+const FULL: AuditAlertOptions = { webhookHost: '10.96.0.50:8443', advice: { ...advice, sinkLatency: Duration.millis(400) } };
 
 function synth(props: ConstructorParameters<typeof AuditAlerts>[2]) {
   const chart = new Chart(testApp(), 'test', { namespace: 'monitoring' });
@@ -54,7 +54,10 @@ describe('AuditAlerts construct', () => {
   it('invalid props are refused naming the prop, the value and the fix', () => {
     expect(() => synth({ apiserverSelector: 'job=apiserver' })).toThrow(/apiserverSelector: "job=apiserver" is not a list of label matchers .*write e\.g\. job="apiserver"/);
     expect(() => synth({ webhookHost: 'https://sink' })).toThrow(/webhookHost: "https:\/\/sink" is not host:port .*10\.96\.0\.50:8443/);
-    expect(() => synth({ eventsStoppedFor: '10 minutes' })).toThrow(/eventsStoppedFor: "10 minutes" is not a Prometheus duration; write e\.g\. 10m/);
+    expect(() => synth({ eventsStoppedFor: Duration.millis(0) })).toThrow(/eventsStoppedFor: .* is not a whole number of milliseconds > 0; give e\.g\. Duration\.minutes\(10\)/);
+    expect(() => synth({ sinkFsyncWarning: Duration.seconds(0) })).toThrow(/sinkFsyncWarning: .* is not a whole number of milliseconds > 0; give e\.g\. Duration\.millis\(250\)/);
+    expect(() => synth({ sinkMaxQueueSize: Size.kibibytes(0.0001) })).toThrow(/sinkMaxQueueSize: .*bytes\) is not a whole number of bytes > 0; give e\.g\. Size\.mebibytes\(64\)/);
+    expect(() => synth({ sinkDiskFreeWarning: 1024 as never })).toThrow(/sinkDiskFreeWarning: 1024 is not a Size; give e\.g\. Size\.gibibytes\(1\)/);
     expect(() => synth({ extraLabels: { severity: 'page' } })).toThrow(/"severity" is set by each rule/);
     expect(() => synth({ name: 'Audit_Alerts' })).toThrow(/name: "Audit_Alerts" is not a Kubernetes object name/);
   });
