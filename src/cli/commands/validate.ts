@@ -34,7 +34,7 @@ Files over ${formatBytes(POLICY_MAX_BYTES)} are refused unread (real policies ar
 Exit codes: 0 every file is valid, 1 a file is invalid or unreadable, 2 usage error.
 
 Example:
-  cdk8s-audit validate --kubernetes-version 1.35 dist/node/audit-policy.yaml`,
+  cdk8s-audit validate --kubernetes-version 1.35 dist/node/rootfs/etc/kubernetes/audit/policy.yaml`,
   options: {
     'kubernetes-version': { type: 'string' },
     'apiserver-verdict': { type: 'boolean' },

@@ -1,8 +1,11 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
+import { Chart } from 'cdk8s';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../support/cli';
-import { tempDir } from '../support/temp-dir';
+import { tempDir, testApp } from '../support/temp-dir';
+import { DEFAULT_POLICY_FILE } from '../../../src/core/node-paths';
+import { ClusterAudit } from '../../../src/gitops/cluster-audit';
 
 // Not in beforeAll: tempDir's removal would never run if registered there.
 const dir = tempDir('cli');
@@ -37,6 +40,12 @@ describe('cdk8s-audit (top level)', () => {
 });
 
 describe('validate', () => {
+  it('--help names the policy file where synth writes it', async () => {
+    const example = /dist\/node\/\S+/.exec((await runCli(['validate', '--help'])).stdout)?.[0];
+    expect(example).toBe(posix.join('dist/node/rootfs', DEFAULT_POLICY_FILE));
+    const nodeFiles = new ClusterAudit(new Chart(testApp(), 'c'), 'audit', {}).nodeFiles().map((f) => posix.join('dist/node', f.path));
+    expect(nodeFiles).toContain(example);
+  });
   it('exits 0 for a valid policy', async () => {
     const r = await runCli(['validate', good]);
     expect(r.code).toBe(0);
