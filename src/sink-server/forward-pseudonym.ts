@@ -50,7 +50,13 @@ export class Pseudonymizer {
       throw new SigningKeyError(`pseudonym key ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); mount the Secret holding the key and pass its path`);
     }
     if (bytes.toString('latin1').includes('-----BEGIN')) throw new SigningKeyError(`pseudonym key ${path}: a PEM key; give a secret of at least 32 random bytes (head -c 32 /dev/urandom > pseudonym.key)`);
-    return new Pseudonymizer(signingKeyFromBytes(bytes, `pseudonym key ${path}`));
+    try {
+      return new Pseudonymizer(signingKeyFromBytes(bytes, `pseudonym key ${path}`));
+    } catch (e) {
+      // Not PEM, so a too-short secret: its fix there names the signing key and Ed25519, which a pseudonym key must not be.
+      if (!(e instanceof SigningKeyError)) throw e;
+      throw new SigningKeyError(`${e.message.split(' — ')[0]} — create one with 'head -c 32 /dev/urandom > pseudonym.key' (a key of its own, not the signing key)`);
+    }
   }
 
   /** The pseudonym of one value; `kind` separates the name spaces (a user called "10.0.0.1" is not that address). */

@@ -79,7 +79,7 @@ describe('Pseudonymizer', () => {
     const dir = tempDir('pseudonym-keys');
     const w = (name: string, data: string | Buffer) => (writeFileSync(join(dir, name), data), join(dir, name));
     expect(Pseudonymizer.fromFile(w('ok', secret()))).toBeInstanceOf(Pseudonymizer);
-    expect(() => Pseudonymizer.fromFile(w('short', 'tooshort-secret'))).toThrow(/pseudonym key .*short: an HMAC secret of 15 bytes; at least 32/);
+    expect(() => Pseudonymizer.fromFile(w('short', 'tooshort-secret'))).toThrow(/pseudonym key .*short: an HMAC secret of 15 bytes; at least 32 are needed — create one with 'head -c 32 \/dev\/urandom > pseudonym\.key' \(a key of its own, not the signing key\)$/);
     expect(() => Pseudonymizer.fromFile(w('pem', '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n'))).toThrow(/a PEM key; give a secret of at least 32 random bytes/);
     expect(() => Pseudonymizer.fromFile(join(dir, 'missing'))).toThrow(/pseudonym key .*missing: cannot read it \(ENOENT\)/);
   });
