@@ -138,6 +138,11 @@ Examples:
     const renew = booleanOption(args, 'renew');
     const sans = listOption(args, 'sans');
     if (sans.length === 0 && !renew) throw new UsageError('certs needs --sans with the addresses the apiserver dials, e.g. --sans 10.96.0.50,localhost');
+    try {
+      splitSans(sans);
+    } catch (e) {
+      throw new InputError(`--${(e as Error).message}`); // the library names its field 'sans'
+    }
     const keyAlgorithm = choiceOption(args, 'key-algorithm', KEY_ALGORITHMS, KeyAlgorithm.ECDSA_P256);
     const common = {
       sans,

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +101,14 @@ describe('certs writes the names its readers expect', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--renew: .*ca\.crt is missing; --renew issues new certificates with the CA/);
     expect((await runCli(['certs', '--out', empty, '--renew', '--force'])).code).toBe(2);
+  });
+
+  it.each([[['--out', 'tls']], [['--cert-manager', '--namespace', 'audit']]])('a SAN that is neither an IP nor a DNS name exits 1 naming --sans (%j), writing nothing', async (mode) => {
+    const cwd = tempDir('certs-bad-san');
+    const r = await runCli(['certs', ...mode, '--sans', '10.96.0.50,not a san!'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`cdk8s-audit: --sans: "not a san!" is neither an IP address nor a DNS name (lowercase labels of a-z, 0-9 and '-', separated by '.'); remove it or fix its spelling\n`);
+    expect(existsSync(join(cwd, 'tls'))).toBe(false);
   });
 
   it("refuses --out inside a cdk8s app's synth output (synth wipes it, git commits it)", async () => {
