@@ -128,6 +128,8 @@ function seqAt(doc: Document, map: YAMLMap, key: string): YAMLSeq {
  * @throws AuditConfigError when the text is not a pod with a kube-apiserver container
  */
 export function editStaticPodManifest(text: string, spec: StaticPodAuditSpec): StaticPodEditResult {
+  // An interrupted edit or a full disk can leave it empty: the kubelet then runs no apiserver at all.
+  if (text.trim() === '') throw new AuditConfigError(['manifest: is empty; restore the kube-apiserver static pod manifest (kubeadm init phase control-plane apiserver writes it) or pass its path with --manifest']);
   const doc = parseDocument(text);
   if (doc.errors.length) throw new AuditConfigError([`manifest: not YAML (${doc.errors[0].message}); pass the kube-apiserver static pod manifest`]);
   const root = doc.contents;

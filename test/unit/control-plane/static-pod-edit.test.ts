@@ -138,6 +138,10 @@ describe('editStaticPodManifest', () => {
     expect(() => editStaticPodManifest(text, spec)).toThrow(/has no container named "kube-apiserver"/);
   });
 
+  it('refuses an empty manifest saying so, not that a container is missing', () => {
+    expect(() => editStaticPodManifest(' \n', spec)).toThrow(/^manifest: is empty; restore the kube-apiserver static pod manifest .* or pass its path with --manifest$/);
+  });
+
   it.each([KubeadmApiVersion.V1BETA3, KubeadmApiVersion.V1BETA4])('the spec read back from the kubeadm fragment (%s) is the audit\'s own', (apiVersion) => {
     const a = ApiserverAudit.fromFlags({ 'audit-log-path': '/var/log/kubernetes/audit/audit.log', 'audit-log-maxage': 30, 'audit-log-maxbackup': 10, 'audit-log-maxsize': 100, 'audit-webhook-config-file': '/etc/kubernetes/audit-webhook/kubeconfig.yaml' }, { kubernetesVersion: KubernetesVersion.V1_35 });
     expect(staticPodSpecFromKubeadm(kubeadmClusterConfiguration(a, { apiVersion }))).toEqual(staticPodAuditSpec(a));
