@@ -30,6 +30,9 @@ describe('init', () => {
     expect(main).toContain('presets: [Preset.PCI_DSS, Preset.HIPAA]');
     expect(main).toContain('kubernetesVersion: KubernetesVersion.V1_35');
     expect(main).not.toMatch(/\{\{/);
+    // The sink's signing-key Secret main.ts names is no certs output: the README says how to create it.
+    const signingSecret = /SinkSigningKey\.fromSecret\('([^']+)'\)/.exec(main)![1];
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain(`kubectl create secret generic ${signingSecret} --namespace audit --from-file=signing.key=.cdk8s-audit/secrets/signing.key`);
     expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name).toBe('cluster-audit');
     const run = synthScaffold(dir);
     expect(run.stderr).toBe('');
