@@ -13,7 +13,7 @@ import { parseFlagText } from '../../backends/flags';
 import { sizeFromBytes } from '../../backends/prop-units';
 import { staticPodPatch } from '../../control-plane/static-pod';
 import { DEFAULT_KUBERNETES_VERSION, KubernetesVersion, parseKubernetesVersion } from '../../core/kubernetes-version';
-import { PRESET_NAMES, RetentionPrecedence, getPreset } from '../../presets';
+import { PRESET_NAMES, PresetConflictError, RetentionPrecedence, getPreset } from '../../presets';
 import { formatProblems as formatProblemList } from '../../core/problem';
 
 /*
@@ -115,11 +115,13 @@ export function auditFromArgs(args: ParsedArgs): ApiserverAudit {
   const presetName = stringOption(args, 'preset');
   if (presetName !== undefined) {
     let preset;
+    const precedence = stringOption(args, 'retention-precedence') === undefined ? undefined
+      : choiceOption(args, 'retention-precedence', Object.values(RetentionPrecedence), RetentionPrecedence.MINIMUM);
     try {
-      const precedence = stringOption(args, 'retention-precedence') as RetentionPrecedence | undefined;
       preset = getPreset(presetName, precedence === undefined ? {} : { retentionPrecedence: precedence });
     } catch (e) {
-      throw new UsageError(`--preset: ${(e as Error).message}`);
+      // Presets that conflict (gdpr with pci-dss) are input that breaks a rule, as in 'cdk8s-audit preset'; unknown names stay usage errors.
+      throw new (e instanceof PresetConflictError ? InputError : UsageError)(`--preset: ${(e as Error).message}`);
     }
     Object.assign(values, preset.logFlags);
     if (booleanOption(args, 'webhook')) Object.assign(values, preset.webhookFlags);

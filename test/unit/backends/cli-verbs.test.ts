@@ -63,9 +63,18 @@ describe('flags', () => {
     ['bad format', [...LOG, '--format', 'toml']],
     ['bad version', [...LOG, '--kubernetes-version', '1.2']],
     ['unknown preset', ['--preset', 'nope']],
+    ['unknown --retention-precedence', ['--preset', 'gdpr', '--retention-precedence', 'most']],
     ['--webhook without preset', ['--webhook']],
   ])('exits 2 for %s', async (_n, args) => {
     expect((await runCli(['flags', ...args])).code).toBe(2);
+  });
+
+  it('presets that conflict exit 1 naming the choice; --retention-precedence makes it', async () => {
+    const r = await runCli(['flags', '--preset', 'gdpr,pci-dss']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^cdk8s-audit: --preset: the customisations conflict with the presets:\n  - gdpr .*--retention-precedence minimum/);
+    expect((await runCli(['flags', '--preset', 'gdpr,pci-dss', '--retention-precedence', 'minimum'])).code).toBe(0);
+    expect((await runCli(['flags', '--preset', 'gdpr', '--retention-precedence', 'most'])).stderr).toBe('cdk8s-audit: --retention-precedence "most" is not one of: minimum, maximum\n');
   });
 
   it('renders version defaults: rotation trio is 0 for 1.35 and 366/100/100 for 1.36', async () => {
