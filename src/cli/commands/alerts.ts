@@ -6,7 +6,7 @@ import { readInput, write } from '../io';
 import { AuditAlerts } from '../../alerts/prometheus-rule';
 import { AuditAlertOptions, renderPrometheusRuleFile, validateAlertOptions } from '../../alerts/rules';
 import { sizeFromBytes } from '../../backends/prop-units';
-import { parseDuration, parseSize } from '../../core/units';
+import { parseDuration, parsePrometheusDuration, parseSize } from '../../core/units';
 import { writeOutput } from './flags';
 
 export const alertsCommand: Command = {
@@ -34,7 +34,7 @@ Options:
   --webhook-host HOST:PORT         the sink's address in the webhook kubeconfig, e.g. 10.96.0.50:8443
   --advice FILE                    'cdk8s-audit advise --format json' output: the capacity rule and the
                                    sink latency threshold come from it
-  --events-stopped-for DURATION    AuditEventsStopped after this long without events (default 10m)
+  --events-stopped-for DURATION    AuditEventsStopped after this long without events, a Prometheus duration (default 10m; 1h30m, 1w)
   --sink-disk-free-warning SIZE    AuditSinkDiskLow below this (default 1Gi)
   --sink-fsync-warning DURATION    AuditSinkFsyncSlow above this p99 (default 250ms)
   --sink-max-queue SIZE            the sink's --max-queue-bytes; warn at 75 % (default 64Mi)
@@ -103,7 +103,15 @@ Examples:
       return n === undefined ? undefined : sizeFromBytes(n);
     };
     const duration = (o: string) => {
-      const n = text(o) === undefined ? undefined : guarded(() => positive(o, parseDuration(`--${o}`, text(o)!)));
+      const t = text(o);
+      if (t === undefined) return undefined;
+      // --events-stopped-for becomes the rule's `for:`, so it is read in Prometheus's grammar (1w, 1h30m).
+      const ms = o === 'events-stopped-for' ? parsePrometheusDuration(t) : guarded(() => parseDuration(`--${o}`, t));
+      if (ms === undefined) {
+        if (o === 'events-stopped-for') problems.push(`--${o}: ${JSON.stringify(t)} is not a Prometheus duration; write e.g. 10m, 1h30m or 1w`);
+        return undefined;
+      }
+      const n = positive(o, ms);
       if (n !== undefined && !Number.isInteger(n)) {
         problems.push(`--${o}: ${JSON.stringify(text(o))} is not a whole number of milliseconds; write e.g. ${POSITIVE_EXAMPLE[o]}`);
         return undefined;

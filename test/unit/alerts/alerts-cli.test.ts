@@ -50,7 +50,7 @@ describe('cdk8s-audit alerts', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--label: "x" is not KEY=VALUE');
     expect(r.stderr).toContain('--sink-disk-free-warning: "lots" is not a size');
-    expect(r.stderr).toContain('--events-stopped-for: "soon" is not a duration');
+    expect(r.stderr).toContain('--events-stopped-for: "soon" is not a Prometheus duration; write e.g. 10m, 1h30m or 1w');
     expect(r.stderr).toContain('--apiserver-selector: "job=apiserver" is not a list of label matchers');
     expect(r.stderr).toContain('--webhook-host: "sink" is not host:port');
     const zero = await runCli(['alerts', '--sink-max-queue', '0', '--sink-fsync-warning', '0s', '--events-stopped-for', '0']);
@@ -61,6 +61,9 @@ describe('cdk8s-audit alerts', () => {
     const flags = await runCli(['alerts', '--events-stopped-for', '90m', '--sink-fsync-warning', '400ms', '--sink-max-queue', '32Mi', '--sink-disk-free-warning', '2Gi']);
     expect(flags.code, flags.stderr).toBe(0);
     expect(flags.stdout).toContain('for: 1h30m');
+    const week = await runCli(['alerts', '--events-stopped-for', '1w']);
+    expect(week.code, week.stderr).toBe(0);
+    expect(week.stdout).toContain('for: 1w');
     expect(flags.stdout).toContain('[5m]))) > 0.4');
     expect(flags.stdout).toContain(`> ${0.75 * 32 * 1024 * 1024}`);
     expect(flags.stdout).toContain(`< ${2 * 1024 ** 3}`);
