@@ -335,7 +335,7 @@ export class AuditSink extends WebhookSink {
   }
 
   protected bodyLimit(): WebhookSinkBodyLimit {
-    return { maxBodyBytes: this.maxBodyBytes, maxBodyName: 'AuditSink maxBodySize' };
+    return { maxBody: this.maxBodySize, maxBodyName: 'AuditSink maxBodySize' };
   }
 
   private addServiceMonitor(props: AuditSinkServiceMonitorProps): ApiObject {

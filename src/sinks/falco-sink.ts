@@ -8,7 +8,7 @@ import { silencedDetectionsProblem } from './detection-coverage';
 import { bodyLimitProblems, checkPort, commonProblems, emptyDirVolume, secretVolume, throwProblems, WebhookSinkProps } from './common';
 import { hardenedContainerSecurityContext } from './container-security';
 import { WebhookSink, WebhookSinkBodyLimit } from './webhook-sink';
-import { describeSize, sizeToBytes } from '../backends/prop-units';
+import { describeSize, sizeFromBytes, sizeToBytes } from '../backends/prop-units';
 
 /** Props of {@link FalcoSink}. */
 export interface FalcoSinkProps extends WebhookSinkProps {
@@ -166,7 +166,7 @@ export class FalcoSink extends WebhookSink {
   }
 
   protected bodyLimit(): WebhookSinkBodyLimit {
-    return { maxBodyBytes: this.maxBatchBytes, maxBodyName: 'FalcoSink maxBatchSize' };
+    return { maxBody: sizeFromBytes(this.maxBatchBytes), maxBodyName: 'FalcoSink maxBatchSize' };
   }
 }
 

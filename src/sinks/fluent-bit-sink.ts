@@ -16,7 +16,7 @@ import {
   mountOutputSecrets,
 } from './outputs';
 import { WebhookSink, WebhookSinkBodyLimit } from './webhook-sink';
-import { describeSize, sizeToBytes } from '../backends/prop-units';
+import { describeSize, sizeFromBytes, sizeToBytes } from '../backends/prop-units';
 
 /** Props of {@link FluentBitSink}. */
 export interface FluentBitSinkProps extends WebhookSinkProps {
@@ -178,6 +178,6 @@ export class FluentBitSink extends WebhookSink {
   }
 
   protected bodyLimit(): WebhookSinkBodyLimit {
-    return { maxBodyBytes: this.bufferMaxBytes, maxBodyName: 'FluentBitSink bufferMaxSize' };
+    return { maxBody: sizeFromBytes(this.bufferMaxBytes), maxBodyName: 'FluentBitSink bufferMaxSize' };
   }
 }

@@ -1,7 +1,8 @@
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { renderWebhookKubeconfig, WebhookKubeconfigOptions } from '../backends/kubeconfig';
+import { sizeToBytes } from '../backends/prop-units';
 import { markWebhookReceiver } from '../backends/webhook-receivers';
 import { buildSinkWorkload, urlHost, WebhookSinkProps } from './common';
 
@@ -38,7 +39,7 @@ export interface WebhookSinkSpec {
 /** The largest request body a sink accepts, as ClusterAudit's synth check reads it. */
 export interface WebhookSinkBodyLimit {
   /** @default - not limited */
-  readonly maxBodyBytes?: number;
+  readonly maxBody?: Size;
   /** How the limit is set on the sink, for messages, e.g. `AuditSink maxBodySize`. @default 'maxBodyBytes' */
   readonly maxBodyName?: string;
 }
@@ -75,7 +76,7 @@ export abstract class WebhookSink extends Construct implements IWebhookSink {
       url: this.webhookUrl,
       // cert-manager's Certificate names the ClusterIP only; a Secret's certificate is unknown at synth.
       serverNames: spec.props.tls._certManager ? [spec.props.clusterIP] : undefined,
-      ...this.bodyLimit(),
+      ...receiverBodyLimit(this.bodyLimit()),
     }));
   }
 
@@ -87,4 +88,12 @@ export abstract class WebhookSink extends Construct implements IWebhookSink {
   public renderWebhookKubeconfig(options: WebhookKubeconfigOptions): string {
     return renderWebhookKubeconfig({ ...options, server: this.webhookUrl });
   }
+}
+
+/** The body limit as the webhook-receiver check counts it: whole bytes. */
+function receiverBodyLimit(limit: WebhookSinkBodyLimit): { maxBodyBytes?: number; maxBodyName?: string } {
+  return {
+    ...(limit.maxBody === undefined ? {} : { maxBodyBytes: sizeToBytes(limit.maxBody) }),
+    ...(limit.maxBodyName === undefined ? {} : { maxBodyName: limit.maxBodyName }),
+  };
 }
