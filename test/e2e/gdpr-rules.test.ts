@@ -24,7 +24,7 @@ import type { ControlPlane } from './support/control-plane';
 import { startControlPlaneForSink } from './support/sink-control-plane';
 import type { Caller, KubeResponse } from './support/kube-client';
 import { freePort, makeTempDir, removeTempDir, sleep, stopProcess } from './support/processes';
-import { getText, metricValue, SINK_CLIENT_NAME, startSinkProcess, verifySinkStore, writeSinkFiles } from './support/sink-process';
+import { metricValue, SINK_CLIENT_NAME, startSinkProcess, verifySinkStore, waitForRulesCaughtUp, writeSinkFiles } from './support/sink-process';
 
 /** The admin's user name in the control plane's token file. */
 const ADMIN = 'e2e-admin';
@@ -102,11 +102,7 @@ describe.each(kubernetesVersions())('gdpr rate and location rules on real audit 
     }
     let metrics = '';
     try {
-      for (let i = 0; i < 200; i++) {
-        metrics = await getText(`${sink.opsUrl}/metrics`);
-        if (metricValue(metrics, 'audit_sink_rules_lag_events') === 0 && metricValue(metrics, 'audit_sink_rules_cursor') === metricValue(metrics, 'audit_sink_last_sequence')) break;
-        await sleep(100);
-      }
+      metrics = await waitForRulesCaughtUp(sink.opsUrl);
     } finally {
       await stopProcess(sink.proc, 30_000, 'SIGTERM');
     }

@@ -24,7 +24,7 @@ import type { ControlPlane } from './support/control-plane';
 import { startControlPlaneForSink } from './support/sink-control-plane';
 import type { Caller, KubeResponse } from './support/kube-client';
 import { freePort, makeTempDir, removeTempDir, sleep, stopProcess } from './support/processes';
-import { getText, metricValue, SINK_CLIENT_NAME, startSinkProcess, verifySinkStore, writeSinkFiles } from './support/sink-process';
+import { getText, metricValue, SINK_CLIENT_NAME, startSinkProcess, verifySinkStore, waitForRulesCaughtUp, writeSinkFiles } from './support/sink-process';
 import { POLICY_SECRETS_METADATA } from './policies';
 
 const PROTECTED = 'payments';
@@ -186,12 +186,7 @@ describe.each(kubernetesVersions())('sink serve --rules on real audit events, ku
     }
     let metrics = '';
     try {
-      // Every event the apiserver delivered is stored; wait until the rules have evaluated all of them.
-      for (let i = 0; i < 200; i++) {
-        metrics = await getText(`${sink.opsUrl}/metrics`);
-        if (metricValue(metrics, 'audit_sink_rules_lag_events') === 0 && metricValue(metrics, 'audit_sink_rules_cursor') === metricValue(metrics, 'audit_sink_last_sequence')) break;
-        await sleep(100);
-      }
+      metrics = await waitForRulesCaughtUp(sink.opsUrl);
       for (let i = 0; i < 100 && receiver.alerts.length < expected.length; i++) await sleep(100);
       metrics = await getText(`${sink.opsUrl}/metrics`);
     } finally {

@@ -88,3 +88,17 @@ export function verifySinkStore(sink: Pick<SinkProcess, 'storeDir' | 'keyFile'>)
   const events = r.status === 0 ? r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent) : [];
   return { status: r.status, stderr: r.stderr, events };
 }
+
+/**
+ * Waits (up to 20 s) until the sink's alert rules have evaluated every stored event, and returns the last
+ * /metrics text read, so the caller asserts on what the rules saw.
+ */
+export async function waitForRulesCaughtUp(opsUrl: string): Promise<string> {
+  let metrics = '';
+  for (let i = 0; i < 200; i++) {
+    metrics = await getText(`${opsUrl}/metrics`);
+    if (metricValue(metrics, 'audit_sink_rules_lag_events') === 0 && metricValue(metrics, 'audit_sink_rules_cursor') === metricValue(metrics, 'audit_sink_last_sequence')) break;
+    await sleep(100);
+  }
+  return metrics;
+}

@@ -9,11 +9,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AuditSink, AuditSinkProps, SinkSigningKey, SinkTls } from '../../../src/sinks';
+import { AuditSink, AuditSinkProps } from '../../../src/sinks';
 import { PSEUDONYM_PREFIX, Pseudonymizer, PseudonymizingTarget } from '../../../src/sink-server/forward-pseudonym';
 import { signingKeyFromBytes } from '../../../src/sink-server/signing';
 import { FeedRecord } from '../../../src/sink-server/feed';
 import { runCli } from '../../support/cli';
+import { baseAuditSinkProps } from '../support/audit-sink-props';
 import { testApp, tempDir } from '../support/temp-dir';
 import { FakeElasticsearch, FakeLoki } from './fake-logging';
 import { clientOf, eventList, makeEvent, makeSinkFiles, send, startSink, stopSink } from './support';
@@ -139,14 +140,7 @@ describe('sink serve --forward-pseudonymize-key', () => {
 });
 
 describe('AuditSink forwardPseudonymizeKey', () => {
-  const base = (): AuditSinkProps => ({
-    image: 'registry.example.com/cdk8s-audit-sink:0.1.0',
-    clusterIP: '10.96.0.50',
-    controlPlaneCidrs: ['192.168.1.10/32'],
-    tls: SinkTls.fromSecret('audit-sink-tls'),
-    signingKey: SinkSigningKey.fromSecret('audit-sink-signing-key'),
-    egressCidrs: ['10.20.0.0/16'],
-  });
+  const base = (): AuditSinkProps => ({ ...baseAuditSinkProps(), egressCidrs: ['10.20.0.0/16'] });
   const synth = (props: Partial<AuditSinkProps>) => {
     const chart = new Chart(testApp(), 'test', { namespace: 'audit' });
     new AuditSink(chart, 'sink', { ...base(), ...props });

@@ -14,21 +14,16 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { presetAlertRules } from '../../../src/presets/alert-rules';
 import { parseAlertRules } from '../../../src/sink-contract/alert-rules';
-import { AuditSink, AuditSinkProps, FluentBitSink, SinkSigningKey, SinkTls, VectorSink } from '../../../src/sinks';
+import { AuditSink, AuditSinkProps, FluentBitSink, SinkTls, VectorSink } from '../../../src/sinks';
 import { createWebhookTlsBundle, issueClientCertificate } from '../../../src/tls/certs';
 import { ROOT } from '../../support/cli';
+import { baseAuditSinkProps } from '../support/audit-sink-props';
 import { tempDir, testApp } from '../support/temp-dir';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Manifest = any;
 
-const base = (): AuditSinkProps => ({
-  image: 'registry.example.com/cdk8s-audit-sink:0.1.0',
-  clusterIP: '10.96.0.50',
-  controlPlaneCidrs: ['192.168.1.10/32'],
-  tls: SinkTls.fromSecret('audit-sink-tls'),
-  signingKey: SinkSigningKey.fromSecret('audit-sink-signing-key'),
-});
+const base = baseAuditSinkProps;
 const webhook = { alertRules: presetAlertRules('pci-dss', { approvedSourceCidrs: ['192.168.0.0/16'] }) };
 const outputs: Partial<AuditSinkProps> = {
   ...webhook,
